@@ -1,0 +1,77 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+import { StandardTags } from "../shared/tags";
+import { RecordSource, ResourceRecord } from "../shared/records";
+import { Cluster, DeliveryMode } from "./types";
+import { validateExistingClusterArgs } from "./validate";
+
+export interface ExistingClusterArgs {
+    /** `apply` to a live cluster, or `render` manifests to `renderDirectory`. */
+    deliveryMode: DeliveryMode;
+    /** Kubeconfig contents (stored as a secret). Required for `apply`; not allowed for `render`. */
+    kubeconfig?: pulumi.Input<string>;
+    /** Context within the kubeconfig. Default: the kubeconfig's current context. */
+    context?: string;
+    /** Display name of the cluster for the environment record. Default: the context, or the component name. */
+    clusterName?: string;
+    /** Where rendered manifests go. Required for `render`. */
+    renderDirectory?: string;
+    /** The environment's standard tags (an existing cluster has no taggable cloud resources; kept for records). */
+    tags: StandardTags;
+}
+
+/**
+ * A cluster the platform does not create: kind, k3d, microk8s or any cluster a
+ * kubeconfig points at, or no cluster at all (render mode).
+ */
+export class ExistingCluster extends pulumi.ComponentResource implements Cluster, RecordSource {
+    public readonly clusterName: pulumi.Output<string>;
+    public readonly kubeconfig: pulumi.Output<string>;
+    public readonly provider: k8s.Provider;
+    public readonly oidcIssuerUrl: pulumi.Output<string | undefined>;
+    public readonly deliveryMode: DeliveryMode;
+    public readonly records: ResourceRecord[];
+
+    constructor(name: string, args: ExistingClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        validateExistingClusterArgs(name, args);
+        super("platform:cluster:ExistingCluster", name, {}, opts);
+
+        this.deliveryMode = args.deliveryMode;
+        this.clusterName = pulumi.output(args.clusterName ?? args.context ?? name);
+        this.kubeconfig = pulumi.secret(args.kubeconfig ?? "");
+        this.oidcIssuerUrl = pulumi.output(undefined);
+
+        this.provider = new k8s.Provider(
+            `${name}-provider`,
+            args.deliveryMode === "render"
+                ? { renderYamlToDirectory: args.renderDirectory }
+                : {
+                      kubeconfig: this.kubeconfig,
+                      context: args.context,
+                      // Server-side apply: field ownership is tracked by the API server,
+                      // so drift from other managers is detected.
+                      enableServerSideApply: true,
+                  },
+            { parent: this },
+        );
+
+        this.records = [
+            {
+                id: "cluster",
+                template: "platform:cluster:ExistingCluster",
+                count: 1,
+                status: args.deliveryMode === "render" ? "rendered" : "deployed",
+                entrypoints: [],
+                statusEndpoints: [],
+                dependsOn: [],
+            },
+        ];
+
+        this.registerOutputs({
+            clusterName: this.clusterName,
+            kubeconfig: this.kubeconfig,
+            deliveryMode: this.deliveryMode,
+        });
+    }
+}

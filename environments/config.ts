@@ -1,0 +1,86 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+/** Environment templates this repository can build. */
+export const ENVIRONMENT_TEMPLATES = ["local"] as const;
+export type EnvironmentTemplate = (typeof ENVIRONMENT_TEMPLATES)[number];
+
+/** How the environment's Kubernetes objects are delivered. `auto`: apply when the kubeconfig's cluster answers, else render. */
+export const KUBERNETES_TARGETS = ["auto", "apply", "render"] as const;
+
+const KEY_PREFIX = "platform";
+
+/**
+ * The stack configuration every environment is built from. Keys are the
+ * project config keys declared in Pulumi.yaml (namespace `platform`).
+ */
+export const environmentConfigSchema = z
+    .object({
+        template: z.enum(ENVIRONMENT_TEMPLATES),
+        name: z
+            .string()
+            .regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/, "must be 3-32 lower-case letters, digits or '-', starting with a letter"),
+        description: z.string().min(1).max(500),
+        owner: z.email("must be an email address"),
+        costCenter: z.string().regex(/^[A-Z]{2,5}-[0-9]{3,6}$/, "must look like ABC-1234 (2-5 capitals, '-', 3-6 digits)"),
+        repository: z.string().min(1),
+        kubernetesTarget: z.enum(KUBERNETES_TARGETS).default("auto"),
+        kubeContext: z.string().min(1).optional(),
+        renderDirectory: z.string().min(1).default("rendered"),
+        plannedDestruction: z.iso.date("must be a date as YYYY-MM-DD").optional(),
+    })
+    .strict();
+
+export type EnvironmentConfig = z.infer<typeof environmentConfigSchema>;
+
+/**
+ * Raised for bad stack configuration; the message names every bad key.
+ * A RunError is reported by the Pulumi runtime as its message alone, without
+ * a stack trace.
+ */
+export class ConfigError extends pulumi.RunError {
+    constructor(message: string) {
+        super(message);
+        this.name = "ConfigError";
+    }
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string {
+    const key = issue.path.length > 0 ? `${KEY_PREFIX}:${issue.path.join(".")}` : KEY_PREFIX;
+    const value = issue.path.length > 0 ? raw[String(issue.path[0])] : undefined;
+    const got = value === undefined ? "it is not set" : `got ${JSON.stringify(value)}`;
+    let allowed = issue.message;
+    if (issue.code === "invalid_value" && "values" in issue) {
+        allowed = `allowed: ${issue.values.map((v) => String(v)).join(", ")}`;
+    } else if (issue.code === "unrecognized_keys") {
+        return `${KEY_PREFIX}: unknown keys ${issue.keys.map((k) => `${KEY_PREFIX}:${k}`).join(", ")} ` +
+            `(allowed: ${Object.keys(environmentConfigSchema.shape).map((k) => `${KEY_PREFIX}:${k}`).join(", ")})`;
+    } else if (issue.code === "invalid_type" && value === undefined) {
+        allowed = "it is required";
+    }
+    return `${key}: ${allowed} (${got})`;
+}
+
+/** Validates raw config values; throws a ConfigError listing every problem. */
+export function parseEnvironmentConfig(raw: Record<string, unknown>): EnvironmentConfig {
+    const result = environmentConfigSchema.safeParse(raw);
+    if (!result.success) {
+        const lines = result.error.issues.map((issue) => `  - ${describeIssue(issue, raw)}`);
+        throw new ConfigError(`invalid stack configuration:\n${lines.join("\n")}`);
+    }
+    return result.data;
+}
+
+/** Reads the `platform:*` keys of the current stack and validates them. */
+export function loadEnvironmentConfig(config = new pulumi.Config(KEY_PREFIX)): EnvironmentConfig {
+    const raw: Record<string, unknown> = {};
+    for (const key of Object.keys(environmentConfigSchema.shape)) {
+        const value = config.get(key);
+        if (value !== undefined) {
+            raw[key] = value;
+        }
+    }
+    // The environment is named after its stack unless the config says otherwise.
+    raw.name ??= pulumi.getStack();
+    return parseEnvironmentConfig(raw);
+}

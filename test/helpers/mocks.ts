@@ -1,0 +1,94 @@
+/**
+ * Shared Pulumi mock helper: records every resource a test registers so tests
+ * can assert on types, names, inputs and providers. Import program modules
+ * only after `setupMocks` has run (Pulumi reads config at construction).
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export interface RecordedResource {
+    type: string;
+    name: string;
+    // Resource inputs are untyped at the RPC boundary.
+    inputs: Record<string, unknown>;
+    provider?: string;
+    custom: boolean;
+}
+
+export interface MockSession {
+    resources: RecordedResource[];
+    /** Every recorded resource of a type token. */
+    ofType(type: string): RecordedResource[];
+    /** The one recorded resource with this type and name; throws if absent. */
+    get(type: string, name: string): RecordedResource;
+    /** Forget what was recorded (between tests). */
+    reset(): void;
+}
+
+export interface MockOptions {
+    project?: string;
+    stack?: string;
+    /** Stack config as `namespace:key` → value. */
+    config?: Record<string, string>;
+    preview?: boolean;
+}
+
+export async function setupMocks(options: MockOptions = {}): Promise<MockSession> {
+    const resources: RecordedResource[] = [];
+    pulumi.runtime.setAllConfig(options.config ?? {});
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+                resources.push({
+                    type: args.type,
+                    name: args.name,
+                    inputs: args.inputs as Record<string, unknown>,
+                    provider: args.provider,
+                    custom: args.custom ?? true,
+                });
+                return { id: `${args.name}-id`, state: { ...(args.inputs as Record<string, unknown>) } };
+            },
+            call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+                return args.inputs as Record<string, unknown>;
+            },
+        },
+        options.project ?? "platform",
+        options.stack ?? "test",
+        options.preview ?? false,
+    );
+    return {
+        resources,
+        ofType: (type) => resources.filter((r) => r.type === type),
+        get(type, name) {
+            const found = resources.find((r) => r.type === type && r.name === name);
+            if (!found) {
+                const names = resources.filter((r) => r.type === type).map((r) => r.name);
+                throw new Error(`no ${type} named ${name}; recorded: ${names.join(", ") || "none"}`);
+            }
+            return found;
+        },
+        reset: () => {
+            resources.length = 0;
+        },
+    };
+}
+
+/** Resolves an Output's value in a test (secrets included). */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((v) => resolve(v)));
+}
+
+/** Whether an Output is marked secret. */
+export function isSecret<T>(output: pulumi.Output<T>): Promise<boolean> {
+    return pulumi.isSecret(output);
+}
+
+/** Waits until no new registration has reached the mock monitor for a few ticks. */
+export async function settle(session: MockSession): Promise<void> {
+    let last = -1;
+    let stableTicks = 0;
+    while (stableTicks < 3) {
+        await new Promise((r) => setTimeout(r, 20));
+        stableTicks = session.resources.length === last ? stableTicks + 1 : 0;
+        last = session.resources.length;
+    }
+}
