@@ -11,7 +11,7 @@ import { buildLocalEnvironment } from "./templates/local";
 export async function runEnvironment() {
     const config = loadEnvironmentConfig();
     const target = await resolveKubernetesTarget(config.kubernetesTarget, config.kubeContext);
-    pulumi.log.info(`environment ${config.name}: ${target.deliveryMode} (${target.reason})`);
+    void pulumi.log.info(`environment ${config.name}: ${target.deliveryMode} (${target.reason})`);
     switch (config.template) {
         case "local":
             return buildLocalEnvironment(config, target);

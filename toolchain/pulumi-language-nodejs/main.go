@@ -45,11 +45,17 @@ var version = "0.0.0-dev"
 const exitCodeAlreadyReported = 32
 
 func main() {
-	// The engine passes logging/tracing flags to every plugin; accept them.
+	// The engine passes logging/tracing flags to every plugin; accept them
+	// (glog, linked in through the SDK, already defines -v and -logtostderr).
 	tracing := flag.String("tracing", "", "Zipkin-compatible tracing endpoint")
-	flag.Bool("logtostderr", false, "log to stderr")
-	flag.Bool("logflow", false, "flow logging settings to child processes")
-	flag.Int("v", 0, "log verbosity")
+	for _, name := range []string{"logflow", "logtostderr"} {
+		if flag.Lookup(name) == nil {
+			flag.Bool(name, false, "accepted for compatibility with the engine")
+		}
+	}
+	if flag.Lookup("v") == nil {
+		flag.Int("v", 0, "log verbosity")
+	}
 	flag.Parse()
 
 	engineAddress := ""
@@ -237,7 +243,9 @@ func (h *nodeHost) RunPlugin(
 	args = append(args, programDir)
 
 	cmd := exec.CommandContext(server.Context(), h.nodeBin, args...)
-	cmd.Dir = req.GetPwd()
+	// Plugins run in their own directory: a policy pack reads its version from
+	// ./package.json and resolves its dependencies from there.
+	cmd.Dir = programDir
 	cmd.Env = append(append([]string{}, req.GetEnv()...), typeScriptEnv(info.GetOptions())...)
 
 	var sendMu sync.Mutex

@@ -1,0 +1,78 @@
+/**
+ * Benchmarks that print figures (run with `pnpm bench` inside the project's
+ * environment, e.g. `./platform pulumi version >/dev/null && eval "$(./platform env)" && pnpm bench`).
+ *
+ * 1. Cold `pulumi preview` of the local stack through the real engine, with the
+ *    program run by tsx (the project's choice) and by ts-node (Pulumi's default,
+ *    which type-checks), side by side.
+ * 2. Evaluation of the same program under Pulumi's mocks (no engine).
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+import { createEngineProject, requirePulumi } from "../test/helpers/engine";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+function median(values: number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+}
+
+function timePreview(label: string, pulumiYamlEdit?: (text: string) => string): number {
+    const project = createEngineProject({ withPolicies: false });
+    try {
+        if (pulumiYamlEdit) {
+            const file = path.join(project.dir, "Pulumi.yaml");
+            fs.writeFileSync(file, pulumiYamlEdit(fs.readFileSync(file, "utf8")));
+        }
+        const init = project.pulumi(["stack", "init", "local"]);
+        if (init.status !== 0) {
+            throw new Error(init.stderr);
+        }
+        const times: number[] = [];
+        for (let i = 0; i < RUNS; i++) {
+            const start = process.hrtime.bigint();
+            const r = project.pulumi(["preview", "--stack", "local"]);
+            const ms = Number(process.hrtime.bigint() - start) / 1e6;
+            if (r.status !== 0) {
+                throw new Error(`${label}: preview failed\n${r.stdout}${r.stderr}`);
+            }
+            times.push(ms);
+        }
+        const m = median(times);
+        console.log(`${label.padEnd(44)} median ${m.toFixed(0).padStart(6)} ms  (runs: ${times.map((t) => t.toFixed(0)).join(", ")})`);
+        return m;
+    } finally {
+        project.cleanup();
+    }
+}
+
+function mockEvaluation(): void {
+    // A fresh node process per run: module loading is part of the cost.
+    const script = path.join(__dirname, "mock-evaluation.ts");
+    const times: number[] = [];
+    let rss = 0;
+    for (let i = 0; i < RUNS; i++) {
+        const r = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", cwd: path.resolve(__dirname, "..") });
+        if (r.status !== 0) {
+            throw new Error(r.stderr);
+        }
+        const result = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { ms: number; rssMiB: number };
+        times.push(result.ms);
+        rss = Math.max(rss, result.rssMiB);
+    }
+    console.log(
+        `${"local program under mocks (load + evaluate)".padEnd(44)} median ${median(times).toFixed(0).padStart(6)} ms  peak RSS ${rss.toFixed(0)} MiB`,
+    );
+}
+
+requirePulumi();
+console.log(`pulumi ${spawnSync("pulumi", ["version"], { encoding: "utf8" }).stdout.trim()}, node ${process.version}, ${RUNS} runs each`);
+const tsx = timePreview("cold preview of local, tsx (project default)");
+const tsNode = timePreview("cold preview of local, ts-node (type-checks)", (text) =>
+    text.replace("typescript: false", "typescript: true").replace(/\n\s+nodeargs: .*\n/, "\n"),
+);
+console.log(`ts-node / tsx: ${(tsNode / tsx).toFixed(2)}x`);
+mockEvaluation();

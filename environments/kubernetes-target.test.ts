@@ -1,0 +1,84 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as net from "node:net";
+import { describe, expect, it } from "vitest";
+
+import { kubeconfigPath, resolveKubernetesTarget, serverOf } from "./kubernetes-target";
+
+function kubeconfig(server: string): string {
+    return [
+        "apiVersion: v1",
+        "kind: Config",
+        "current-context: dev",
+        "contexts:",
+        "  - name: dev",
+        "    context: { cluster: dev-cluster, user: dev }",
+        "clusters:",
+        "  - name: dev-cluster",
+        `    cluster: { server: "${server}" }`,
+        "users:",
+        "  - name: dev",
+        "    user: { token: abc }",
+    ].join("\n");
+}
+
+function writeKubeconfig(contents: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kubeconfig-"));
+    const file = path.join(dir, "config");
+    fs.writeFileSync(file, contents);
+    return file;
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    return port;
+}
+
+describe("kubeconfig lookup", () => {
+    it("uses the first KUBECONFIG entry, else ~/.kube/config", () => {
+        expect(kubeconfigPath({ KUBECONFIG: `/a/config${path.delimiter}/b/config` })).toBe("/a/config");
+        expect(kubeconfigPath({})).toBe(path.join(os.homedir(), ".kube", "config"));
+    });
+
+    it("finds the server of the current context", () => {
+        expect(serverOf(kubeconfig("https://10.0.0.1:6443"))).toBe("https://10.0.0.1:6443");
+        expect(serverOf(kubeconfig("https://10.0.0.1:6443"), "other")).toBeUndefined();
+    });
+});
+
+describe("resolveKubernetesTarget", () => {
+    it("renders when asked to, without reading any kubeconfig", async () => {
+        const target = await resolveKubernetesTarget("render", undefined, { KUBECONFIG: "/nonexistent" });
+        expect(target.deliveryMode).toBe("render");
+    });
+
+    it("renders in auto mode when there is no kubeconfig", async () => {
+        const target = await resolveKubernetesTarget("auto", undefined, { KUBECONFIG: "/nonexistent/config" });
+        expect(target).toMatchObject({ deliveryMode: "render", reason: "no cluster in /nonexistent/config" });
+    });
+
+    it("renders in auto mode when the cluster does not answer", async () => {
+        const server = `https://127.0.0.1:${await closedPort()}`;
+        const file = writeKubeconfig(kubeconfig(server));
+        const target = await resolveKubernetesTarget("auto", undefined, { KUBECONFIG: file });
+        expect(target).toMatchObject({ deliveryMode: "render", reason: `the cluster at ${server} does not answer` });
+    });
+
+    it("refuses apply mode without a usable kubeconfig, naming the setting", async () => {
+        await expect(resolveKubernetesTarget("apply", undefined, { KUBECONFIG: "/nonexistent/config" })).rejects.toThrow(
+            /platform:kubernetesTarget is apply, but \/nonexistent\/config has no current context/,
+        );
+    });
+
+    it("applies when asked to and a context is there", async () => {
+        const file = writeKubeconfig(kubeconfig("https://127.0.0.1:1"));
+        const target = await resolveKubernetesTarget("apply", "dev", { KUBECONFIG: file });
+        expect(target.deliveryMode).toBe("apply");
+        expect(target.kubeconfig).toContain("dev-cluster");
+    });
+});

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+
+import { createEngineProject, EngineProject, readTree } from "../helpers/engine";
+
+interface K8sObject {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+}
+
+let project: EngineProject;
+
+beforeAll(() => {
+    project = createEngineProject();
+    const init = project.pulumi(["stack", "init", "local"]);
+    expect(init.status, init.stderr).toBe(0);
+    project.setConfig("local", "platform:renderDirectory", project.renderDir);
+});
+afterAll(() => project?.cleanup());
+
+describe("the local stack through the real engine (render mode)", () => {
+    it("previews with the policy pack", () => {
+        const result = project.pulumi(["preview", "--stack", "local", "--policy-pack", "policies"]);
+        expect(result.status, result.stdout + result.stderr).toBe(0);
+        expect(result.stdout).toContain("platform:cluster:ExistingCluster");
+        expect(result.stdout).toMatch(/Policies:\s+✅ platform@v/);
+    });
+
+    it("deploys: manifests are rendered and the stack output is the environment record", () => {
+        const result = project.pulumi(["up", "--yes", "--stack", "local", "--policy-pack", "policies"]);
+        expect(result.status, result.stdout + result.stderr).toBe(0);
+
+        const files = readTree(project.renderDir);
+        const objects = [...files.values()].flatMap((text) =>
+            parseAllDocuments(text).map((d) => d.toJSON() as K8sObject | null),
+        ).filter((o): o is K8sObject => o !== null);
+        const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+        expect(kinds).toEqual([
+            "ConfigMap/platform-environment",
+            "Namespace/platform-system",
+            "NetworkPolicy/allow-dns",
+            "NetworkPolicy/allow-same-namespace",
+            "NetworkPolicy/default-deny",
+        ]);
+        for (const o of objects) {
+            expect(o.metadata.labels?.["app.kubernetes.io/managed-by"], `${o.kind}/${o.metadata.name}`).toBe("pulumi");
+        }
+
+        const out = project.pulumi(["stack", "output", "--stack", "local", "--json"]);
+        expect(out.status, out.stderr).toBe(0);
+        const outputs = JSON.parse(out.stdout) as { environment: Record<string, unknown>; deliveryMode: string };
+        expect(outputs.deliveryMode).toBe("render");
+        expect(outputs.environment).toMatchObject({
+            schemaVersion: "1.0.0",
+            id: "platform/local",
+            name: "local",
+            status: "deployed-ok",
+            tags: { owner: "platform-team@example.com", environment: "local", "managed-by": "pulumi" },
+        });
+        const resources = (outputs.environment.resources as { id: string; dependsOn: string[] }[]).map((r) => r.id);
+        expect(resources).toEqual(["cluster", "namespace/platform-system"]);
+        expect(Date.parse(outputs.environment.createdAt as string)).not.toBeNaN();
+    });
+
+    it("is idempotent: a second up changes nothing and keeps the creation date", () => {
+        const before = JSON.parse(project.pulumi(["stack", "output", "--stack", "local", "--json"]).stdout);
+        const result = project.pulumi(["up", "--yes", "--stack", "local", "--expect-no-changes", "--policy-pack", "policies"]);
+        expect(result.status, result.stdout + result.stderr).toBe(0);
+        const after = JSON.parse(project.pulumi(["stack", "output", "--stack", "local", "--json"]).stdout);
+        expect(after.environment.createdAt).toBe(before.environment.createdAt);
+    });
+
+    it("stops on bad config before any resource, naming the key and without a stack trace", () => {
+        project.setConfig("local", "platform:owner", "not-an-email");
+        try {
+            const result = project.pulumi(["preview", "--stack", "local"]);
+            expect(result.status).not.toBe(0);
+            const text = result.stdout + result.stderr;
+            expect(text).toContain('platform:owner: must be an email address (got "not-an-email")');
+            expect(text).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
+            expect(text).not.toContain("platform:cluster:ExistingCluster");
+        } finally {
+            project.setConfig("local", "platform:owner", "platform-team@example.com");
+        }
+    });
+});

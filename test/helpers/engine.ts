@@ -1,0 +1,115 @@
+/**
+ * Runs the real Pulumi CLI against a throwaway copy of the project, with its
+ * own file backend and render directory, so the repository's stack files and
+ * state are never touched.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export const REPO_ROOT = path.resolve(__dirname, "../..");
+
+/** What a project copy needs; node_modules is linked, not copied. */
+const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "tsconfig.base.json", "index.ts", "components", "environments", "stacks"];
+
+export interface PulumiResult {
+    status: number;
+    stdout: string;
+    stderr: string;
+}
+
+export interface EngineProject {
+    dir: string;
+    backendDir: string;
+    renderDir: string;
+    env: NodeJS.ProcessEnv;
+    pulumi(args: string[], extraEnv?: NodeJS.ProcessEnv): PulumiResult;
+    /** Sets stack config in the copy's stack file. */
+    setConfig(stack: string, key: string, value: string): void;
+    cleanup(): void;
+}
+
+/** Fails with a clear message when the toolchain is not set up (run tests through ./platform test). */
+export function requirePulumi(): void {
+    const result = spawnSync("pulumi", ["version"], { encoding: "utf8" });
+    if (result.status !== 0) {
+        throw new Error("the pulumi CLI is not on PATH: run the tests with ./platform test (it builds the toolchain)");
+    }
+}
+
+export function createEngineProject(options: { withPolicies?: boolean } = {}): EngineProject {
+    requirePulumi();
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "platform-engine-"));
+    const dir = path.join(root, "project");
+    fs.mkdirSync(dir);
+    for (const entry of PROJECT_ENTRIES) {
+        fs.cpSync(path.join(REPO_ROOT, entry), path.join(dir, entry), { recursive: true });
+    }
+    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"));
+    if (options.withPolicies ?? true) {
+        fs.cpSync(path.join(REPO_ROOT, "policies"), path.join(dir, "policies"), {
+            recursive: true,
+            filter: (src) => !src.includes(`${path.sep}node_modules`),
+        });
+        fs.symlinkSync(path.join(REPO_ROOT, "policies", "node_modules"), path.join(dir, "policies", "node_modules"));
+    }
+    const backendDir = path.join(root, "state");
+    const renderDir = path.join(root, "rendered");
+    fs.mkdirSync(backendDir);
+    const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        PULUMI_BACKEND_URL: `file://${backendDir}`,
+        PULUMI_CONFIG_PASSPHRASE: "engine-test-passphrase",
+        PULUMI_CONFIG_PASSPHRASE_FILE: "",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        // No cluster: `auto` renders.
+        KUBECONFIG: path.join(root, "no-kubeconfig"),
+        NO_COLOR: "1",
+    };
+    const pulumi = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): PulumiResult => {
+        const result = spawnSync("pulumi", [...args, "--non-interactive", "--color", "never"], {
+            cwd: dir,
+            env: { ...env, ...extraEnv },
+            encoding: "utf8",
+            maxBuffer: 64 * 1024 * 1024,
+        });
+        return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+    };
+    return {
+        dir,
+        backendDir,
+        renderDir,
+        env,
+        pulumi,
+        setConfig(stack, key, value) {
+            const r = pulumi(["config", "set", "--stack", stack, key, value]);
+            if (r.status !== 0) {
+                throw new Error(`pulumi config set ${key} failed: ${r.stderr}`);
+            }
+        },
+        cleanup() {
+            fs.rmSync(root, { recursive: true, force: true });
+        },
+    };
+}
+
+/** Every YAML file below a directory, relative path → contents. */
+export function readTree(dir: string): Map<string, string> {
+    const files = new Map<string, string>();
+    const walk = (d: string) => {
+        for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+            const p = path.join(d, entry.name);
+            if (entry.isDirectory()) {
+                walk(p);
+            } else {
+                files.set(path.relative(dir, p), fs.readFileSync(p, "utf8"));
+            }
+        }
+    };
+    if (fs.existsSync(dir)) {
+        walk(dir);
+    }
+    return files;
+}
