@@ -19,8 +19,8 @@ export default defineConfig({
                     include: ["test/engine/**/*.test.ts"],
                     environment: "node",
                     pool: "forks",
-                    // Real `pulumi` runs; the engine tests share one machine's 2 cores.
-                    fileParallelism: false,
+                    // Real `pulumi` runs: one file at a time on a 2-core machine.
+                    poolOptions: { forks: { singleFork: true } },
                     testTimeout: 300_000,
                     hookTimeout: 300_000,
                 },

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     );
     const { runEnvironment } = await import("../environments");
     const outputs = await runEnvironment();
-    await new Promise<void>((resolve) => pulumi.output(outputs?.environment).apply(() => resolve()));
+    await new Promise<void>((resolve) => outputs.environment.apply(() => resolve()));
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     console.log(JSON.stringify({ ms, rssMiB: process.memoryUsage().rss / 1024 / 1024 }));
 }

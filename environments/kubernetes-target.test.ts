@@ -2,6 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as net from "node:net";
+import * as https from "node:https";
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 
 import { kubeconfigPath, resolveKubernetesTarget, serverOf } from "./kubernetes-target";
@@ -67,6 +69,26 @@ describe("resolveKubernetesTarget", () => {
         const file = writeKubeconfig(kubeconfig(server));
         const target = await resolveKubernetesTarget("auto", undefined, { KUBECONFIG: file });
         expect(target).toMatchObject({ deliveryMode: "render", reason: `the cluster at ${server} does not answer` });
+    });
+
+    it("applies in auto mode when the cluster answers", async () => {
+        // A stand-in API server: any HTTPS answer at /version means reachable.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "apiserver-"));
+        execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { stdio: "ignore" });
+        const server = https.createServer(
+            { key: fs.readFileSync(path.join(dir, "key.pem")), cert: fs.readFileSync(path.join(dir, "cert.pem")) },
+            (_req, res) => res.end('{"major":"1"}'),
+        );
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        try {
+            const url = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+            const file = writeKubeconfig(kubeconfig(url));
+            const target = await resolveKubernetesTarget("auto", undefined, { KUBECONFIG: file });
+            expect(target).toMatchObject({ deliveryMode: "apply", reason: `the cluster at ${url} answers` });
+        } finally {
+            server.close();
+        }
     });
 
     it("refuses apply mode without a usable kubeconfig, naming the setting", async () => {
