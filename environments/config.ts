@@ -76,7 +76,8 @@ export function loadEnvironmentConfig(config = new pulumi.Config(KEY_PREFIX)): E
     const raw: Record<string, unknown> = {};
     for (const key of Object.keys(environmentConfigSchema.shape)) {
         const value = config.get(key);
-        if (value !== undefined) {
+        // Pulumi.yaml declares optional keys with "" as their default.
+        if (value !== undefined && value !== "") {
             raw[key] = value;
         }
     }

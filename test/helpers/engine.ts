@@ -60,8 +60,9 @@ export function createEngineProject(options: { withPolicies?: boolean } = {}): E
     const env: NodeJS.ProcessEnv = {
         ...process.env,
         PULUMI_BACKEND_URL: `file://${backendDir}`,
-        PULUMI_CONFIG_PASSPHRASE: "engine-test-passphrase",
-        PULUMI_CONFIG_PASSPHRASE_FILE: "",
+        // The local stack's committed passphrase matches its committed salt.
+        PULUMI_CONFIG_PASSPHRASE: "",
+        PULUMI_CONFIG_PASSPHRASE_FILE: path.join(REPO_ROOT, "stacks", "local.passphrase"),
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         // No cluster: `auto` renders.
