@@ -40,12 +40,19 @@ describe("validateExistingClusterArgs", () => {
 });
 
 describe("ExistingCluster", () => {
-    it("renders to a directory without any cluster credentials", async () => {
-        const c = new cluster.ExistingCluster("render", { deliveryMode: "render", renderDirectory: "/tmp/out", tags });
+    it("renders to a directory without any cluster credentials, even with $KUBECONFIG set", async () => {
+        const saved = process.env.KUBECONFIG;
+        process.env.KUBECONFIG = "/home/dev/.kube/config";
+        let c: InstanceType<typeof cluster.ExistingCluster>;
+        try {
+            c = new cluster.ExistingCluster("render", { deliveryMode: "render", renderDirectory: "/tmp/out", tags });
+        } finally {
+            process.env.KUBECONFIG = saved;
+        }
         await settle(session);
         const provider = session.get("pulumi:providers:kubernetes", "render-provider");
         expect(provider.inputs.renderYamlToDirectory).toBe("/tmp/out");
-        expect(provider.inputs.kubeconfig).toBeUndefined();
+        expect(provider.inputs.kubeconfig).toBe("");
         expect(c.deliveryMode).toBe("render");
         expect(c.records[0]).toMatchObject({ id: "cluster", status: "rendered" });
     });

@@ -45,7 +45,12 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
         this.provider = new k8s.Provider(
             `${name}-provider`,
             args.deliveryMode === "render"
-                ? { renderYamlToDirectory: args.renderDirectory }
+                ? {
+                      renderYamlToDirectory: args.renderDirectory,
+                      // The SDK falls back to $KUBECONFIG when kubeconfig is unset, and the
+                      // provider refuses a kubeconfig together with renderYamlToDirectory.
+                      kubeconfig: "",
+                  }
                 : {
                       kubeconfig: this.kubeconfig,
                       context: args.context,

@@ -61,7 +61,6 @@ export function createEngineProject(options: { withPolicies?: boolean } = {}): E
         ...process.env,
         PULUMI_BACKEND_URL: `file://${backendDir}`,
         // The local stack's committed passphrase matches its committed salt.
-        PULUMI_CONFIG_PASSPHRASE: "",
         PULUMI_CONFIG_PASSPHRASE_FILE: path.join(REPO_ROOT, "stacks", "local.passphrase"),
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
@@ -69,6 +68,8 @@ export function createEngineProject(options: { withPolicies?: boolean } = {}): E
         KUBECONFIG: path.join(root, "no-kubeconfig"),
         NO_COLOR: "1",
     };
+    // An empty PULUMI_CONFIG_PASSPHRASE would win over the file.
+    delete env.PULUMI_CONFIG_PASSPHRASE;
     const pulumi = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): PulumiResult => {
         const result = spawnSync("pulumi", [...args, "--non-interactive", "--color", "never"], {
             cwd: dir,
