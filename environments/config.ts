@@ -28,6 +28,7 @@ export const environmentConfigSchema = z
         kubeContext: z.string().min(1).optional(),
         renderDirectory: z.string().min(1).default("rendered"),
         plannedDestruction: z.iso.date("must be a date as YYYY-MM-DD").optional(),
+        chartMirror: z.string().min(1).optional(),
     })
     .strict();
 
@@ -80,6 +81,10 @@ export function loadEnvironmentConfig(config = new pulumi.Config(KEY_PREFIX)): E
         if (value !== undefined && value !== "") {
             raw[key] = value;
         }
+    }
+    // A mirror given in the environment (offline runs, CI) wins over the stack's.
+    if (process.env.PLATFORM_CHART_MIRROR) {
+        raw.chartMirror = process.env.PLATFORM_CHART_MIRROR;
     }
     // The environment is named after its stack unless the config says otherwise.
     raw.name ??= pulumi.getStack();

@@ -38,7 +38,14 @@ export function requirePulumi(): void {
     }
 }
 
-export function createEngineProject(options: { withPolicies?: boolean } = {}): EngineProject {
+export interface EngineProjectOptions {
+    /** Copy the policy pack too. Default: true. */
+    withPolicies?: boolean;
+    /** Run pulumi in this folder of the copy (a test program under test/fixtures). Default: the project root. */
+    programDir?: string;
+}
+
+export function createEngineProject(options: EngineProjectOptions = {}): EngineProject {
     requirePulumi();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "platform-engine-"));
     const dir = path.join(root, "project");
@@ -54,6 +61,10 @@ export function createEngineProject(options: { withPolicies?: boolean } = {}): E
         });
         fs.symlinkSync(path.join(REPO_ROOT, "policies", "node_modules"), path.join(dir, "policies", "node_modules"));
     }
+    if (options.programDir) {
+        fs.cpSync(path.join(REPO_ROOT, "test", "fixtures"), path.join(dir, "test", "fixtures"), { recursive: true });
+    }
+    const cwd = path.join(dir, options.programDir ?? ".");
     const backendDir = path.join(root, "state");
     const renderDir = path.join(root, "rendered");
     fs.mkdirSync(backendDir);
@@ -72,7 +83,7 @@ export function createEngineProject(options: { withPolicies?: boolean } = {}): E
     delete env.PULUMI_CONFIG_PASSPHRASE;
     const pulumi = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): PulumiResult => {
         const result = spawnSync("pulumi", [...args, "--non-interactive", "--color", "never"], {
-            cwd: dir,
+            cwd,
             env: { ...env, ...extraEnv },
             encoding: "utf8",
             maxBuffer: 64 * 1024 * 1024,
