@@ -6,6 +6,11 @@ export default tseslint.config(
     { ignores: ["node_modules/**", "**/node_modules/**", "dist/**", "rendered/**", "test/fixtures/**", "eslint.config.mjs"] },
     ...tseslint.configs.recommended,
     {
+        // CommonJS entry points loaded by Pulumi's runners.
+        files: ["**/*.js"],
+        rules: { "@typescript-eslint/no-require-imports": "off" },
+    },
+    {
         files: ["**/*.ts"],
         languageOptions: {
             parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

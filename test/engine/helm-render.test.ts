@@ -12,7 +12,7 @@ interface Deployment {
 let project: EngineProject;
 
 beforeAll(() => {
-    project = createEngineProject({ withPolicies: false, programDir: "test/fixtures/programs/helm-render" });
+    project = createEngineProject({ withPolicies: true, programDir: "test/fixtures/programs/helm-render" });
     expect(project.pulumi(["stack", "init", "test"]).status).toBe(0);
     project.setConfig("test", "helm-render:renderDirectory", project.renderDir);
     project.setConfig("test", "helm-render:chartMirror", `${project.dir}/test/fixtures/charts`);
@@ -29,6 +29,14 @@ describe("helm.v4.Chart through the real engine, chart from a mirror directory",
         const deployment = objects.find((o) => o.kind === "Deployment");
         expect(deployment?.metadata).toMatchObject({ name: "echo", namespace: "apps", labels: { team: "platform" } });
         expect(deployment?.spec.replicas).toBe(2);
+    });
+
+    it("is stopped by the policy pack: the chart's objects lack the platform's labels", () => {
+        const result = project.pulumi(["preview", "--stack", "test", "--policy-pack", `${project.dir}/policies`]);
+        const text = result.stdout + result.stderr;
+        expect(result.status, text).not.toBe(0);
+        expect(text).toContain("kubernetes-standard-labels");
+        expect(text).toMatch(/kubernetes:apps\/v1:Deployment\) is missing the labels: app\.kubernetes\.io\/managed-by/);
     });
 
     it("stops before touching anything when the mirror lacks the chart, naming the chart and the setting", () => {
