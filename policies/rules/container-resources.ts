@@ -1,0 +1,31 @@
+import { ResourceValidationPolicy } from "@pulumi/policy";
+
+import { containersOf, podSpecOf } from "./kubernetes";
+
+const RESOURCES = ["cpu", "memory"] as const;
+
+/** Containers declare CPU and memory requests and limits. */
+export const containerResources: ResourceValidationPolicy = {
+    name: "container-resources",
+    description: "Containers declare CPU and memory requests and limits.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, reportViolation) => {
+        const spec = podSpecOf(args.type, args.props);
+        if (!spec) {
+            return;
+        }
+        for (const c of containersOf(spec)) {
+            const missing: string[] = [];
+            for (const kind of ["requests", "limits"] as const) {
+                for (const r of RESOURCES) {
+                    if (!c.resources?.[kind]?.[r]) {
+                        missing.push(`${kind}.${r}`);
+                    }
+                }
+            }
+            if (missing.length > 0) {
+                reportViolation(`${args.urn} (${args.type}): container "${c.name ?? "?"}" has no ${missing.join(", ")}`);
+            }
+        }
+    },
+};
