@@ -1,6 +1,6 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 
-import { containersOf, podSpecOf } from "./kubernetes";
+import { workloadContainers } from "./kubernetes";
 
 /** True when an image reference names a digest, or a tag other than `latest`. */
 export function isPinnedImage(image: string): boolean {
@@ -23,11 +23,7 @@ export const containerImagePinned: ResourceValidationPolicy = {
     description: "Containers run images pinned to a tag other than latest, or to a digest.",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
-        const spec = podSpecOf(args.type, args.props);
-        if (!spec) {
-            return;
-        }
-        for (const c of containersOf(spec)) {
+        for (const c of workloadContainers(args.type, args.props)) {
             if (!c.image || !isPinnedImage(c.image)) {
                 reportViolation(
                     `${args.urn} (${args.type}): container "${c.name ?? "?"}" image "${c.image ?? ""}" ` +

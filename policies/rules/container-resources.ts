@@ -1,6 +1,6 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 
-import { containersOf, podSpecOf } from "./kubernetes";
+import { workloadContainers } from "./kubernetes";
 
 const RESOURCES = ["cpu", "memory"] as const;
 
@@ -10,11 +10,7 @@ export const containerResources: ResourceValidationPolicy = {
     description: "Containers declare CPU and memory requests and limits.",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
-        const spec = podSpecOf(args.type, args.props);
-        if (!spec) {
-            return;
-        }
-        for (const c of containersOf(spec)) {
+        for (const c of workloadContainers(args.type, args.props)) {
             const missing: string[] = [];
             for (const kind of ["requests", "limits"] as const) {
                 for (const r of RESOURCES) {

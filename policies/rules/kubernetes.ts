@@ -48,3 +48,9 @@ export function podSpecOf(type: string, props: unknown): PodSpec | undefined {
 export function containersOf(spec: PodSpec): Container[] {
     return [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
 }
+
+/** Every container of a workload object (none for other types). */
+export function workloadContainers(type: string, props: unknown): Container[] {
+    const spec = podSpecOf(type, props);
+    return spec ? containersOf(spec) : [];
+}
