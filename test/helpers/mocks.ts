@@ -30,6 +30,14 @@ export interface MockOptions {
     /** Stack config as `namespace:key` → value. */
     config?: Record<string, string>;
     preview?: boolean;
+    /**
+     * Results of provider functions (invokes) by token, e.g.
+     * `aws:index/getAvailabilityZones:getAvailabilityZones`. Unlisted tokens
+     * echo their inputs.
+     */
+    calls?: Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>;
+    /** Extra output state for new resources by type token (e.g. ids the cloud assigns). */
+    state?: Record<string, (inputs: Record<string, unknown>, name: string) => Record<string, unknown>>;
 }
 
 export async function setupMocks(options: MockOptions = {}): Promise<MockSession> {
@@ -45,10 +53,14 @@ export async function setupMocks(options: MockOptions = {}): Promise<MockSession
                     provider: args.provider,
                     custom: args.custom ?? true,
                 });
-                return { id: `${args.name}-id`, state: { ...(args.inputs as Record<string, unknown>) } };
+                const inputs = args.inputs as Record<string, unknown>;
+                const extra = options.state?.[args.type]?.(inputs, args.name) ?? {};
+                return { id: `${args.name}-id`, state: { ...inputs, ...extra } };
             },
             call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-                return args.inputs as Record<string, unknown>;
+                const inputs = args.inputs as Record<string, unknown>;
+                const result = options.calls?.[args.token];
+                return result ? result(inputs) : inputs;
             },
         },
         options.project ?? "platform",
