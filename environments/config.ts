@@ -29,6 +29,8 @@ export const environmentConfigSchema = z
         renderDirectory: z.string().min(1).default("rendered"),
         plannedDestruction: z.iso.date("must be a date as YYYY-MM-DD").optional(),
         chartMirror: z.string().min(1).optional(),
+        vaultAddress: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://127.0.0.1:8200" }).optional(),
+        consulAddress: z.url({ protocol: /^https$/, error: "must be an https URL such as https://127.0.0.1:8501" }).optional(),
     })
     .strict();
 

@@ -5,6 +5,22 @@ import { Cluster } from "../cluster/types";
 import { RecordSource, ResourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 
+/** One explicit allow on top of the namespace's default-deny. */
+export interface NetworkAllow {
+    /** Short name; the NetworkPolicy is called `allow-<name>`. */
+    name: string;
+    /** Pods of this namespace the allow applies to, by labels. Default: every pod. */
+    podSelector?: Record<string, string>;
+    /** Ports allowed. Default: every port. */
+    ports?: { port: number; protocol?: "TCP" | "UDP" }[];
+    /**
+     * The other side: namespaces by name, or `anywhere` (including addresses
+     * outside the cluster, such as the API server calling a webhook, or the
+     * internet for an ingress gateway).
+     */
+    peers: { namespaces: string[] } | "anywhere";
+}
+
 export interface PlatformNamespaceArgs {
     /** The cluster the namespace is created in. */
     cluster: Cluster;
@@ -16,6 +32,18 @@ export interface PlatformNamespaceArgs {
     tags: StandardTags;
     /** Extra labels; the standard labels win on conflict. */
     labels?: Record<string, string>;
+    /** Ingress allowed on top of default-deny (traffic into this namespace's pods). Default: none. */
+    allowIngress?: NetworkAllow[];
+    /** Egress allowed on top of default-deny (traffic from this namespace's pods). Default: DNS only. */
+    allowEgress?: NetworkAllow[];
+    /**
+     * Whether this component creates the Namespace object. `false` when an
+     * upstream manifest creates it (two owners of one object would fight);
+     * the NetworkPolicies are still created. Default: true.
+     */
+    createNamespace?: boolean;
+    /** What must exist before the NetworkPolicies when the namespace is created elsewhere. Default: nothing. */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 const DNS_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -29,6 +57,38 @@ export function validatePlatformNamespaceArgs(name: string, args: PlatformNamesp
                 `(lower-case letters, digits and '-', at most 63 characters, alphanumeric at both ends)`,
         );
     }
+    const seen = new Set<string>();
+    for (const allow of [...(args.allowIngress ?? []), ...(args.allowEgress ?? [])]) {
+        if (!DNS_NAME_PATTERN.test(`allow-${allow.name}`)) {
+            throw new Error(`namespace "${name}": allow name "${allow.name}" is not a DNS label (lower-case letters, digits, '-')`);
+        }
+        for (const p of allow.ports ?? []) {
+            if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
+                throw new Error(`namespace "${name}": allow "${allow.name}" port ${p.port}; allowed: an integer from 1 to 65535`);
+            }
+        }
+        seen.add(allow.name);
+    }
+    const total = (args.allowIngress?.length ?? 0) + (args.allowEgress?.length ?? 0);
+    if (seen.size !== total) {
+        throw new Error(`namespace "${name}": allow names must be unique across allowIngress and allowEgress`);
+    }
+}
+
+type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+
+function peersOf(allow: NetworkAllow): NetworkPolicyPeer[] | undefined {
+    if (allow.peers === "anywhere") {
+        return undefined; // no `from`/`to`: any source or destination
+    }
+    return allow.peers.namespaces.map((ns) => ({
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } },
+    }));
+}
+
+function ruleOf(allow: NetworkAllow, direction: "from" | "to") {
+    const ports = allow.ports?.map((p) => ({ port: p.port, protocol: p.protocol ?? "TCP" }));
+    return { [direction]: peersOf(allow), ports };
 }
 
 /**
@@ -37,7 +97,8 @@ export function validatePlatformNamespaceArgs(name: string, args: PlatformNamesp
  * (DNS, traffic within the namespace).
  */
 export class PlatformNamespace extends pulumi.ComponentResource implements RecordSource {
-    public readonly namespace: k8s.core.v1.Namespace;
+    /** The Namespace object, unless it is created elsewhere (`createNamespace: false`). */
+    public readonly namespace: k8s.core.v1.Namespace | undefined;
     public readonly namespaceName: pulumi.Output<string>;
     public readonly records: ResourceRecord[];
 
@@ -54,13 +115,13 @@ export class PlatformNamespace extends pulumi.ComponentResource implements Recor
         });
         const childOpts = { parent: this, provider: args.cluster.provider };
 
-        this.namespace = new k8s.core.v1.Namespace(
-            `${name}-namespace`,
-            { metadata: { name: nsName, labels } },
-            childOpts,
-        );
-        this.namespaceName = this.namespace.metadata.name;
-        const policyOpts = { ...childOpts, dependsOn: [this.namespace] };
+        if (args.createNamespace ?? true) {
+            this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: nsName, labels } }, childOpts);
+            this.namespaceName = this.namespace.metadata.name;
+        } else {
+            this.namespaceName = pulumi.output(nsName);
+        }
+        const policyOpts = { ...childOpts, dependsOn: [...(this.namespace ? [this.namespace] : []), ...(args.dependsOn ?? [])] };
         const policyLabels = standardLabels(args.tags, { name: "network-policy", instance: name, component: "network" });
 
         new k8s.networking.v1.NetworkPolicy(
@@ -104,6 +165,35 @@ export class PlatformNamespace extends pulumi.ComponentResource implements Recor
             },
             policyOpts,
         );
+
+        for (const allow of args.allowIngress ?? []) {
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-allow-${allow.name}`,
+                {
+                    metadata: { name: `allow-${allow.name}`, namespace: nsName, labels: policyLabels },
+                    spec: {
+                        podSelector: { matchLabels: allow.podSelector },
+                        policyTypes: ["Ingress"],
+                        ingress: [ruleOf(allow, "from")],
+                    },
+                },
+                policyOpts,
+            );
+        }
+        for (const allow of args.allowEgress ?? []) {
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-allow-${allow.name}`,
+                {
+                    metadata: { name: `allow-${allow.name}`, namespace: nsName, labels: policyLabels },
+                    spec: {
+                        podSelector: { matchLabels: allow.podSelector },
+                        policyTypes: ["Egress"],
+                        egress: [ruleOf(allow, "to")],
+                    },
+                },
+                policyOpts,
+            );
+        }
 
         this.records = [
             {

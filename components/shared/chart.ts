@@ -63,13 +63,37 @@ export function resolveChartSource(upstream: UpstreamChart, mirror: ChartMirror)
     return { chart: unpacked, describe: `${upstream.name} from ${unpacked}` };
 }
 
+/**
+ * A pinned upstream manifest (a project's release YAML, for software that
+ * ships no Helm chart). A mirror directory holds it as `<name>-<version>.yaml`.
+ */
+export interface UpstreamManifest {
+    /** Name of the manifest, e.g. `rabbitmq-cluster-operator`. */
+    name: string;
+    /** Exact release version. */
+    version: string;
+    /** HTTPS URL of the release manifest. */
+    url: string;
+}
+
+/** Where a manifest is read from: the upstream URL, or the mirror directory's copy. An OCI mirror holds charts only. */
+export function resolveManifestSource(upstream: UpstreamManifest, mirror: ChartMirror): string {
+    if (mirror === undefined || mirror === "" || mirror.startsWith("oci://")) {
+        return upstream.url;
+    }
+    return path.resolve(mirror, `${upstream.name}-${upstream.version}.yaml`);
+}
+
 /** True when the chart repository's index answers (HTTPS only; OCI registries are not probed). */
 function repositoryAnswers(repository: string, timeoutMs: number): Promise<boolean> {
     if (!repository.startsWith("https://")) {
         return Promise.resolve(true);
     }
+    return urlAnswers(new URL("index.yaml", repository.endsWith("/") ? repository : `${repository}/`), timeoutMs);
+}
+
+function urlAnswers(url: URL, timeoutMs: number): Promise<boolean> {
     return new Promise((resolve) => {
-        const url = new URL("index.yaml", repository.endsWith("/") ? repository : `${repository}/`);
         const req = https.request(url, { method: "HEAD", timeout: timeoutMs }, (res) => {
             res.resume();
             resolve((res.statusCode ?? 500) < 500);
@@ -89,9 +113,19 @@ function repositoryAnswers(repository: string, timeoutMs: number): Promise<boole
 export async function preflightCharts(
     charts: UpstreamChart[],
     mirror: ChartMirror,
-    options: { timeoutMs?: number } = {},
+    options: { timeoutMs?: number; manifests?: UpstreamManifest[] } = {},
 ): Promise<void> {
     const problems: string[] = [];
+    for (const manifest of options.manifests ?? []) {
+        const source = resolveManifestSource(manifest, mirror);
+        if (source !== manifest.url) {
+            if (!fs.existsSync(source)) {
+                problems.push(`manifest ${manifest.name} ${manifest.version} is not in the mirror (expected ${source})`);
+            }
+        } else if (!(await urlAnswers(new URL(manifest.url), options.timeoutMs ?? 3000))) {
+            problems.push(`manifest ${manifest.name} ${manifest.version}: ${manifest.url} cannot be reached`);
+        }
+    }
     for (const chart of charts) {
         const source = resolveChartSource(chart, mirror);
         if (mirror && !mirror.startsWith("oci://")) {
@@ -107,7 +141,7 @@ export async function preflightCharts(
     }
     if (problems.length > 0) {
         throw new pulumi.RunError(
-            `cannot read the Helm charts of this environment:\n${problems.map((p) => `  - ${p}`).join("\n")}\n` +
+            `cannot read the Helm charts and manifests of this environment:\n${problems.map((p) => `  - ${p}`).join("\n")}\n` +
                 `Set ${CHART_MIRROR_SETTING} to a directory or an oci:// registry that mirrors them.`,
         );
     }

@@ -1,6 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+import { createChartMirror } from "../../test/helpers/chart-mirror";
+import { isSecretInput, MockSession, setupMocks, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 
 const config = {
     "platform:template": "local",
@@ -9,6 +14,7 @@ const config = {
     "platform:costCenter": "PLT-0001",
     "platform:repository": "platform-gitops",
     "platform:kubernetesTarget": "render",
+    "platform:chartMirror": createChartMirror(fs.mkdtempSync(path.join(os.tmpdir(), "chart-mirror-"))),
 };
 
 let session: MockSession;
@@ -33,7 +39,10 @@ describe("the local environment under mocks", () => {
     });
 
     it("labels every Kubernetes object with the standard labels", () => {
-        const objects = session.resources.filter((r) => r.type.startsWith("kubernetes:"));
+        // Charts and manifests label their objects through a transform (checked by the engine tests).
+        const objects = session.resources.filter(
+            (r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/") && !r.type.startsWith("kubernetes:yaml/"),
+        );
         expect(objects.length).toBeGreaterThanOrEqual(5);
         for (const o of objects) {
             const labels = (o.inputs as Meta).metadata?.labels ?? {};
@@ -54,10 +63,67 @@ describe("the local environment under mocks", () => {
             plannedDestructionAt: null,
             tags: { owner: "team@example.com", "cost-center": "PLT-0001", "managed-by": "pulumi" },
         });
-        expect(record.templates).toEqual([expect.objectContaining({ name: "local", version: "0.1.0" })]);
-        expect(record.resources).toEqual([
-            expect.objectContaining({ id: "cluster", status: "rendered", dependsOn: [] }),
-            expect.objectContaining({ id: "namespace/platform-system", status: "rendered", dependsOn: ["cluster"] }),
-        ]);
+        expect(record.templates).toEqual([expect.objectContaining({ name: "local", version: "0.2.0" })]);
+        const resources = record.resources as { id: string; status: string; dependsOn: string[] }[];
+        expect(resources.map((r) => r.id)).toEqual(
+            expect.arrayContaining([
+                "cluster",
+                "namespace/platform-system",
+                "cert-manager",
+                "mesh/istiod",
+                "mesh/ingress-gateway",
+                "mesh/egress-gateway",
+                "observability/prometheus",
+                "observability/jaeger",
+                "observability/kiali",
+                "observability/loki",
+                "observability/fluent-bit",
+                "vault",
+                "postgres",
+                "rabbitmq",
+                "consul",
+            ]),
+        );
+        expect(new Set(resources.map((r) => r.status))).toEqual(new Set(["rendered"]));
+    });
+
+    it("has a closed dependency graph: every dependency is a record of the environment, ids are unique", async () => {
+        const record = (await valueOf(outputs!.environment)) as { resources: { id: string; dependsOn: string[] }[] };
+        const ids = record.resources.map((r) => r.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        for (const r of record.resources) {
+            for (const dep of r.dependsOn) {
+                expect(ids, `${r.id} depends on ${dep}`).toContain(dep);
+            }
+        }
+    });
+
+    it("runs every platform service from its pinned chart, with STRICT mTLS mesh-wide", () => {
+        const charts = session.ofType("kubernetes:helm.sh/v4:Chart").map((c) => String(c.inputs.chart).split("/").pop());
+        expect(charts.sort()).toEqual(
+            ["base", "cert-manager", "cloudnative-pg", "consul", "fluent-bit", "gateway", "gateway", "istiod", "jaeger", "kiali-server", "kube-prometheus-stack", "loki", "vault"].sort(),
+        );
+        const mtls = session.ofType("kubernetes:security.istio.io/v1:PeerAuthentication").find((p) => p.name === "mesh-strict-mtls");
+        expect(mtls?.inputs).toMatchObject({ metadata: { name: "default", namespace: "istio-system" }, spec: { mtls: { mode: "STRICT" } } });
+    });
+
+    it("keeps Vault in dev mode with a generated root token that is never in the chart values", () => {
+        const vault = session.get("kubernetes:helm.sh/v4:Chart", "vault-chart");
+        const values = vault.inputs.values as { server: { dev: { enabled: boolean; devRootToken: string } } };
+        expect(values.server.dev.enabled).toBe(true);
+        expect(values.server.dev.devRootToken).toBe("set-from-secret");
+        const token = session.get("kubernetes:core/v1:Secret", "vault-dev-root-token-secret");
+        expect(isSecretInput(token.inputs.stringData)).toBe(true);
+        const generated = unwrapSecret<Record<string, string>>(token.inputs.stringData).token;
+        expect(generated).toMatch(/^[A-Za-z0-9]{32}$/);
+        expect(JSON.stringify(session.ofType("kubernetes:helm.sh/v4:Chart").map((c) => c.inputs))).not.toContain(generated);
+    });
+
+    it("never loads a cloud SDK, nor the Vault or Consul SDKs in render mode", () => {
+        const loaded = Object.keys(require.cache);
+        for (const sdk of ["@pulumi/aws/", "@pulumi/azure-native/", "@pulumi/vault/", "@pulumi/consul/"]) {
+            expect(loaded.filter((m) => m.includes(sdk)), sdk).toEqual([]);
+        }
+        expect(loaded.some((m) => m.includes("@pulumi/kubernetes/"))).toBe(true);
     });
 });

@@ -104,3 +104,15 @@ export async function settle(session: MockSession): Promise<void> {
         last = session.resources.length;
     }
 }
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Whether a recorded input is a secret (the runtime wraps secrets in a signature object). */
+export function isSecretInput(value: unknown): boolean {
+    return typeof value === "object" && value !== null && SECRET_SIG in value;
+}
+
+/** A recorded input with its secret wrapper removed. */
+export function unwrapSecret<T>(value: unknown): T {
+    return (isSecretInput(value) ? (value as { value: unknown }).value : value) as T;
+}

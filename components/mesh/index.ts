@@ -1,0 +1,3 @@
+export * from "./charts";
+export * from "./mesh";
+export * from "./network";

@@ -1,0 +1,4 @@
+// The managed servers are imported from "./azure" and "./aws" where they are
+// used, so the local environment never loads a cloud SDK.
+export * from "./types";
+export * from "./in-cluster";

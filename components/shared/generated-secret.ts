@@ -1,0 +1,103 @@
+import { randomBytes } from "node:crypto";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * A random credential generated once by the program and kept by the
+ * Kubernetes Secret that holds it: `ignoreChanges` makes every later run
+ * reuse the stored value, so the credential is stable without a separate
+ * provider plugin. The value is a secret output (encrypted in state, masked
+ * in logs).
+ */
+export interface GeneratedSecretArgs {
+    /** Namespace of the Secret. */
+    namespace: pulumi.Input<string>;
+    /** Kubernetes name of the Secret. */
+    secretName: string;
+    /** Keys holding generated values (e.g. `password`). */
+    generatedKeys: string[];
+    /** Keys with fixed values (e.g. `username`). Default: none. */
+    fixed?: Record<string, pulumi.Input<string>>;
+    /** Further keys computed from the fixed and generated values (e.g. a config file holding both). Default: none. */
+    derived?: (values: Record<string, string>) => Record<string, string>;
+    /** Length of each generated value in characters. Default: 32. */
+    length?: number;
+    /** Secret type. Default: `Opaque`. */
+    type?: string;
+    /** Standard labels for the Secret. */
+    labels: Record<string, string>;
+    /** Kubernetes provider. */
+    provider: k8s.Provider;
+}
+
+/** URL-safe alphabet: the values go into connection strings and config files unescaped. */
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** A random string from a CSPRNG, without modulo bias. */
+export function randomCredential(length: number): string {
+    let out = "";
+    while (out.length < length) {
+        for (const byte of randomBytes(length * 2)) {
+            // 248 = 4 * 62: bytes above it would bias the first characters.
+            if (byte < 248 && out.length < length) {
+                out += ALPHABET[byte % ALPHABET.length];
+            }
+        }
+    }
+    return out;
+}
+
+export class GeneratedSecret extends pulumi.ComponentResource {
+    public readonly secret: k8s.core.v1.Secret;
+    public readonly secretName: string;
+    private readonly data: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: GeneratedSecretArgs, opts?: pulumi.ComponentResourceOptions) {
+        if (args.generatedKeys.length === 0) {
+            throw new Error(`generated secret "${name}": generatedKeys must name at least one key`);
+        }
+        const length = args.length ?? 32;
+        if (!Number.isInteger(length) || length < 16 || length > 128) {
+            throw new Error(`generated secret "${name}": length is ${length}; allowed: an integer from 16 to 128`);
+        }
+        super("platform:shared:GeneratedSecret", name, {}, opts);
+        this.secretName = args.secretName;
+
+        const generated = Object.fromEntries(args.generatedKeys.map((k) => [k, randomCredential(length)]));
+        this.secret = new k8s.core.v1.Secret(
+            `${name}-secret`,
+            {
+                metadata: { name: args.secretName, namespace: args.namespace, labels: args.labels },
+                type: args.type ?? "Opaque",
+                stringData: pulumi.secret(
+                    pulumi.output({ ...(args.fixed ?? {}), ...generated }).apply((values: Record<string, string>) => ({
+                        ...values,
+                        ...(args.derived?.(values) ?? {}),
+                    })),
+                ),
+            },
+            {
+                parent: this,
+                provider: args.provider,
+                // Generated once: later runs keep the stored values instead of rotating them.
+                ignoreChanges: ["stringData"],
+                additionalSecretOutputs: ["stringData", "data"],
+            },
+        );
+        this.data = pulumi.secret(this.secret.stringData);
+        this.registerOutputs({ secretName: this.secretName });
+    }
+
+    /** One stored value, as a secret output. */
+    public value(key: string): pulumi.Output<string> {
+        return pulumi.secret(
+            this.data.apply((d) => {
+                const v = d?.[key];
+                if (v === undefined) {
+                    throw new Error(`generated secret ${this.secretName} has no key "${key}"`);
+                }
+                return v;
+            }),
+        );
+    }
+}

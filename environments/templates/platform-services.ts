@@ -1,0 +1,110 @@
+import * as pulumi from "@pulumi/pulumi";
+
+import { CertManager, IssuerConfig } from "../../components/cert-manager";
+import { Cluster } from "../../components/cluster/types";
+import { ConsulServer } from "../../components/consul";
+import { GATEWAY_SERVICE_TYPES, IstioMesh, OUTBOUND_TRAFFIC_POLICIES } from "../../components/mesh";
+import { Observability, TRACING_ENDPOINT } from "../../components/observability";
+import { InClusterPostgres, PostgresServer } from "../../components/postgres";
+import { RabbitMq } from "../../components/rabbitmq";
+import { ChartMirror } from "../../components/shared/chart";
+import { ResourceRecord } from "../../components/shared/records";
+import { StandardTags } from "../../components/shared/tags";
+import { VaultMode, VaultServer } from "../../components/vault";
+
+/** Where platform services run their workloads and who may reach the shared services. */
+export const PLATFORM_SERVICE_NAMESPACES = ["platform-system"];
+
+/** Sizes and options that differ between environments; the templates fill them. */
+export interface PlatformServiceOptions {
+    issuer: IssuerConfig;
+    ingressHosts: string[];
+    ingressServiceType: (typeof GATEWAY_SERVICE_TYPES)[number];
+    outboundTrafficPolicy: (typeof OUTBOUND_TRAFFIC_POLICIES)[number];
+    /** Minimum replicas of control planes and gateways. */
+    replicas: number;
+    metricsRetention: string;
+    metricsStorage: string;
+    logsRetention: string;
+    logsStorage: string;
+    rabbitmqReplicas: number;
+    consulReplicas: number;
+    vault: VaultMode;
+    /** `in-cluster` (CloudNativePG) with its instance count, or a managed server made by the template. */
+    postgres: { kind: "in-cluster"; instances: number } | { kind: "managed"; server: PostgresServer };
+    /** Protect stateful resources from deletion (prod). */
+    protect: boolean;
+    chartMirror?: ChartMirror;
+}
+
+export interface PlatformServices {
+    certManager: CertManager;
+    mesh: IstioMesh;
+    observability: Observability;
+    rabbitmq: RabbitMq;
+    vault: VaultServer;
+    postgres: PostgresServer;
+    consul: ConsulServer;
+    records: ResourceRecord[];
+}
+
+/**
+ * The in-cluster platform every environment runs, in dependency order:
+ * certificates, mesh, observability (the mesh's tracing backend), then the
+ * shared services that join the mesh.
+ */
+export function installPlatformServices(cluster: Cluster, tags: StandardTags, o: PlatformServiceOptions): PlatformServices {
+    const mirror = o.chartMirror;
+    const certManager = new CertManager("cert-manager", { cluster, tags, issuer: o.issuer, replicas: o.replicas, chartMirror: mirror });
+    const mesh = new IstioMesh("mesh", {
+        cluster,
+        tags,
+        issuerName: certManager.issuerName,
+        ingressHosts: o.ingressHosts,
+        ingressServiceType: o.ingressServiceType,
+        outboundTrafficPolicy: o.outboundTrafficPolicy,
+        replicas: o.replicas,
+        tracing: TRACING_ENDPOINT,
+        chartMirror: mirror,
+        dependsOn: [certManager],
+    });
+    const observability = new Observability("observability", {
+        cluster,
+        tags,
+        metricsRetention: o.metricsRetention,
+        metricsStorage: o.metricsStorage,
+        logsRetention: o.logsRetention,
+        logsStorage: o.logsStorage,
+        replicas: o.replicas,
+        chartMirror: mirror,
+        dependsOn: [mesh],
+    });
+    const meshReady: pulumi.Resource[] = [mesh];
+    const vault = new VaultServer("vault", { cluster, tags, mode: o.vault, chartMirror: mirror, dependsOn: meshReady });
+    const postgres =
+        o.postgres.kind === "in-cluster"
+            ? new InClusterPostgres("postgres", {
+                  cluster,
+                  tags,
+                  instances: o.postgres.instances,
+                  clientNamespaces: [...PLATFORM_SERVICE_NAMESPACES, "vault"],
+                  protect: o.protect,
+                  chartMirror: mirror,
+                  monitoringCrds: observability.monitoringCrds,
+              })
+            : o.postgres.server;
+    const rabbitmq = new RabbitMq("rabbitmq", {
+        cluster,
+        tags,
+        replicas: o.rabbitmqReplicas,
+        clientNamespaces: PLATFORM_SERVICE_NAMESPACES,
+        protect: o.protect,
+        chartMirror: mirror,
+        monitoringCrds: observability.monitoringCrds,
+        dependsOn: [certManager, mesh],
+    });
+    const consul = new ConsulServer("consul", { cluster, tags, replicas: o.consulReplicas, protect: o.protect, chartMirror: mirror });
+
+    const records = [certManager, mesh, observability, vault, postgres, rabbitmq, consul].flatMap((c) => c.records);
+    return { certManager, mesh, observability, rabbitmq, vault, postgres, consul, records };
+}
