@@ -80,11 +80,20 @@ export class GeneratedSecret extends pulumi.ComponentResource {
                 parent: this,
                 provider: args.provider,
                 // Generated once: later runs keep the stored values instead of rotating them.
-                ignoreChanges: ["stringData"],
+                // The provider stores `stringData` as `data` (base64), so both are ignored.
+                ignoreChanges: ["stringData", "data"],
                 additionalSecretOutputs: ["stringData", "data"],
             },
         );
-        this.data = pulumi.secret(this.secret.stringData);
+        // The first run has `stringData`; later runs read the stored `data`.
+        this.data = pulumi.secret(
+            pulumi.all([this.secret.stringData, this.secret.data]).apply(([plain, encoded]) => {
+                const decoded = Object.fromEntries(
+                    Object.entries(encoded ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+                );
+                return { ...decoded, ...(plain ?? {}) };
+            }),
+        );
         this.registerOutputs({ secretName: this.secretName });
     }
 

@@ -19,7 +19,6 @@ describe("container-resources", () => {
     it.each([
         ["requests", "cpu"],
         ["requests", "memory"],
-        ["limits", "cpu"],
         ["limits", "memory"],
     ] as const)("reports a missing %s.%s", async (kind, resource) => {
         const d = compliantDeployment();
@@ -29,11 +28,17 @@ describe("container-resources", () => {
         ]);
     });
 
+    it("does not require a CPU limit (requests protect neighbours; limits throttle)", async () => {
+        const d = compliantDeployment();
+        delete (d.spec.template.spec.containers[0].resources.limits as Record<string, string>).cpu;
+        expect(await violationsOf(containerResources, DEPLOYMENT, d)).toEqual([]);
+    });
+
     it("reports a container with no resources at all", async () => {
         const d = compliantDeployment();
         (d.spec.template.spec.containers[0] as { resources?: object }).resources = undefined;
         expect(await violationsOf(containerResources, DEPLOYMENT, d)).toEqual([
-            expect.stringContaining("has no requests.cpu, requests.memory, limits.cpu, limits.memory"),
+            expect.stringContaining("has no requests.cpu, requests.memory, limits.memory"),
         ]);
     });
 });

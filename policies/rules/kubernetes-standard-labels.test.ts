@@ -27,5 +27,6 @@ describe("kubernetes-standard-labels", () => {
     it("ignores the provider and the Helm chart component", async () => {
         expect(await violationsOf(kubernetesStandardLabels, "pulumi:providers:kubernetes", {})).toEqual([]);
         expect(await violationsOf(kubernetesStandardLabels, "kubernetes:helm.sh/v4:Chart", {})).toEqual([]);
+        expect(await violationsOf(kubernetesStandardLabels, "kubernetes:yaml/v2:ConfigFile", {})).toEqual([]);
     });
 });

@@ -19,7 +19,8 @@ export const kubernetesStandardLabels: ResourceValidationPolicy = {
     description: "Kubernetes objects carry the platform's standard labels (managed-by, part-of, environment, owner, cost-center).",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
-        if (!args.type.startsWith("kubernetes:") || args.type.startsWith("kubernetes:helm.sh/")) {
+        // Charts and manifest files are components, not objects; their objects are checked one by one.
+        if (!args.type.startsWith("kubernetes:") || args.type.startsWith("kubernetes:helm.sh/") || args.type.startsWith("kubernetes:yaml/")) {
             return;
         }
         if (args.type === "pulumi:providers:kubernetes") {

@@ -74,6 +74,18 @@ describe("the local stack through the real engine (render mode)", () => {
         const resources = (outputs.environment.resources as { id: string; dependsOn: string[] }[]).map((r) => r.id);
         expect(resources).toEqual(expect.arrayContaining(["cluster", "namespace/platform-system", "mesh/istiod", "vault", "postgres", "rabbitmq", "consul"]));
         expect(Date.parse(outputs.environment.createdAt as string)).not.toBeNaN();
+
+        // The generated Vault root token is in the rendered Secret (base64, as Kubernetes
+        // stores it) and nowhere in the state or the outputs in plain text.
+        const tokenSecret = objects.find((o) => o.kind === "Secret" && o.metadata.name === "vault-dev-root-token") as
+            | (K8sObject & { data?: Record<string, string>; stringData?: Record<string, string> })
+            | undefined;
+        const token = tokenSecret?.stringData?.token ?? Buffer.from(tokenSecret?.data?.token ?? "", "base64").toString();
+        expect(token).toMatch(/^[A-Za-z0-9]{32}$/);
+        const state = [...readTree(project.backendDir).values()].join("\n");
+        expect(state.length).toBeGreaterThan(1000);
+        expect(state).not.toContain(token);
+        expect(out.stdout).not.toContain(token);
     });
 
     it("is idempotent: a second up changes nothing and keeps the creation date", () => {
