@@ -29,7 +29,7 @@ describe("parseEnvironmentConfig", () => {
     });
 
     it("names the key, the bad value and the allowed values for an unknown template", () => {
-        expect(errorOf({ ...valid, template: "qa" })).toContain('platform:template: allowed: local (got "qa")');
+        expect(errorOf({ ...valid, template: "qa" })).toContain('platform:template: allowed: local, dev, staging, prod (got "qa")');
     });
 
     it("rejects a missing owner", () => {
@@ -61,5 +61,48 @@ describe("parseEnvironmentConfig", () => {
         const message = errorOf({ ...valid, owner: "bob", costCenter: "x" });
         expect(message).toContain("platform:owner");
         expect(message).toContain("platform:costCenter");
+    });
+
+    describe("cloud templates", () => {
+        const dev = {
+            ...valid,
+            template: "dev",
+            name: "dev",
+            cloud: "aws",
+            region: "eu-west-1",
+            clusterAdmins: "arn:aws:iam::111122223333:role/admins, arn:aws:iam::111122223333:role/oncall",
+            ingressDomain: "dev.example.com",
+            acmeEmail: "team@example.com",
+        };
+
+        it("accepts a complete dev config and splits the admin list", () => {
+            expect(parseEnvironmentConfig(dev).clusterAdmins).toEqual([
+                "arn:aws:iam::111122223333:role/admins",
+                "arn:aws:iam::111122223333:role/oncall",
+            ]);
+        });
+
+        it("names every key a cloud template requires", () => {
+            const message = errorOf({ ...valid, template: "staging", name: "staging" });
+            for (const key of ["cloud", "region", "clusterAdmins", "ingressDomain", "acmeEmail"]) {
+                expect(message).toContain(`platform:${key}: it is required for the staging template`);
+            }
+        });
+
+        it("rejects an unknown cloud and a region of another cloud", () => {
+            expect(errorOf({ ...dev, cloud: "gcp" })).toContain('platform:cloud: allowed: azure, aws (got "gcp")');
+            expect(errorOf({ ...dev, region: "westeurope" })).toContain(
+                'platform:region: allowed for aws: eu-west-1, eu-central-1, eu-north-1, us-east-1, us-east-2, us-west-2 (got "westeurope")',
+            );
+        });
+
+        it("rejects a malformed ingress domain and an empty admin list", () => {
+            expect(errorOf({ ...dev, ingressDomain: "https://dev.example.com" })).toContain("platform:ingressDomain: must be a DNS domain");
+            expect(errorOf({ ...dev, clusterAdmins: " , " })).toContain("platform:clusterAdmins: must name at least one administrator");
+        });
+
+        it("refuses render mode for a cloud cluster", () => {
+            expect(errorOf({ ...dev, kubernetesTarget: "render" })).toContain("platform:kubernetesTarget: allowed for the dev template: auto, apply");
+        });
     });
 });

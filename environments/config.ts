@@ -2,7 +2,19 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
 /** Environment templates this repository can build. */
-export const ENVIRONMENT_TEMPLATES = ["local"] as const;
+export const ENVIRONMENT_TEMPLATES = ["local", "dev", "staging", "prod"] as const;
+
+/** Clouds the long-lived environments run on, and the regions the platform supports in each. */
+export const CLOUDS = ["azure", "aws"] as const;
+export const CLOUD_REGIONS: Record<(typeof CLOUDS)[number], readonly string[]> = {
+    azure: ["westeurope", "northeurope", "swedencentral", "germanywestcentral", "eastus2", "westus3"],
+    aws: ["eu-west-1", "eu-central-1", "eu-north-1", "us-east-1", "us-east-2", "us-west-2"],
+};
+
+/** Comma-separated list in one config string (e.g. Entra ID group object ids). */
+const commaList = z
+    .string()
+    .transform((v) => v.split(",").map((s) => s.trim()).filter((s) => s !== ""));
 export type EnvironmentTemplate = (typeof ENVIRONMENT_TEMPLATES)[number];
 
 /** How the environment's Kubernetes objects are delivered. `auto`: apply when the kubeconfig's cluster answers, else render. */
@@ -29,10 +41,41 @@ export const environmentConfigSchema = z
         renderDirectory: z.string().min(1).default("rendered"),
         plannedDestruction: z.iso.date("must be a date as YYYY-MM-DD").optional(),
         chartMirror: z.string().min(1).optional(),
+        cloud: z.enum(CLOUDS).optional(),
+        region: z.string().min(1).optional(),
+        /** Azure: Entra ID groups that administer the cluster. AWS: IAM role ARNs with cluster-admin access. */
+        clusterAdmins: commaList.optional(),
+        /** DNS domain the ingress gateway serves, e.g. dev.example.com. */
+        ingressDomain: z
+            .string()
+            .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a DNS domain such as dev.example.com")
+            .optional(),
+        /** Account email for ACME (Let's Encrypt) certificates. */
+        acmeEmail: z.email("must be an email address").optional(),
         vaultAddress: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://127.0.0.1:8200" }).optional(),
         consulAddress: z.url({ protocol: /^https$/, error: "must be an https URL such as https://127.0.0.1:8501" }).optional(),
     })
-    .strict();
+    .strict()
+    .superRefine((c, ctx) => {
+        if (c.template === "local") {
+            return;
+        }
+        // Cloud environments need to know where they run and who administers them.
+        for (const key of ["cloud", "region", "clusterAdmins", "ingressDomain", "acmeEmail"] as const) {
+            if (c[key] === undefined) {
+                ctx.addIssue({ code: "custom", path: [key], message: `it is required for the ${c.template} template` });
+            }
+        }
+        if (c.cloud && c.region && !CLOUD_REGIONS[c.cloud].includes(c.region)) {
+            ctx.addIssue({ code: "custom", path: ["region"], message: `allowed for ${c.cloud}: ${CLOUD_REGIONS[c.cloud].join(", ")}` });
+        }
+        if (c.clusterAdmins !== undefined && c.clusterAdmins.length === 0) {
+            ctx.addIssue({ code: "custom", path: ["clusterAdmins"], message: "must name at least one administrator (comma-separated)" });
+        }
+        if (c.kubernetesTarget === "render") {
+            ctx.addIssue({ code: "custom", path: ["kubernetesTarget"], message: `allowed for the ${c.template} template: auto, apply (a cloud cluster is always applied to)` });
+        }
+    });
 
 export type EnvironmentConfig = z.infer<typeof environmentConfigSchema>;
 

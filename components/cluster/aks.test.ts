@@ -1,9 +1,8 @@
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { isSecret, MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
+import { takesTags } from "../../test/helpers/taggable";
 
 const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
 const REQUIRED_TAGS = {
@@ -26,14 +25,6 @@ const T = {
 const CREDENTIALS = "azure-native:containerservice:listManagedClusterUserCredentials";
 const kubeconfigFor = (cluster: string) => `apiVersion: v1\nkind: Config\nclusters:\n- name: ${cluster}\n`;
 
-/** Whether the SDK's `<Type>Args` accepts `tags` (read from the installed @pulumi/azure-native typings). */
-function takesTags(type: string): boolean {
-    const [, module, resource] = /^azure-native:([^:]+):(.+)$/.exec(type) ?? [];
-    const file = `${resource[0].toLowerCase()}${resource.slice(1)}.d.ts`;
-    const dts = fs.readFileSync(path.resolve(__dirname, `../../node_modules/@pulumi/azure-native/${module}/${file}`), "utf8");
-    const argsBlock = dts.slice(dts.indexOf(`export interface ${resource}Args {`));
-    return /\n {4}tags\?:/.test(argsBlock.slice(0, argsBlock.indexOf("\n}")));
-}
 
 type Inputs = Record<string, unknown>;
 const credentialRequests: Inputs[] = [];

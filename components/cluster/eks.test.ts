@@ -1,9 +1,8 @@
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { isSecret, MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
+import { takesTags } from "../../test/helpers/taggable";
 
 const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
 const REQUIRED_TAGS = {
@@ -30,13 +29,6 @@ const T = {
 };
 const issuer = (name: string) => `https://oidc.eks.eu-central-1.amazonaws.com/id/${name.toUpperCase()}`;
 
-/** Whether the SDK's `<Type>Args` accepts `tags` (read from the installed @pulumi/aws typings). */
-function takesTags(type: string): boolean {
-    const [, module, resource] = /^aws:([^/]+)\/([^:]+):(.+)$/.exec(type) ?? [];
-    const dts = fs.readFileSync(path.resolve(__dirname, `../../node_modules/@pulumi/aws/${module}/${resource}.d.ts`), "utf8");
-    const argsBlock = dts.slice(dts.indexOf(`export interface ${type.split(":")[2]}Args {`));
-    return /\n {4}tags\?:/.test(argsBlock.slice(0, argsBlock.indexOf("\n}")));
-}
 
 let session: MockSession;
 let mod: typeof import("./eks");

@@ -1,9 +1,8 @@
-import * as fs from "fs";
-import * as path from "path";
 import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { isSecret, MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
+import { takesTags } from "../../test/helpers/taggable";
 
 const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
 const REQUIRED_TAGS = {
@@ -24,13 +23,6 @@ const T = {
 };
 const secretArn = (name: string) => `arn:aws:secretsmanager:eu-central-1:111122223333:secret:rds!${name}`;
 
-/** Whether the SDK's `<Type>Args` accepts `tags` (read from the installed @pulumi/aws typings). */
-function takesTags(type: string): boolean {
-    const [, module, resource, cls] = /^aws:([^/]+)\/([^:]+):(.+)$/.exec(type)?.concat(type.split(":")[2]) ?? [];
-    const dts = fs.readFileSync(path.resolve(__dirname, `../../node_modules/@pulumi/aws/${module}/${resource}.d.ts`), "utf8");
-    const argsBlock = dts.slice(dts.indexOf(`export interface ${cls}Args {`));
-    return /\n {4}tags\?:/.test(argsBlock.slice(0, argsBlock.indexOf("\n}")));
-}
 
 let session: MockSession;
 let mod: typeof import("./aws");

@@ -32,6 +32,8 @@ export type VaultMode =
           storageClass?: string;
           /** Annotations for Vault's service account (workload identity / IRSA to reach the KMS). Default: none. */
           serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
+          /** Extra labels on Vault's pods (e.g. `azure.workload.identity/use`). Default: none. */
+          podLabels?: Record<string, string>;
       };
 
 export interface VaultServerArgs {
@@ -165,6 +167,7 @@ export class VaultServer extends pulumi.ComponentResource implements RecordSourc
             server.ha = { enabled: true, replicas, raft: { enabled: true, setNodeId: true, config: haConfig(args.mode.seal) } };
             server.dataStorage = { enabled: true, size: args.mode.storageSize ?? "10Gi", storageClass: args.mode.storageClass };
             server.serviceAccount = { annotations: args.mode.serviceAccountAnnotations ?? {} };
+            server.extraLabels = args.mode.podLabels ?? {};
             server.affinity = ""; // the chart's default anti-affinity is required; let the scheduler spread instead
             server.topologySpreadConstraints = [
                 {

@@ -12,6 +12,18 @@ export interface RecordedResource {
     inputs: Record<string, unknown>;
     provider?: string;
     custom: boolean;
+    /** Whether it was registered with `protect: true`. */
+    protect: boolean;
+}
+
+/** The part of a RegisterResource request the helper reads. */
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getProtect(): boolean | undefined;
+}
+interface PatchableMonitor {
+    registerResource(req: RegisterRequest, callback: unknown): unknown;
 }
 
 export interface MockSession {
@@ -42,6 +54,8 @@ export interface MockOptions {
 
 export async function setupMocks(options: MockOptions = {}): Promise<MockSession> {
     const resources: RecordedResource[] = [];
+    // The mocks API does not pass `protect` to newResource; read it off the request.
+    const protections = new Map<string, boolean>();
     pulumi.runtime.setAllConfig(options.config ?? {});
     await pulumi.runtime.setMocks(
         {
@@ -52,6 +66,7 @@ export async function setupMocks(options: MockOptions = {}): Promise<MockSession
                     inputs: args.inputs as Record<string, unknown>,
                     provider: args.provider,
                     custom: args.custom ?? true,
+                    protect: protections.get(`${args.type}::${args.name}`) ?? false,
                 });
                 const inputs = args.inputs as Record<string, unknown>;
                 const extra = options.state?.[args.type]?.(inputs, args.name) ?? {};
@@ -67,6 +82,12 @@ export async function setupMocks(options: MockOptions = {}): Promise<MockSession
         options.stack ?? "test",
         options.preview ?? false,
     );
+    const monitor = pulumi.runtime.getMonitor() as unknown as PatchableMonitor;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+        protections.set(`${req.getType()}::${req.getName()}`, req.getProtect() === true);
+        return register(req, callback);
+    };
     return {
         resources,
         ofType: (type) => resources.filter((r) => r.type === type),
