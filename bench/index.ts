@@ -5,7 +5,9 @@
  * 1. Cold `pulumi preview` of the local stack through the real engine, with the
  *    program run by tsx (the project's choice) and by ts-node (Pulumi's default,
  *    which type-checks), side by side.
- * 2. Evaluation of the same program under Pulumi's mocks (no engine).
+ * 2. Cold start and RSS of every environment's program under Pulumi's mocks
+ *    (no engine), with submodule imports (the project's code) and with the
+ *    root packages loaded as root imports would.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -49,25 +51,57 @@ function timePreview(label: string, pulumiYamlEdit?: (text: string) => string): 
     }
 }
 
-function mockEvaluation(): void {
-    // A fresh node process per run: module loading is part of the cost.
+interface MockFigures {
+    wallMs: number;
+    evalMs: number;
+    rssMiB: number;
+    modules: number;
+}
+
+/** Cold start of one environment under mocks, in a fresh node process per run (module loading is the cost). */
+function mockEvaluation(environment: string, imports: "submodules" | "root"): MockFigures {
     const script = path.join(__dirname, "mock-evaluation.ts");
-    const times: number[] = [];
+    const walls: number[] = [];
+    const evals: number[] = [];
     let rss = 0;
+    let modules = 0;
     for (let i = 0; i < RUNS; i++) {
-        const r = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", cwd: path.resolve(__dirname, "..") });
+        const start = process.hrtime.bigint();
+        const r = spawnSync(process.execPath, ["--import", "tsx", script, environment, imports], {
+            encoding: "utf8",
+            cwd: path.resolve(__dirname, ".."),
+        });
+        walls.push(Number(process.hrtime.bigint() - start) / 1e6);
         if (r.status !== 0) {
             throw new Error(r.stderr);
         }
-        const result = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { ms: number; rssMiB: number };
-        times.push(result.ms);
+        const result = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { ms: number; rssMiB: number; modules: number };
+        evals.push(result.ms);
         rss = Math.max(rss, result.rssMiB);
+        modules = result.modules;
     }
-    console.log(
-        `${"local program under mocks (load + evaluate)".padEnd(44)} median ${median(times).toFixed(0).padStart(6)} ms  peak RSS ${rss.toFixed(0)} MiB`,
-    );
+    return { wallMs: median(walls), evalMs: median(evals), rssMiB: rss, modules };
 }
 
+function coldStartTable(): void {
+    console.log("\ncold start under mocks (fresh process; median of runs; peak RSS)");
+    console.log(`${"environment".padEnd(12)} ${"imports".padEnd(11)} ${"wall ms".padStart(8)} ${"eval ms".padStart(8)} ${"RSS MiB".padStart(8)} ${"modules".padStart(8)}`);
+    for (const environment of ["local", "dev-aws", "dev-azure", "prod-aws", "prod-azure"]) {
+        for (const imports of ["submodules", "root"] as const) {
+            const f = mockEvaluation(environment, imports);
+            console.log(
+                `${environment.padEnd(12)} ${imports.padEnd(11)} ${f.wallMs.toFixed(0).padStart(8)} ${f.evalMs.toFixed(0).padStart(8)} ${f.rssMiB.toFixed(0).padStart(8)} ${String(f.modules).padStart(8)}`,
+            );
+        }
+    }
+}
+
+// BENCH_ONLY=mocks skips the engine previews (no toolchain needed).
+if (process.env.BENCH_ONLY === "mocks") {
+    console.log(`node ${process.version}, ${RUNS} runs each`);
+    coldStartTable();
+    process.exit(0);
+}
 requirePulumi();
 console.log(`pulumi ${spawnSync("pulumi", ["version"], { encoding: "utf8" }).stdout.trim()}, node ${process.version}, ${RUNS} runs each`);
 const tsx = timePreview("cold preview of local, tsx (project default)");
@@ -75,4 +109,4 @@ const tsNode = timePreview("cold preview of local, ts-node (type-checks)", (text
     text.replace("typescript: false", "typescript: true").replace(/\n\s+nodeargs: .*\n/, "\n"),
 );
 console.log(`ts-node / tsx: ${(tsNode / tsx).toFixed(2)}x`);
-mockEvaluation();
+coldStartTable();
