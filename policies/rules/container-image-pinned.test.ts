@@ -45,4 +45,14 @@ describe("container-image-pinned", () => {
         const cron = { spec: { jobTemplate: { spec: { template: pod } } } };
         expect(await violationsOf(containerImagePinned, "kubernetes:batch/v1:CronJob", cron)).toHaveLength(1);
     });
+
+    it("allows Istio's `auto` image only on pods labelled for injection", async () => {
+        const gateway = compliantDeployment();
+        gateway.spec.template.spec.containers[0].image = "auto";
+        expect(await violationsOf(containerImagePinned, DEPLOYMENT, gateway)).toEqual([
+            expect.stringContaining('container "api" image "auto" is not pinned'),
+        ]);
+        const injected = { ...gateway, spec: { template: { ...gateway.spec.template, metadata: { labels: { "sidecar.istio.io/inject": "true" } } } } };
+        expect(await violationsOf(containerImagePinned, DEPLOYMENT, injected)).toEqual([]);
+    });
 });
