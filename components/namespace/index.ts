@@ -47,6 +47,8 @@ export interface PlatformNamespaceArgs {
 }
 
 const DNS_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** Allows every namespace has (`allow-dns`, `allow-same-namespace`); an explicit allow of that name would collide. */
+const BUILT_IN_ALLOWS = ["dns", "same-namespace"];
 
 /** Throws a message naming the setting and what is allowed. */
 export function validatePlatformNamespaceArgs(name: string, args: PlatformNamespaceArgs): void {
@@ -61,6 +63,13 @@ export function validatePlatformNamespaceArgs(name: string, args: PlatformNamesp
     for (const allow of [...(args.allowIngress ?? []), ...(args.allowEgress ?? [])]) {
         if (!DNS_NAME_PATTERN.test(`allow-${allow.name}`)) {
             throw new Error(`namespace "${name}": allow name "${allow.name}" is not a DNS label (lower-case letters, digits, '-')`);
+        }
+        if (BUILT_IN_ALLOWS.includes(allow.name)) {
+            throw new Error(`namespace "${name}": allow name "${allow.name}" is taken by a built-in policy (${BUILT_IN_ALLOWS.join(", ")})`);
+        }
+        // An empty `from`/`to` list in a NetworkPolicy rule matches every peer.
+        if (allow.peers !== "anywhere" && allow.peers.namespaces.length === 0) {
+            throw new Error(`namespace "${name}": allow "${allow.name}" peers.namespaces is empty; name at least one namespace, or use "anywhere"`);
         }
         for (const p of allow.ports ?? []) {
             if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {

@@ -91,14 +91,17 @@ export function validateInClusterPostgresArgs(name: string, args: InClusterPostg
     checkCount(c, "instances", args.instances, 1, 9);
     checkQuantity(c, "storageSize", args.storageSize);
     if (args.databaseName !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(args.databaseName)) {
-        throw new Error(`${c}: databaseName is "${args.databaseName}"; allowed: lower-case letters, digits and '_', starting with a letter`);
+        throw new Error(`${c}: databaseName is "${args.databaseName}"; allowed: lower-case letters, digits and '_', not starting with a digit`);
     }
     if (args.backup) {
         if (!["s3", "azure"].includes(args.backup.store)) {
             throw new Error(`${c}: backup.store is "${args.backup.store}"; allowed: s3, azure`);
         }
-        if (!/^(s3|https):\/\/.+/.test(args.backup.destinationPath)) {
-            throw new Error(`${c}: backup.destinationPath is "${args.backup.destinationPath}"; allowed: an s3:// or https:// URL`);
+        const scheme = args.backup.store === "s3" ? "s3://" : "https://";
+        if (!args.backup.destinationPath.startsWith(scheme) || args.backup.destinationPath.length <= scheme.length) {
+            throw new Error(
+                `${c}: backup.destinationPath is "${args.backup.destinationPath}"; allowed for store "${args.backup.store}": a ${scheme} URL`,
+            );
         }
         checkCount(c, "backup.retentionDays", args.backup.retentionDays, 1, 365);
     }

@@ -59,6 +59,15 @@ export function validateVaultConfigurationArgs(name: string, args: VaultConfigur
             throw new Error(`${c}: service "${s.name}" asks for database credentials but postgres is not set`);
         }
     }
+    const paths = new Set<string>();
+    for (const secret of args.staticSecrets ?? []) {
+        if (!/^[a-z0-9][a-z0-9-]*(\/[a-z0-9][a-z0-9-]*)*$/.test(secret.path) || paths.has(secret.path)) {
+            throw new Error(
+                `${c}: staticSecrets[].path "${secret.path}"; allowed: unique lower-case paths of letters, digits and '-' separated by '/'`,
+            );
+        }
+        paths.add(secret.path);
+    }
     const ttl = args.databaseCredentialTtlSeconds;
     if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 300 || ttl > 86_400)) {
         throw new Error(`${c}: databaseCredentialTtlSeconds is ${ttl}; allowed: an integer from 300 to 86400`);
@@ -135,10 +144,16 @@ export class VaultConfiguration extends pulumi.ComponentResource implements Reco
                         maxTtl: Math.min(ttl * 4, 86_400),
                         creationStatements: [
                             `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
-                            `GRANT CONNECT ON DATABASE "{{database}}" TO "{{name}}";`,
+                            // Vault's postgres plugin only fills {{name}}, {{username}}, {{password}} and {{expiration}}.
+                            pulumi.interpolate`GRANT CONNECT ON DATABASE "${pg.databaseName}" TO "{{name}}";`,
                             `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{{name}}";`,
                         ],
-                        revocationStatements: [`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{{name}}";`, `DROP ROLE IF EXISTS "{{name}}";`],
+                        // DROP ROLE fails while the role still holds a privilege on the database.
+                        revocationStatements: [
+                            `REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{{name}}";`,
+                            pulumi.interpolate`REVOKE ALL ON DATABASE "${pg.databaseName}" FROM "{{name}}";`,
+                            `DROP ROLE IF EXISTS "{{name}}";`,
+                        ],
                     },
                     o,
                 );
@@ -164,7 +179,7 @@ export class VaultConfiguration extends pulumi.ComponentResource implements Reco
 
         for (const secret of args.staticSecrets ?? []) {
             new SecretV2(
-                `${name}-kv-${secret.path.replace(/[^a-z0-9]+/g, "-")}`,
+                `${name}-kv-${secret.path.replace(/\//g, "--")}`,
                 { mount: kv.path, name: secret.path, dataJson: pulumi.secret(pulumi.output(secret.data).apply((d) => JSON.stringify(d))) },
                 o,
             );

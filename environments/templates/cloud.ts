@@ -1,15 +1,8 @@
-import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
-
-import { meshedNamespaceAllows } from "../../components/mesh/network";
-import { PlatformNamespace } from "../../components/namespace";
-import { ResourceRecord } from "../../components/shared/records";
-import { cloudTags, standardLabels, StandardTags } from "../../components/shared/tags";
 import { CloudFoundationBuilder } from "../clouds/types";
 import { EnvironmentConfig } from "../config";
 import { CloudTemplate, PROFILES } from "../profiles";
-import { currentCommit, environmentRecord } from "../record";
-import { installPlatformServices, PLATFORM_SERVICE_NAMESPACES } from "./platform-services";
+import { environmentTags, recordEnvironment } from "./environment-base";
+import { installPlatformServices } from "./platform-services";
 
 export const CLOUD_TEMPLATE_VERSION = "0.1.0";
 
@@ -27,12 +20,7 @@ async function foundationFor(cloud: "azure" | "aws"): Promise<CloudFoundationBui
  */
 export async function buildCloudEnvironment(template: CloudTemplate, config: EnvironmentConfig) {
     const profile = PROFILES[template];
-    const tags: StandardTags = {
-        owner: config.owner,
-        environment: config.name,
-        costCenter: config.costCenter,
-        repository: config.repository,
-    };
+    const tags = environmentTags(config);
     const foundation = (await foundationFor(config.cloud!))(config, profile, tags);
     const cluster = foundation.cluster;
 
@@ -54,41 +42,14 @@ export async function buildCloudEnvironment(template: CloudTemplate, config: Env
         chartMirror: config.chartMirror,
     });
 
-    const systemNamespace = new PlatformNamespace(
-        PLATFORM_SERVICE_NAMESPACES[0],
-        { cluster, tags, ...meshedNamespaceAllows({ egress: [{ name: "platform-services", peers: "anywhere" }] }) },
-        { dependsOn: [services.mesh] },
-    );
-    const recordMap = new k8s.core.v1.ConfigMap(
-        "environment-record",
-        {
-            metadata: {
-                name: "platform-environment",
-                namespace: systemNamespace.namespaceName,
-                labels: standardLabels(tags, { name: "environment-record", instance: config.name, component: "record" }),
-            },
-            data: { createdAt: new Date().toISOString(), environment: config.name, template },
-        },
-        { provider: cluster.provider, ignoreChanges: ["data.createdAt"], protect: profile.protect },
-    );
-
-    const records: ResourceRecord[] = [
-        ...cluster.records,
-        ...foundation.postgres.records,
-        ...foundation.extraRecords,
-        ...systemNamespace.records,
-        ...services.records,
-    ];
-    const record = environmentRecord({
-        id: `${pulumi.getProject()}/${config.name}`,
-        name: config.name,
-        description: config.description,
-        tags: cloudTags(tags),
-        createdAt: recordMap.data.apply((d) => d["createdAt"]),
-        plannedDestructionAt: config.plannedDestruction,
-        status: "deployed-ok",
-        templates: [{ name: template, version: CLOUD_TEMPLATE_VERSION, commit: currentCommit() }],
-        resources: records,
+    const record = recordEnvironment({
+        config,
+        cluster,
+        tags,
+        template: { name: template, version: CLOUD_TEMPLATE_VERSION },
+        mesh: services.mesh,
+        records: [...cluster.records, ...foundation.postgres.records, ...foundation.extraRecords, ...services.records],
+        protect: profile.protect,
     });
     return { environment: record, deliveryMode: cluster.deliveryMode, cloud: config.cloud };
 }

@@ -1,15 +1,9 @@
 import * as path from "node:path";
-import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
 
 import { ExistingCluster } from "../../components/cluster";
-import { meshedNamespaceAllows } from "../../components/mesh/network";
-import { PlatformNamespace } from "../../components/namespace";
-import { ResourceRecord } from "../../components/shared/records";
-import { cloudTags, standardLabels, StandardTags } from "../../components/shared/tags";
 import { EnvironmentConfig } from "../config";
 import { ResolvedTarget } from "../kubernetes-target";
-import { currentCommit, environmentRecord } from "../record";
+import { environmentTags, recordEnvironment } from "./environment-base";
 import { installPlatformServices, PLATFORM_SERVICE_NAMESPACES } from "./platform-services";
 
 export const LOCAL_TEMPLATE_VERSION = "0.2.0";
@@ -23,12 +17,7 @@ export const LOCAL_INGRESS_HOSTS = ["platform.localtest.me", "*.platform.localte
  * to manifests. Vault runs in dev mode; certificates come from a local CA.
  */
 export async function buildLocalEnvironment(config: EnvironmentConfig, target: ResolvedTarget) {
-    const tags: StandardTags = {
-        owner: config.owner,
-        environment: config.name,
-        costCenter: config.costCenter,
-        repository: config.repository,
-    };
+    const tags = environmentTags(config);
     const renderDirectory = target.deliveryMode === "render" ? path.resolve(config.renderDirectory, config.name) : undefined;
 
     const cluster = new ExistingCluster("local", {
@@ -59,39 +48,14 @@ export async function buildLocalEnvironment(config: EnvironmentConfig, target: R
         chartMirror: config.chartMirror,
     });
 
-    // Where the platform's own services run; it joins the mesh.
-    const systemNamespace = new PlatformNamespace(
-        PLATFORM_SERVICE_NAMESPACES[0],
-        { cluster, tags, ...meshedNamespaceAllows({ egress: [{ name: "platform-services", peers: "anywhere" }] }) },
-        { dependsOn: [services.mesh] },
-    );
-
-    // The record's creation date is written once and kept: ignoreChanges
-    // makes later updates reuse the stored value.
-    const recordMap = new k8s.core.v1.ConfigMap(
-        "environment-record",
-        {
-            metadata: {
-                name: "platform-environment",
-                namespace: systemNamespace.namespaceName,
-                labels: standardLabels(tags, { name: "environment-record", instance: config.name, component: "record" }),
-            },
-            data: { createdAt: new Date().toISOString(), environment: config.name, template: "local" },
-        },
-        { provider: cluster.provider, ignoreChanges: ["data.createdAt"] },
-    );
-
-    const records: ResourceRecord[] = [...cluster.records, ...systemNamespace.records, ...services.records];
-    const record = environmentRecord({
-        id: `${pulumi.getProject()}/${config.name}`,
-        name: config.name,
-        description: config.description,
-        tags: cloudTags(tags),
-        createdAt: recordMap.data.apply((d) => d["createdAt"]),
-        plannedDestructionAt: config.plannedDestruction,
-        status: "deployed-ok",
-        templates: [{ name: "local", version: LOCAL_TEMPLATE_VERSION, commit: currentCommit() }],
-        resources: records,
+    const record = recordEnvironment({
+        config,
+        cluster,
+        tags,
+        template: { name: "local", version: LOCAL_TEMPLATE_VERSION },
+        mesh: services.mesh,
+        records: [...cluster.records, ...services.records],
+        protect: false,
     });
 
     // Vault and Consul are configured through their APIs, which only a live,

@@ -1,0 +1,108 @@
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+import { MockSession, setupMocks, settle } from "../../test/helpers/mocks";
+
+const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
+const T = {
+    chart: "kubernetes:helm.sh/v4:Chart",
+    namespace: "kubernetes:core/v1:Namespace",
+    policy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+};
+
+interface ConsulValues {
+    global: {
+        datacenter: string;
+        tls: { enabled: boolean; httpsOnly: boolean };
+        acls: { manageSystemACLs: boolean };
+        gossipEncryption: { autoGenerate: boolean };
+    };
+    server: { replicas: number; storage: string; storageClass?: string };
+    connectInject: { enabled: boolean };
+    syncCatalog: { enabled: boolean };
+}
+
+let session: MockSession;
+let mod: typeof import("./server");
+let cluster: import("../cluster").ExistingCluster;
+
+beforeAll(async () => {
+    session = await setupMocks();
+    mod = await import("./server");
+    cluster = new (await import("../cluster")).ExistingCluster("c", { deliveryMode: "render", renderDirectory: "/tmp/x", tags });
+});
+beforeEach(() => session.reset());
+
+type Args = import("./server").ConsulServerArgs;
+const args = (extra: Partial<Args> = {}): Args => ({ cluster, tags, ...extra });
+const valuesOf = (name: string) => session.get(T.chart, `${name}-chart`).inputs.values as ConsulValues;
+
+describe("validateConsulServerArgs", () => {
+    const cases: [string, Partial<Args>, RegExp][] = [
+        ["an even number of replicas", { replicas: 4 }, /consul "c1": replicas is 4; allowed: an odd number \(1, 3, 5 or 7\)/],
+        ["no replicas", { replicas: 0 }, /replicas is 0; allowed: an integer from 1 to 7/],
+        ["more than 7 replicas", { replicas: 9 }, /replicas is 9; allowed: an integer from 1 to 7/],
+        ["a malformed storage size", { storageSize: "ten" }, /storageSize is "ten"/],
+    ];
+    it.each(cases)("refuses %s, naming the setting", (_, extra, message) => {
+        expect(() => mod.validateConsulServerArgs("c1", args(extra))).toThrow(message);
+        expect(() => new mod.ConsulServer("c1", args(extra))).toThrow(message);
+    });
+
+    it("accepts odd replica counts", () => {
+        for (const replicas of [1, 3, 5, 7]) {
+            expect(() => mod.validateConsulServerArgs("c1", args({ replicas }))).not.toThrow();
+        }
+    });
+});
+
+describe("ConsulServer", () => {
+    it("installs the pinned consul chart into the consul namespace", async () => {
+        expect(mod.CONSUL_CHART).toEqual({ name: "consul", version: "1.9.3", repository: "https://helm.releases.hashicorp.com" });
+        new mod.ConsulServer("consul", args());
+        await settle(session);
+        expect(session.get(T.chart, "consul-chart").inputs).toMatchObject({
+            chart: "consul",
+            version: "1.9.3",
+            repositoryOpts: { repo: "https://helm.releases.hashicorp.com" },
+            namespace: "consul",
+        });
+        expect((session.get(T.namespace, "consul-ns-namespace").inputs.metadata as { name: string }).name).toBe("consul");
+        expect(session.get(T.policy, "consul-ns-default-deny").inputs.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    });
+
+    it("secures Consul itself (TLS only, ACLs, gossip encryption) and leaves the mesh to Istio", async () => {
+        new mod.ConsulServer("consul", args());
+        await settle(session);
+        const values = valuesOf("consul");
+        expect(values.global.tls).toEqual({ enabled: true, httpsOnly: true });
+        expect(values.global.acls.manageSystemACLs).toBe(true);
+        expect(values.global.gossipEncryption.autoGenerate).toBe(true);
+        expect(values.connectInject.enabled).toBe(false);
+        expect(values.syncCatalog.enabled).toBe(false);
+    });
+
+    it("names the datacenter after the environment and defaults to one 10Gi server", async () => {
+        const server = new mod.ConsulServer("consul", args());
+        await settle(session);
+        const values = valuesOf("consul");
+        expect(server.datacenter).toBe("dev");
+        expect(values.global.datacenter).toBe("dev");
+        expect(values.server).toMatchObject({ replicas: 1, storage: "10Gi" });
+        expect(server.records.find((r) => r.id === "consul")?.count).toBe(1);
+    });
+
+    it("runs the replicas and storage given", async () => {
+        const server = new mod.ConsulServer("consul", { ...args({ replicas: 5, storageSize: "20Gi", storageClass: "ssd" }), tags: { ...tags, environment: "prod" } });
+        await settle(session);
+        expect(valuesOf("consul").server).toMatchObject({ replicas: 5, storage: "20Gi", storageClass: "ssd" });
+        expect(valuesOf("consul").global.datacenter).toBe("prod");
+        expect(server.address).toBe("https://consul-server.consul.svc.cluster.local:8501");
+        expect(server.records.find((r) => r.id === "consul")?.count).toBe(5);
+    });
+
+    it("refuses an even number of servers before registering anything", async () => {
+        expect(() => new mod.ConsulServer("even", args({ replicas: 2 }))).toThrow(/replicas is 2; allowed: an odd number/);
+        await settle(session);
+        expect(session.resources).toEqual([]);
+    });
+});

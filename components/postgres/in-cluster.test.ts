@@ -1,0 +1,236 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+import { isSecret, isSecretInput, MockSession, setupMocks, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
+
+const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
+const T = {
+    chart: "kubernetes:helm.sh/v4:Chart",
+    secret: "kubernetes:core/v1:Secret",
+    cluster: "kubernetes:postgresql.cnpg.io/v1:Cluster",
+    objectStore: "kubernetes:barmancloud.cnpg.io/v1:ObjectStore",
+    scheduledBackup: "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup",
+    podMonitor: "kubernetes:monitoring.coreos.com/v1:PodMonitor",
+    policy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+};
+const s3Backup = { store: "s3", destinationPath: "s3://platform-backups/dev", credentialsSecret: "backup-creds" } as const;
+const azureBackup = { store: "azure", destinationPath: "https://acct.blob.core.windows.net/backups", credentialsSecret: "azure-creds" } as const;
+
+interface ClusterSpec {
+    instances: number;
+    imageName: string;
+    storage: { size: string; storageClass?: string };
+    bootstrap: { initdb: { database: string; owner: string } };
+    enableSuperuserAccess: boolean;
+    superuserSecret: { name: string };
+    plugins?: { name: string; isWALArchiver: boolean; parameters: { barmanObjectName: string } }[];
+}
+
+let session: MockSession;
+let mod: typeof import("./in-cluster");
+let cluster: import("../cluster").ExistingCluster;
+
+beforeAll(async () => {
+    session = await setupMocks();
+    mod = await import("./in-cluster");
+    cluster = new (await import("../cluster")).ExistingCluster("c", { deliveryMode: "render", renderDirectory: "/tmp/x", tags });
+});
+beforeEach(() => session.reset());
+
+type Args = import("./in-cluster").InClusterPostgresArgs;
+const args = (extra: Partial<Args> = {}): Args => ({ cluster, tags, ...extra });
+const specOf = (name: string) => session.get(T.cluster, `${name}-cluster`).inputs.spec as ClusterSpec;
+
+describe("validateInClusterPostgresArgs", () => {
+    const cases: [string, Partial<Args>, RegExp][] = [
+        ["an unsupported version", { version: "15" as "17" }, /version is "15"; allowed: 16, 17/],
+        ["no instances", { instances: 0 }, /instances is 0; allowed: an integer from 1 to 9/],
+        ["too many instances", { instances: 10 }, /instances is 10/],
+        ["a malformed storage size", { storageSize: "10GB" }, /storageSize is "10GB"; allowed: a size such as/],
+        ["a database name with capitals or dashes", { databaseName: "App-DB" }, /databaseName is "App-DB"; allowed: lower-case letters, digits and '_'/],
+        ["an unknown backup store", { backup: { ...s3Backup, store: "gcs" as "s3" } }, /backup\.store is "gcs"; allowed: s3, azure/],
+        ["a backup path that is not a URL", { backup: { ...s3Backup, destinationPath: "gs://bucket" } }, /backup\.destinationPath is "gs:\/\/bucket"; allowed for store "s3": a s3:\/\/ URL/],
+        ["a backup path of another store", { backup: { ...azureBackup, destinationPath: "s3://bucket" } }, /allowed for store "azure": a https:\/\/ URL/],
+        ["a backup retention of 0 days", { backup: { ...s3Backup, retentionDays: 0 } }, /backup\.retentionDays is 0; allowed: an integer from 1 to 365/],
+        ["a backup retention beyond a year", { backup: { ...s3Backup, retentionDays: 400 } }, /backup\.retentionDays is 400/],
+    ];
+    it.each(cases)("refuses %s, naming the setting", (_, extra, message) => {
+        expect(() => mod.validateInClusterPostgresArgs("pg", args(extra))).toThrow(message);
+        expect(() => new mod.InClusterPostgres("pg", args(extra))).toThrow(/^postgres "pg": /);
+    });
+
+    it("accepts a complete configuration", () => {
+        expect(() =>
+            mod.validateInClusterPostgresArgs("pg", args({ version: "16", instances: 3, storageSize: "50Gi", databaseName: "app_db", backup: { ...azureBackup, retentionDays: 30 } })),
+        ).not.toThrow();
+    });
+});
+
+describe("InClusterPostgres", () => {
+    it("installs the pinned CloudNativePG operator", async () => {
+        expect(mod.CLOUDNATIVE_PG_CHART).toEqual({ name: "cloudnative-pg", version: "0.28.3", repository: "https://cloudnative-pg.github.io/charts" });
+        new mod.InClusterPostgres("pg", args());
+        await settle(session);
+        expect(session.get(T.chart, "pg-operator").inputs).toMatchObject({
+            chart: "cloudnative-pg",
+            version: "0.28.3",
+            repositoryOpts: { repo: "https://cloudnative-pg.github.io/charts" },
+            namespace: mod.OPERATOR_NAMESPACE,
+        });
+    });
+
+    it("declares the Cluster with defaults: one instance, 10Gi, Postgres 17", async () => {
+        const pg = new mod.InClusterPostgres("pg", args());
+        await settle(session);
+        const cr = session.get(T.cluster, "pg-cluster").inputs as { metadata: { name: string; namespace: string } };
+        expect(cr.metadata).toMatchObject({ name: "platform-postgres", namespace: "postgres" });
+        expect(specOf("pg")).toMatchObject({
+            instances: 1,
+            imageName: mod.CLOUDNATIVE_PG_IMAGES["17"],
+            storage: { size: "10Gi" },
+            bootstrap: { initdb: { database: "platform", owner: "platform" } },
+        });
+        expect(await valueOf(pg.databaseName)).toBe("platform");
+        expect(await valueOf(pg.port)).toBe(5432);
+        expect(pg.requireTls).toBe(true);
+    });
+
+    it("takes instances, storage, version and database name from the args", async () => {
+        const pg = new mod.InClusterPostgres("pg", args({ instances: 3, storageSize: "50Gi", storageClass: "fast", version: "16", databaseName: "shop", namespace: "db" }));
+        await settle(session);
+        expect(specOf("pg")).toMatchObject({
+            instances: 3,
+            imageName: "ghcr.io/cloudnative-pg/postgresql:16.10",
+            storage: { size: "50Gi", storageClass: "fast" },
+            bootstrap: { initdb: { database: "shop", owner: "shop" } },
+        });
+        expect(await valueOf(pg.host)).toBe("platform-postgres-rw.db.svc.cluster.local");
+        expect(await valueOf(pg.databaseName)).toBe("shop");
+    });
+
+    it("generates the superuser password into a basic-auth Secret the Cluster references", async () => {
+        const pg = new mod.InClusterPostgres("pg", args());
+        await settle(session);
+        const secret = session.get(T.secret, "pg-superuser-secret").inputs as { metadata: { name: string; namespace: string }; type: string; stringData: unknown };
+        expect(secret.type).toBe("kubernetes.io/basic-auth");
+        expect(secret.metadata).toMatchObject({ name: "platform-postgres-superuser", namespace: "postgres" });
+        expect(isSecretInput(secret.stringData)).toBe(true);
+        const data = unwrapSecret<{ username: string; password: string }>(secret.stringData);
+        expect(data.username).toBe("postgres");
+        expect(data.password).toMatch(/^[A-Za-z0-9]{32}$/);
+        expect(specOf("pg")).toMatchObject({ enableSuperuserAccess: true, superuserSecret: { name: "platform-postgres-superuser" } });
+
+        expect(await isSecret(pg.adminPassword)).toBe(true);
+        expect(await valueOf(pg.adminPassword)).toBe(data.password);
+        expect(await valueOf(pg.adminUsername)).toBe("postgres");
+        expect(await valueOf(pg.host)).toBe("platform-postgres-rw.postgres.svc.cluster.local");
+    });
+
+    it("declares a PodMonitor for the cluster's pods", async () => {
+        new mod.InClusterPostgres("pg", args());
+        await settle(session);
+        const monitor = session.get(T.podMonitor, "pg-pod-monitor").inputs as { metadata: { namespace: string }; spec: object };
+        expect(monitor.metadata.namespace).toBe("postgres");
+        expect(monitor.spec).toEqual({ selector: { matchLabels: { "cnpg.io/cluster": "platform-postgres" } }, podMetricsEndpoints: [{ port: "metrics" }] });
+    });
+
+    it("has no backup plugin, ObjectStore or ScheduledBackup without backup", async () => {
+        new mod.InClusterPostgres("pg", args());
+        await settle(session);
+        expect(session.ofType(T.chart).map((r) => r.name)).toEqual(["pg-operator"]);
+        expect(session.ofType(T.objectStore)).toEqual([]);
+        expect(session.ofType(T.scheduledBackup)).toEqual([]);
+        expect(specOf("pg").plugins).toBeUndefined();
+        const policies = session.ofType(T.policy).map((r) => r.name);
+        expect(policies).not.toContain("pg-ns-allow-backup-store");
+        expect(policies).not.toContain("pg-operator-ns-allow-plugin");
+    });
+
+    it("backs up to S3 through the pinned Barman Cloud plugin", async () => {
+        expect(mod.BARMAN_CLOUD_PLUGIN_CHART).toEqual({ name: "plugin-barman-cloud", version: "0.7.0", repository: "https://cloudnative-pg.github.io/charts" });
+        new mod.InClusterPostgres("pg", args({ backup: { ...s3Backup, retentionDays: 14, schedule: "0 30 1 * * *" } }));
+        await settle(session);
+        expect(session.get(T.chart, "pg-backup-plugin").inputs).toMatchObject({ chart: "plugin-barman-cloud", version: "0.7.0", namespace: "cnpg-system" });
+        const store = session.get(T.objectStore, "pg-object-store").inputs as { metadata: { name: string }; spec: { retentionPolicy: string; configuration: Record<string, unknown> } };
+        expect(store.metadata.name).toBe("platform-postgres-backups");
+        expect(store.spec.retentionPolicy).toBe("14d");
+        expect(store.spec.configuration).toMatchObject({
+            destinationPath: "s3://platform-backups/dev",
+            s3Credentials: {
+                accessKeyId: { name: "backup-creds", key: "ACCESS_KEY_ID" },
+                secretAccessKey: { name: "backup-creds", key: "ACCESS_SECRET_KEY" },
+            },
+        });
+        expect(store.spec.configuration).not.toHaveProperty("azureCredentials");
+        expect(specOf("pg").plugins).toEqual([
+            { name: "barman-cloud.cloudnative-pg.io", isWALArchiver: true, parameters: { barmanObjectName: "platform-postgres-backups" } },
+        ]);
+        expect(session.get(T.scheduledBackup, "pg-scheduled-backup").inputs.spec).toMatchObject({
+            schedule: "0 30 1 * * *",
+            cluster: { name: "platform-postgres" },
+            method: "plugin",
+            pluginConfiguration: { name: "barman-cloud.cloudnative-pg.io" },
+        });
+        const policies = session.ofType(T.policy).map((r) => r.name);
+        expect(policies).toEqual(expect.arrayContaining(["pg-ns-allow-backup-store", "pg-ns-allow-backup-plugin", "pg-operator-ns-allow-plugin"]));
+    });
+
+    it("backs up to Azure Blob with the connection string reference, 7 days and daily by default", async () => {
+        new mod.InClusterPostgres("pg", args({ backup: azureBackup }));
+        await settle(session);
+        const store = session.get(T.objectStore, "pg-object-store").inputs.spec as { retentionPolicy: string; configuration: Record<string, unknown> };
+        expect(store.retentionPolicy).toBe("7d");
+        expect(store.configuration).toMatchObject({
+            destinationPath: "https://acct.blob.core.windows.net/backups",
+            azureCredentials: { connectionString: { name: "azure-creds", key: "AZURE_CONNECTION_STRING" } },
+        });
+        expect(store.configuration).not.toHaveProperty("s3Credentials");
+        expect(session.get(T.scheduledBackup, "pg-scheduled-backup").inputs.spec).toMatchObject({ schedule: "0 0 2 * * *", method: "plugin" });
+        expect(specOf("pg").plugins?.[0].parameters.barmanObjectName).toBe("platform-postgres-backups");
+    });
+
+    it("with protect: protects the Cluster and the superuser Secret, and nothing without it", async () => {
+        // Effective protect as Pulumi computes it: a resource's own option, else its parent's.
+        const protectedBy = new WeakMap<pulumi.Resource, boolean>();
+        const seen = new Map<string, boolean>();
+        const transformations: pulumi.ResourceTransformation[] = [
+            ({ resource, type, name, opts }) => {
+                const effective = opts.protect ?? (opts.parent ? protectedBy.get(opts.parent) : undefined) ?? false;
+                protectedBy.set(resource, effective);
+                seen.set(`${type} ${name}`, effective);
+                return undefined;
+            },
+        ];
+        new mod.InClusterPostgres("keep", args({ protect: true }), { transformations });
+        new mod.InClusterPostgres("temp", args(), { transformations });
+        await settle(session);
+        expect(seen.get(`${T.cluster} keep-cluster`)).toBe(true);
+        expect(seen.get(`${T.secret} keep-superuser-secret`)).toBe(true);
+        expect(seen.get(`${T.cluster} temp-cluster`)).toBe(false);
+        expect(seen.get(`${T.secret} temp-superuser-secret`)).toBe(false);
+    });
+
+    it("lets the client namespaces reach 5432, and only them", async () => {
+        new mod.InClusterPostgres("pg", args({ clientNamespaces: ["shop", "billing"] }));
+        new mod.InClusterPostgres("closed", args({ clientNamespaces: [] }));
+        await settle(session);
+        const policy = session.get(T.policy, "pg-ns-allow-clients").inputs as {
+            metadata: { namespace: string };
+            spec: { policyTypes: string[]; ingress: { from: { namespaceSelector: { matchLabels: Record<string, string> } }[]; ports: { port: number }[] }[] };
+        };
+        expect(policy.metadata.namespace).toBe("postgres");
+        expect(policy.spec.policyTypes).toEqual(["Ingress"]);
+        expect(policy.spec.ingress[0].ports).toEqual([{ port: 5432, protocol: "TCP" }]);
+        expect(policy.spec.ingress[0].from.map((f) => f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"])).toEqual(["shop", "billing"]);
+        expect(session.ofType(T.policy).map((r) => r.name)).not.toContain("closed-ns-allow-clients");
+    });
+
+    it("names children after the instance, so two instances do not collide", async () => {
+        new mod.InClusterPostgres("a", args({ backup: s3Backup }));
+        new mod.InClusterPostgres("b", args({ backup: s3Backup }));
+        await settle(session);
+        const keys = session.resources.map((r) => `${r.type}::${r.name}`);
+        expect(new Set(keys).size).toBe(keys.length);
+        expect(session.ofType(T.cluster).map((r) => r.name).sort()).toEqual(["a-cluster", "b-cluster"]);
+    });
+});

@@ -1,0 +1,161 @@
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+import { isSecret, isSecretInput, MockSession, setupMocks, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
+
+const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
+const SECRET = "kubernetes:core/v1:Secret";
+const labels = { "app.kubernetes.io/name": "test" };
+
+let session: MockSession;
+let mod: typeof import("./generated-secret");
+let provider: import("@pulumi/kubernetes").Provider;
+
+beforeAll(async () => {
+    session = await setupMocks();
+    mod = await import("./generated-secret");
+    provider = new (await import("../cluster")).ExistingCluster("c", { deliveryMode: "render", renderDirectory: "/tmp/x", tags }).provider;
+});
+beforeEach(() => session.reset());
+
+type Args = import("./generated-secret").GeneratedSecretArgs;
+const args = (extra: Partial<Args> = {}): Args => ({ namespace: "apps", secretName: "app-credentials", generatedKeys: ["password"], labels, provider, ...extra });
+const stringDataOf = (name: string) => unwrapSecret<Record<string, string>>(session.get(SECRET, `${name}-secret`).inputs.stringData);
+
+/**
+ * Runs `body` and collects the unhandled rejections it causes. An error thrown
+ * in an `apply` rejects promises inside the Output that no public API lets a
+ * test observe, so Node reports them as unhandled; vitest's listeners are set
+ * aside meanwhile and get every rejection that is not collected.
+ */
+async function unhandledRejections(body: () => void): Promise<unknown[]> {
+    const saved = process.listeners("unhandledRejection");
+    const caught: unknown[] = [];
+    process.removeAllListeners("unhandledRejection");
+    process.on("unhandledRejection", (reason) => caught.push(reason));
+    try {
+        body();
+        await new Promise((r) => setTimeout(r, 100));
+    } finally {
+        process.removeAllListeners("unhandledRejection");
+        for (const listener of saved) {
+            process.on("unhandledRejection", listener);
+        }
+    }
+    return caught;
+}
+
+describe("randomCredential", () => {
+    const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    it("has the requested length, from the URL-safe alphabet only", () => {
+        for (const length of [1, 16, 32, 128, 500]) {
+            const value = mod.randomCredential(length);
+            expect(value).toHaveLength(length);
+            expect(value).toMatch(/^[A-Za-z0-9]+$/);
+        }
+    });
+
+    it("never repeats across calls", () => {
+        const values = Array.from({ length: 500 }, () => mod.randomCredential(16));
+        expect(new Set(values).size).toBe(values.length);
+    });
+
+    it("uses every character of the alphabet without modulo bias", () => {
+        const counts = new Map<string, number>();
+        for (const ch of mod.randomCredential(62_000)) {
+            counts.set(ch, (counts.get(ch) ?? 0) + 1);
+        }
+        expect([...counts.keys()].sort().join("")).toBe([...ALPHABET].sort().join(""));
+        // 1000 expected per character (σ ≈ 31); a biased generator gives the first 8 characters ≈ 1210.
+        for (const count of counts.values()) {
+            expect(count).toBeGreaterThan(840);
+            expect(count).toBeLessThan(1160);
+        }
+    });
+});
+
+describe("GeneratedSecret", () => {
+    it("rejects a length outside 16..128 or no generated key, naming the setting", async () => {
+        for (const length of [15, 129, 20.5]) {
+            expect(() => new mod.GeneratedSecret("g", args({ length }))).toThrow(
+                new RegExp(`generated secret "g": length is ${length}; allowed: an integer from 16 to 128`),
+            );
+        }
+        expect(() => new mod.GeneratedSecret("g", args({ generatedKeys: [] }))).toThrow(/generatedKeys must name at least one key/);
+        expect(() => new mod.GeneratedSecret("min", args({ length: 16 }))).not.toThrow();
+        expect(() => new mod.GeneratedSecret("max", args({ length: 128 }))).not.toThrow();
+        await settle(session);
+        expect(stringDataOf("min").password).toHaveLength(16);
+        expect(stringDataOf("max").password).toHaveLength(128);
+    });
+
+    it("stores fixed, generated and derived keys as secret stringData", async () => {
+        new mod.GeneratedSecret("g", args({
+            generatedKeys: ["password", "token"],
+            fixed: { username: "app", host: pulumi.output("db.internal") },
+            derived: (v) => ({ "config.ini": `user=${v.username}\npassword=${v.password}\nhost=${v.host}` }),
+            length: 24,
+            type: "kubernetes.io/basic-auth",
+        }));
+        await settle(session);
+        const secret = session.get(SECRET, "g-secret").inputs as { metadata: object; type: string; stringData: unknown };
+        expect(secret.metadata).toEqual({ name: "app-credentials", namespace: "apps", labels });
+        expect(secret.type).toBe("kubernetes.io/basic-auth");
+        expect(isSecretInput(secret.stringData)).toBe(true);
+        const data = stringDataOf("g");
+        expect(Object.keys(data).sort()).toEqual(["config.ini", "host", "password", "token", "username"]);
+        expect(data.username).toBe("app");
+        expect(data.host).toBe("db.internal");
+        expect(data.password).toMatch(/^[A-Za-z0-9]{24}$/);
+        expect(data.token).toMatch(/^[A-Za-z0-9]{24}$/);
+        expect(data.token).not.toBe(data.password);
+        expect(data["config.ini"]).toBe(`user=app\npassword=${data.password}\nhost=db.internal`);
+    });
+
+    it("defaults to an Opaque secret with 32-character values, different per instance", async () => {
+        new mod.GeneratedSecret("a", args());
+        new mod.GeneratedSecret("b", args());
+        await settle(session);
+        expect(session.get(SECRET, "a-secret").inputs.type).toBe("Opaque");
+        expect(stringDataOf("a").password).toHaveLength(32);
+        expect(stringDataOf("a").password).not.toBe(stringDataOf("b").password);
+    });
+
+    it("ignores later changes to stringData and data, so the credential is generated once", async () => {
+        const seen = new Map<string, pulumi.CustomResourceOptions>();
+        const transformations: pulumi.ResourceTransformation[] = [
+            ({ type, name, opts }) => {
+                seen.set(`${type} ${name}`, opts);
+                return undefined;
+            },
+        ];
+        new mod.GeneratedSecret("g", args(), { transformations });
+        await settle(session);
+        const opts = seen.get(`${SECRET} g-secret`);
+        expect(opts?.ignoreChanges).toEqual(expect.arrayContaining(["stringData", "data"]));
+        expect(opts?.additionalSecretOutputs).toEqual(expect.arrayContaining(["stringData", "data"]));
+        expect(opts?.provider).toBe(provider);
+    });
+
+    it("exposes each value as a secret output", async () => {
+        const g = new mod.GeneratedSecret("g", args({ fixed: { username: "app" } }));
+        await settle(session);
+        expect(g.secretName).toBe("app-credentials");
+        const password = g.value("password");
+        expect(await isSecret(password)).toBe(true);
+        expect(await valueOf(password)).toBe(stringDataOf("g").password);
+        expect(await isSecret(g.value("username"))).toBe(true);
+        expect(await valueOf(g.value("username"))).toBe("app");
+    });
+
+    it("fails clearly when asked for a key it does not hold", async () => {
+        const g = new mod.GeneratedSecret("g", args({ fixed: { username: "app" } }));
+        await settle(session);
+        const errors = await unhandledRejections(() => g.value("pasword"));
+        expect(errors.length).toBeGreaterThan(0);
+        for (const e of errors) {
+            expect(String(e)).toContain('generated secret app-credentials has no key "pasword"');
+        }
+    });
+});
