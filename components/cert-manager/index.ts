@@ -5,7 +5,7 @@ import { Cluster } from "../cluster/types";
 import { PlatformNamespace } from "../namespace";
 import { ChartMirror, UpstreamChart } from "../shared/chart";
 import { platformChart } from "../shared/helm";
-import { ALLOW_KUBE_API, allowWebhook, containerResources, deliveredStatus } from "../shared/kubernetes";
+import { ALLOW_KUBE_API, allowWebhook, containerResources, deliveredStatus, withDefaults } from "../shared/kubernetes";
 import { RecordSource, ResourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 
@@ -82,7 +82,7 @@ export class CertManager extends pulumi.ComponentResource implements RecordSourc
     constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
         validateCertManagerArgs(name, args);
         super("platform:cert-manager:CertManager", name, {}, opts);
-        const a = { ...defaults, ...args };
+        const a = withDefaults(defaults, args);
         const labels = standardLabels(a.tags, { name: "cert-manager", instance: name, component: "certificates" });
 
         const namespace = new PlatformNamespace(
@@ -111,8 +111,8 @@ export class CertManager extends pulumi.ComponentResource implements RecordSourc
                     crds: { enabled: true, keep: true },
                     replicaCount: a.replicas,
                     resources,
-                    webhook: { replicaCount: a.replicas, resources },
-                    cainjector: { replicaCount: a.replicas, resources },
+                    webhook: { replicaCount: a.replicas, resources, podDisruptionBudget: { enabled: a.replicas > 1 } },
+                    cainjector: { replicaCount: a.replicas, resources, podDisruptionBudget: { enabled: a.replicas > 1 } },
                     startupapicheck: { resources },
                     podDisruptionBudget: { enabled: a.replicas > 1 },
                 },

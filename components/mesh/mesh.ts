@@ -5,7 +5,7 @@ import { Cluster } from "../cluster/types";
 import { PlatformNamespace } from "../namespace";
 import { ChartMirror } from "../shared/chart";
 import { platformChart } from "../shared/helm";
-import { ALLOW_KUBE_API, containerResources, deliveredStatus } from "../shared/kubernetes";
+import { ALLOW_KUBE_API, containerResources, deliveredStatus, withDefaults } from "../shared/kubernetes";
 import { RecordSource, ResourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 import { ISTIO_BASE_CHART, ISTIO_GATEWAY_CHART, ISTIOD_CHART, MESH_NAMESPACES } from "./charts";
@@ -83,7 +83,7 @@ export class IstioMesh extends pulumi.ComponentResource implements RecordSource 
     constructor(name: string, args: IstioMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         validateIstioMeshArgs(name, args);
         super("platform:mesh:IstioMesh", name, {}, opts);
-        const a = { ...defaults, ...args };
+        const a = withDefaults(defaults, args);
         const labels = (component: string) => standardLabels(a.tags, { name: "istio", instance: name, component });
         const ns = (role: keyof typeof MESH_NAMESPACES, extra: Partial<ConstructorParameters<typeof PlatformNamespace>[1]>) =>
             new PlatformNamespace(`${name}-${role}`, { cluster: a.cluster, tags: a.tags, namespaceName: MESH_NAMESPACES[role], ...extra }, { parent: this });

@@ -15,6 +15,7 @@ import {
     containerResources,
     deliveredStatus,
     serviceHost,
+    withDefaults,
 } from "../shared/kubernetes";
 import { RecordSource, ResourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
@@ -57,6 +58,9 @@ export function validateObservabilityArgs(name: string, args: ObservabilityArgs)
     checkDuration(c, "metricsRetention", args.metricsRetention);
     checkDuration(c, "logsRetention", args.logsRetention);
     checkQuantity(c, "metricsStorage", args.metricsStorage);
+    if (args.metricsStorage !== undefined && /^[0-9]+(Ki|Mi)$/.test(args.metricsStorage)) {
+        throw new Error(`${c}: metricsStorage is "${args.metricsStorage}"; allowed: 1Gi or more`);
+    }
     checkQuantity(c, "logsStorage", args.logsStorage);
     checkCount(c, "replicas", args.replicas, 1, 5);
 }
@@ -97,7 +101,7 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
     constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
         validateObservabilityArgs(name, args);
         super("platform:observability:Observability", name, {}, opts);
-        const a = { ...defaults, ...args };
+        const a = withDefaults(defaults, args);
         const ns = OBSERVABILITY_NAMESPACE;
         const labels = (component: string) => standardLabels(a.tags, { name: "observability", instance: name, component });
         const volume = (size: string) => ({

@@ -7,7 +7,7 @@ import { PlatformNamespace } from "../namespace";
 import { ChartMirror, UpstreamChart } from "../shared/chart";
 import { GeneratedSecret } from "../shared/generated-secret";
 import { platformChart } from "../shared/helm";
-import { ALLOW_KUBE_API, allowWebhook, checkCount, checkQuantity, containerResources, deliveredStatus, serviceHost } from "../shared/kubernetes";
+import { ALLOW_KUBE_API, allowWebhook, checkCount, checkQuantity, containerResources, deliveredStatus, serviceHost, withDefaults } from "../shared/kubernetes";
 import { ResourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 import { POSTGRES_MAJOR_VERSIONS, PostgresMajorVersion, PostgresServer } from "./types";
@@ -125,7 +125,7 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
     constructor(name: string, args: InClusterPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         validateInClusterPostgresArgs(name, args);
         super("platform:postgres:InClusterPostgres", name, {}, opts);
-        const a = { ...defaults, ...args };
+        const a = withDefaults(defaults, args);
         const labels = (component: string) => standardLabels(a.tags, { name: "postgres", instance: name, component });
 
         const operatorNs = new PlatformNamespace(

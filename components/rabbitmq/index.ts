@@ -7,7 +7,7 @@ import { PlatformNamespace } from "../namespace";
 import { ChartMirror, resolveManifestSource, UpstreamManifest } from "../shared/chart";
 import { GeneratedSecret } from "../shared/generated-secret";
 import { labelTransforms } from "../shared/helm";
-import { ALLOW_KUBE_API, allowWebhook, checkCount, checkQuantity, containerResources, deliveredStatus, serviceHost } from "../shared/kubernetes";
+import { ALLOW_KUBE_API, allowWebhook, checkCount, checkQuantity, containerResources, deliveredStatus, serviceHost, withDefaults } from "../shared/kubernetes";
 import { RecordSource, ResourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 
@@ -83,7 +83,7 @@ export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
     constructor(name: string, args: RabbitMqArgs, opts?: pulumi.ComponentResourceOptions) {
         validateRabbitMqArgs(name, args);
         super("platform:rabbitmq:RabbitMq", name, {}, opts);
-        const a = { ...defaults, ...args };
+        const a = withDefaults(defaults, args);
         const labels = (component: string) => standardLabels(a.tags, { name: "rabbitmq", instance: name, component });
         const clusterName = "platform-events";
         this.host = serviceHost(clusterName, a.namespace);

@@ -64,3 +64,12 @@ export function checkDuration(component: string, setting: string, value: string 
         throw new Error(`${component}: ${setting} is "${value}"; allowed: a duration such as 24h, 15d, 4w or 1y`);
     }
 }
+
+/**
+ * Args merged over defaults, where an explicitly `undefined` arg keeps the
+ * default (a plain spread would replace it with `undefined`).
+ */
+export function withDefaults<D extends object, A extends object>(defaults: D, args: A): D & A {
+    const defined = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
+    return { ...defaults, ...defined } as D & A;
+}
