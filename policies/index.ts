@@ -1,11 +1,8 @@
 // The platform's CrossGuard policy pack. One policy per file under rules/.
+// Levels can be changed per environment with --policy-pack-config
+// (policies/config/<environment>.json; `./platform` passes it).
 import { PolicyPack } from "@pulumi/policy";
 
-import { containerImagePinned } from "./rules/container-image-pinned";
-import { containerResources } from "./rules/container-resources";
-import { kubernetesStandardLabels } from "./rules/kubernetes-standard-labels";
-import { noLoadBalancerService } from "./rules/no-loadbalancer-service";
+import { POLICIES } from "./policies";
 
-new PolicyPack("platform", {
-    policies: [kubernetesStandardLabels, containerImagePinned, containerResources, noLoadBalancerService],
-});
+new PolicyPack("platform", { policies: POLICIES });

@@ -26,14 +26,16 @@ afterAll(() => project?.cleanup());
 
 describe("the local stack through the real engine (render mode)", () => {
     it("previews with the policy pack", () => {
-        const result = project.pulumi(["preview", "--stack", "local", "--policy-pack", "policies"]);
+        const result = project.pulumi(["preview", "--stack", "local", "--policy-pack", "policies", "--policy-pack-config", "policies/config/local.json"]);
         expect(result.status, result.stdout + result.stderr).toBe(0);
         expect(result.stdout).toContain("platform:cluster:ExistingCluster");
-        expect(result.stdout).toMatch(/Policies:\s+✅ platform@v/);
+        // Every policy passes; local's config makes backups advisory (its in-cluster Postgres has none).
+        expect(result.stdout).not.toContain("[mandatory]");
+        expect(result.stdout).toMatch(/\[advisory\]\s+database-encrypted-backed-up\s+\(kubernetes:postgresql\.cnpg\.io\/v1:Cluster: postgres-cluster\)/);
     });
 
     it("deploys: manifests are rendered and the stack output is the environment record", () => {
-        const result = project.pulumi(["up", "--yes", "--stack", "local", "--policy-pack", "policies"]);
+        const result = project.pulumi(["up", "--yes", "--stack", "local", "--policy-pack", "policies", "--policy-pack-config", "policies/config/local.json"]);
         expect(result.status, result.stdout + result.stderr).toBe(0);
 
         const files = readTree(project.renderDir);
@@ -90,7 +92,7 @@ describe("the local stack through the real engine (render mode)", () => {
 
     it("is idempotent: a second up changes nothing and keeps the creation date", () => {
         const before = JSON.parse(project.pulumi(["stack", "output", "--stack", "local", "--json"]).stdout);
-        const result = project.pulumi(["up", "--yes", "--stack", "local", "--expect-no-changes", "--policy-pack", "policies"]);
+        const result = project.pulumi(["up", "--yes", "--stack", "local", "--expect-no-changes", "--policy-pack", "policies", "--policy-pack-config", "policies/config/local.json"]);
         expect(result.status, result.stdout + result.stderr).toBe(0);
         const after = JSON.parse(project.pulumi(["stack", "output", "--stack", "local", "--json"]).stdout);
         expect(after.environment.createdAt).toBe(before.environment.createdAt);
