@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 import { createEngineProject, requirePulumi } from "../test/helpers/engine";
+import { policyEvaluation } from "./policy-evaluation";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -96,17 +97,39 @@ function coldStartTable(): void {
     }
 }
 
-// BENCH_ONLY=mocks skips the engine previews (no toolchain needed).
-if (process.env.BENCH_ONLY === "mocks") {
-    console.log(`node ${process.version}, ${RUNS} runs each`);
-    coldStartTable();
-    process.exit(0);
+async function policyTable(): Promise<void> {
+    console.log("\npolicy pack evaluation (every policy, in-process)");
+    await policyEvaluation(500); // warm-up: module loading and JIT
+    const runs: Awaited<ReturnType<typeof policyEvaluation>>[] = [];
+    for (let i = 0; i < RUNS; i++) {
+        runs.push(await policyEvaluation(5000));
+    }
+    const per = median(runs.map((r) => r.perResourceMs));
+    console.log(
+        `5000 resources: median ${median(runs.map((r) => r.totalMs)).toFixed(0)} ms in all, ${per.toFixed(4)} ms per resource ` +
+            `(target <= 1 ms), ${runs[0].violations} violations (expected 0)`,
+    );
 }
-requirePulumi();
-console.log(`pulumi ${spawnSync("pulumi", ["version"], { encoding: "utf8" }).stdout.trim()}, node ${process.version}, ${RUNS} runs each`);
-const tsx = timePreview("cold preview of local, tsx (project default)");
-const tsNode = timePreview("cold preview of local, ts-node (type-checks)", (text) =>
-    text.replace("typescript: false", "typescript: true").replace(/\n\s+nodeargs: .*\n/, "\n"),
-);
-console.log(`ts-node / tsx: ${(tsNode / tsx).toFixed(2)}x`);
-coldStartTable();
+
+async function main(): Promise<void> {
+    // BENCH_ONLY=mocks,policies,engine picks sections (default: all); mocks and policies need no toolchain.
+    const only = new Set((process.env.BENCH_ONLY ?? "engine,mocks,policies").split(","));
+    console.log(`node ${process.version}, ${RUNS} runs each`);
+    if (only.has("engine")) {
+        requirePulumi();
+        console.log(`pulumi ${spawnSync("pulumi", ["version"], { encoding: "utf8" }).stdout.trim()}`);
+        const tsx = timePreview("cold preview of local, tsx (project default)");
+        const tsNode = timePreview("cold preview of local, ts-node (type-checks)", (text) =>
+            text.replace("typescript: false", "typescript: true").replace(/\n\s+nodeargs: .*\n/, "\n"),
+        );
+        console.log(`ts-node / tsx: ${(tsNode / tsx).toFixed(2)}x`);
+    }
+    if (only.has("mocks")) {
+        coldStartTable();
+    }
+    if (only.has("policies")) {
+        await policyTable();
+    }
+}
+
+void main();

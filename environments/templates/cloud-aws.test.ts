@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createChartMirror } from "../../test/helpers/chart-mirror";
 import { CloudRun, runCloudEnvironment } from "../../test/helpers/cloud-environment";
 import { valueOf } from "../../test/helpers/mocks";
+import { policyReport } from "../../test/helpers/policy-report";
 import { takesTags } from "../../test/helpers/taggable";
 
 const REQUIRED_TAGS = ["owner", "environment", "cost-center", "managed-by", "repository"];
@@ -74,5 +75,10 @@ describe("the prod template on AWS (under mocks)", () => {
         expect(record.templates[0].name).toBe("prod");
         expect(record.resources.map((r) => r.id)).toEqual(expect.arrayContaining(["cluster", "postgres", "vault/unseal-key", "vault", "rabbitmq"]));
         expect(record.resources.find((r) => r.id === "postgres")?.template).toBe("platform:postgres:RdsPostgresServer");
+    });
+
+    it("passes the policy pack with prod's config: no mandatory violation", async () => {
+        const findings = await policyReport(run.session, "prod");
+        expect(findings.filter((f) => f.level === "mandatory")).toEqual([]);
     });
 });

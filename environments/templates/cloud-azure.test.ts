@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createChartMirror } from "../../test/helpers/chart-mirror";
 import { CloudRun, runCloudEnvironment } from "../../test/helpers/cloud-environment";
 import { valueOf } from "../../test/helpers/mocks";
+import { policyReport } from "../../test/helpers/policy-report";
 import { takesTags } from "../../test/helpers/taggable";
 
 let run: CloudRun;
@@ -64,5 +65,10 @@ describe("the dev template on Azure (under mocks)", () => {
         const record = (await valueOf(run.outputs!.environment)) as { entrypoints: string[]; name: string };
         expect(record.name).toBe("dev");
         expect(record.entrypoints).toContain("https://dev.platform.example.com");
+    });
+
+    it("passes the policy pack with dev's config: no mandatory violation", async () => {
+        const findings = await policyReport(run.session, "dev");
+        expect(findings.filter((f) => f.level === "mandatory")).toEqual([]);
     });
 });

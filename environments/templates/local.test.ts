@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 import { createChartMirror } from "../../test/helpers/chart-mirror";
+import { policyReport } from "../../test/helpers/policy-report";
 import { isSecretInput, MockSession, setupMocks, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 
 const config = {
@@ -125,5 +126,11 @@ describe("the local environment under mocks", () => {
             expect(loaded.filter((m) => m.includes(sdk)), sdk).toEqual([]);
         }
         expect(loaded.some((m) => m.includes("@pulumi/kubernetes/"))).toBe(true);
+    });
+
+    it("passes the policy pack with local's config: backups are the one advisory finding", async () => {
+        const findings = await policyReport(session, "local");
+        expect(findings.filter((f) => f.level === "mandatory")).toEqual([]);
+        expect(findings.map((f) => `${f.level} ${f.policy}`)).toEqual(["advisory database-encrypted-backed-up"]);
     });
 });

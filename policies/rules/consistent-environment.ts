@@ -5,12 +5,28 @@ interface Tagged {
     metadata?: { labels?: Record<string, string> };
 }
 
-/** The environment and owner a resource names, by tag (cloud) or label (Kubernetes). */
+/**
+ * A tag value as a Kubernetes label carries it (labels allow no `@` or `/`):
+ * the same encoding as toLabelValue in components/shared/tags.ts, so a tag
+ * and a label of the same owner compare equal.
+ */
+export function asLabelValue(value: string): string {
+    return value
+        .replace(/@/g, "_at_")
+        .replace(/[^A-Za-z0-9._-]/g, "_")
+        .replace(/^[^A-Za-z0-9]+/, "")
+        .slice(0, 63)
+        .replace(/[^A-Za-z0-9]+$/, "");
+}
+
+/** The environment and owner a resource names, by tag (cloud) or label (Kubernetes), in label form. */
 function identityOf(props: unknown): { environment?: string; owner?: string } {
     const p = props as Tagged;
+    const environment = p.tags?.environment ?? p.metadata?.labels?.["platform.example.com/environment"];
+    const owner = p.tags?.owner ?? p.metadata?.labels?.["platform.example.com/owner"];
     return {
-        environment: p.tags?.environment ?? p.metadata?.labels?.["platform.example.com/environment"],
-        owner: p.tags?.owner ?? p.metadata?.labels?.["platform.example.com/owner"],
+        environment: environment === undefined ? undefined : asLabelValue(environment),
+        owner: owner === undefined ? undefined : asLabelValue(owner),
     };
 }
 
