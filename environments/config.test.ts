@@ -29,7 +29,7 @@ describe("parseEnvironmentConfig", () => {
     });
 
     it("names the key, the bad value and the allowed values for an unknown template", () => {
-        expect(errorOf({ ...valid, template: "qa" })).toContain('platform:template: allowed: local, dev, staging, prod (got "qa")');
+        expect(errorOf({ ...valid, template: "qa" })).toContain('platform:template: allowed: local, review, dev, staging, prod (got "qa")');
     });
 
     it("rejects a missing owner", () => {
@@ -103,6 +103,59 @@ describe("parseEnvironmentConfig", () => {
 
         it("refuses render mode for a cloud cluster", () => {
             expect(errorOf({ ...dev, kubernetesTarget: "render" })).toContain("platform:kubernetesTarget: allowed for the dev template: auto, apply");
+        });
+    });
+
+    describe("names, dates, networks, nodes and protection", () => {
+        const dev = {
+            ...valid,
+            template: "dev",
+            name: "dev",
+            cloud: "azure",
+            region: "westeurope",
+            clusterAdmins: "7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90",
+            ingressDomain: "dev.example.com",
+            acmeEmail: "team@example.com",
+        };
+        const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+
+        it("refuses a name its template does not make", () => {
+            expect(errorOf({ ...dev, name: "qa" })).toContain('platform:name: unknown environment name for the dev template; allowed: dev or dev-<suffix> (got "qa")');
+            expect(errorOf({ ...valid, template: "review", name: "feature-x", plannedDestruction: inDays(3) })).toContain("allowed: review-<id>");
+            expect(parseEnvironmentConfig({ ...dev, name: "dev-eu" }).name).toBe("dev-eu");
+        });
+
+        it("requires a planned destruction date for review environments, within 30 days, not in the past", () => {
+            const review = { ...valid, template: "review", name: "review-42" };
+            expect(errorOf(review)).toContain("platform:plannedDestruction: it is required for the review template");
+            expect(errorOf({ ...review, plannedDestruction: "2020-01-01" })).toMatch(/platform:plannedDestruction: is in the past \(today is \d{4}-\d{2}-\d{2}\) \(got "2020-01-01"\)/);
+            expect(errorOf({ ...review, plannedDestruction: inDays(45) })).toContain("is more than 30 days away");
+            expect(errorOf({ ...review, plannedDestruction: "2026-02-30" })).toContain("platform:plannedDestruction: must be a date as YYYY-MM-DD");
+            expect(parseEnvironmentConfig({ ...review, plannedDestruction: inDays(7) }).plannedDestruction).toBe(inDays(7));
+        });
+
+        it("refuses a malformed network and overlapping service addresses", () => {
+            expect(errorOf({ ...dev, networkCidr: "10.40.0.0/24" })).toContain("platform:networkCidr: must be an IPv4 /16 network");
+            expect(errorOf({ ...dev, networkCidr: "10.40.0.300/16" })).toContain("platform:networkCidr");
+            expect(errorOf({ ...dev, networkCidr: "10.40.0.0/16", serviceCidr: "10.40.128.0/17" })).toContain(
+                "platform:serviceCidr: overlaps platform:networkCidr (10.40.0.0/16); the ranges must be disjoint",
+            );
+            expect(parseEnvironmentConfig({ ...dev, networkCidr: "10.40.0.0/16", serviceCidr: "10.0.0.0/16" }).serviceCidr).toBe("10.0.0.0/16");
+        });
+
+        it("refuses node counts out of range or crossed", () => {
+            expect(errorOf({ ...dev, nodeMin: "0" })).toContain('platform:nodeMin: must be from 1 to 100 (got "0")');
+            expect(errorOf({ ...dev, nodeMax: "500" })).toContain('platform:nodeMax: must be from 1 to 100 (got "500")');
+            expect(errorOf({ ...dev, nodeMin: "2.5" })).toContain("platform:nodeMin: must be a whole number");
+            expect(errorOf({ ...dev, nodeMin: "6", nodeMax: "3" })).toContain("platform:nodeMin: must not exceed platform:nodeMax (3)");
+            expect(parseEnvironmentConfig({ ...dev, nodeMin: "3", nodeMax: "9" })).toMatchObject({ nodeMin: 3, nodeMax: 9 });
+        });
+
+        it("refuses prod without protection", () => {
+            const prod = { ...dev, template: "prod", name: "prod", ingressDomain: "example.com" };
+            expect(errorOf({ ...prod, protect: "false" })).toContain("platform:protect: prod must protect its stateful resources; allowed: true (or unset)");
+            expect(errorOf({ ...dev, protect: "yes" })).toContain('platform:protect: allowed: true, false (got "yes")');
+            expect(parseEnvironmentConfig({ ...prod, protect: "true" }).protect).toBe(true);
         });
     });
 });

@@ -1,8 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
+import { cidrsOverlap, parseCidr } from "./cidr";
+
 /** Environment templates this repository can build. */
-export const ENVIRONMENT_TEMPLATES = ["local", "dev", "staging", "prod"] as const;
+export const ENVIRONMENT_TEMPLATES = ["local", "review", "dev", "staging", "prod"] as const;
+
+/** How long a review environment may live. */
+export const REVIEW_MAX_DAYS = 30;
 
 /** Clouds the long-lived environments run on, and the regions the platform supports in each. */
 export const CLOUDS = ["azure", "aws"] as const;
@@ -52,12 +57,48 @@ export const environmentConfigSchema = z
             .optional(),
         /** Account email for ACME (Let's Encrypt) certificates. */
         acmeEmail: z.email("must be an email address").optional(),
+        /** The cloud network (VNet / VPC); a /16 the subnets are carved from. */
+        networkCidr: z
+            .string()
+            .refine((v) => parseCidr(v)?.prefix === 16, "must be an IPv4 /16 network such as 10.40.0.0/16")
+            .optional(),
+        /** Kubernetes service addresses (AKS); must not overlap the network. */
+        serviceCidr: z
+            .string()
+            .refine((v) => {
+                const c = parseCidr(v);
+                return c !== undefined && c.prefix >= 12 && c.prefix <= 24;
+            }, "must be an IPv4 network from /12 to /24 such as 10.0.0.0/16")
+            .optional(),
+        /** Worker nodes, overriding the template's profile. */
+        nodeMin: z.coerce.number().int("must be a whole number").min(1, "must be from 1 to 100").max(100, "must be from 1 to 100").optional(),
+        nodeMax: z.coerce.number().int("must be a whole number").min(1, "must be from 1 to 100").max(100, "must be from 1 to 100").optional(),
+        /** Protect stateful resources from deletion (always on in prod). */
+        protect: z.enum(["true", "false"]).transform((v) => v === "true").optional(),
         vaultAddress: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://127.0.0.1:8200" }).optional(),
         consulAddress: z.url({ protocol: /^https$/, error: "must be an https URL such as https://127.0.0.1:8501" }).optional(),
     })
     .strict()
     .superRefine((c, ctx) => {
-        if (c.template === "local") {
+        // The name says which template made it: local[-x], review-<id>, dev[-x], staging[-x], prod[-x].
+        const namePattern = c.template === "review" ? /^review-[a-z0-9-]+$/ : new RegExp(`^${c.template}(-[a-z0-9-]+)?$`);
+        if (!namePattern.test(c.name)) {
+            const allowed = c.template === "review" ? "review-<id>" : `${c.template} or ${c.template}-<suffix>`;
+            ctx.addIssue({ code: "custom", path: ["name"], message: `unknown environment name for the ${c.template} template; allowed: ${allowed}` });
+        }
+        checkPlannedDestruction(c, ctx);
+        if (c.nodeMin !== undefined && c.nodeMax !== undefined && c.nodeMin > c.nodeMax) {
+            ctx.addIssue({ code: "custom", path: ["nodeMin"], message: `must not exceed platform:nodeMax (${c.nodeMax})` });
+        }
+        if (c.template === "prod" && c.protect === false) {
+            ctx.addIssue({ code: "custom", path: ["protect"], message: "prod must protect its stateful resources; allowed: true (or unset)" });
+        }
+        const network = c.networkCidr ? parseCidr(c.networkCidr) : undefined;
+        const services = c.serviceCidr ? parseCidr(c.serviceCidr) : undefined;
+        if (network && services && cidrsOverlap(network, services)) {
+            ctx.addIssue({ code: "custom", path: ["serviceCidr"], message: `overlaps platform:networkCidr (${c.networkCidr}); the ranges must be disjoint` });
+        }
+        if (c.template === "local" || c.template === "review") {
             return;
         }
         // Cloud environments need to know where they run and who administers them.
@@ -76,6 +117,30 @@ export const environmentConfigSchema = z
             ctx.addIssue({ code: "custom", path: ["kubernetesTarget"], message: `allowed for the ${c.template} template: auto, apply (a cloud cluster is always applied to)` });
         }
     });
+
+type ConfigShape = {
+    template: string;
+    plannedDestruction?: string;
+};
+
+/** Planned destruction: a real date, not in the past; review environments need one within REVIEW_MAX_DAYS. */
+function checkPlannedDestruction(c: ConfigShape, ctx: z.RefinementCtx, now = new Date()): void {
+    const today = now.toISOString().slice(0, 10);
+    if (c.plannedDestruction === undefined) {
+        if (c.template === "review") {
+            ctx.addIssue({ code: "custom", path: ["plannedDestruction"], message: `it is required for the review template (a date within ${REVIEW_MAX_DAYS} days)` });
+        }
+        return;
+    }
+    if (c.plannedDestruction < today) {
+        ctx.addIssue({ code: "custom", path: ["plannedDestruction"], message: `is in the past (today is ${today})` });
+        return;
+    }
+    const latest = new Date(now.getTime() + REVIEW_MAX_DAYS * 86_400_000).toISOString().slice(0, 10);
+    if (c.template === "review" && c.plannedDestruction > latest) {
+        ctx.addIssue({ code: "custom", path: ["plannedDestruction"], message: `is more than ${REVIEW_MAX_DAYS} days away; allowed: ${today} to ${latest}` });
+    }
+}
 
 export type EnvironmentConfig = z.infer<typeof environmentConfigSchema>;
 

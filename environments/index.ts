@@ -16,7 +16,8 @@ export async function runEnvironment() {
     // Every chart must be readable before the first resource is registered.
     await preflightCharts(IN_CLUSTER_CHARTS, config.chartMirror, { manifests: PLATFORM_MANIFESTS });
     switch (config.template) {
-        case "local": {
+        case "local":
+        case "review": {
             const target = await resolveKubernetesTarget(config.kubernetesTarget, config.kubeContext);
             void pulumi.log.info(`environment ${config.name}: ${target.deliveryMode} (${target.reason})`);
             const { buildLocalEnvironment } = await import("./templates/local");

@@ -1,3 +1,4 @@
+import { EnvironmentConfig } from "./config";
 import { PlatformServiceOptions } from "./templates/platform-services";
 
 /** The long-lived cloud environments. */
@@ -71,3 +72,14 @@ export const PROFILES: Record<CloudTemplate, EnvironmentProfile> = {
         nodes: { min: 3, max: 12 },
     },
 };
+
+/** A template's profile with the stack's overrides (node counts, protection) applied. */
+export function profileFor(template: CloudTemplate, config: EnvironmentConfig): EnvironmentProfile {
+    const base = PROFILES[template];
+    return {
+        ...base,
+        nodes: { min: config.nodeMin ?? base.nodes.min, max: config.nodeMax ?? Math.max(base.nodes.max, config.nodeMin ?? 0) },
+        // prod always protects (the loader refuses protect=false there).
+        protect: template === "prod" ? true : (config.protect ?? base.protect),
+    };
+}

@@ -1,15 +1,10 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { isSecret, isSecretInput, MockSession, setupMocks, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
+import { chartInputs, expectRefusedBeforeRegistering, expectUniqueKeys, K8S as T, settled, setupRenderedComponent, TEST_TAGS } from "../../test/helpers/component";
+import { isSecret, isSecretInput, MockSession, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 
-const localTags = { owner: "team@example.com", environment: "local", costCenter: "PLT-0001", repository: "platform-gitops" };
-const prodTags = { ...localTags, environment: "prod" };
-const T = {
-    chart: "kubernetes:helm.sh/v4:Chart",
-    secret: "kubernetes:core/v1:Secret",
-    namespace: "kubernetes:core/v1:Namespace",
-    policy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-};
+const localTags = { ...TEST_TAGS, environment: "local" };
+const prodTags = { ...TEST_TAGS, environment: "prod" };
 const awsSeal = { type: "awskms", region: "eu-central-1", kmsKeyId: "arn:aws:kms:eu-central-1:111122223333:key/vault" } as const;
 const azureSeal = { type: "azurekeyvault", tenantId: "tenant-1", vaultName: "platform-kv", keyName: "vault-unseal" } as const;
 
@@ -32,23 +27,23 @@ let charts: typeof import("./charts");
 let cluster: import("../cluster").ExistingCluster;
 
 beforeAll(async () => {
-    session = await setupMocks();
-    mod = await import("./server");
+    ({ session, mod, cluster } = await setupRenderedComponent(() => import("./server"), localTags));
     charts = await import("./charts");
-    cluster = new (await import("../cluster")).ExistingCluster("c", { deliveryMode: "render", renderDirectory: "/tmp/x", tags: localTags });
 });
 beforeEach(() => session.reset());
 
 type Mode = import("./server").VaultMode;
 const ha = (extra: Partial<Extract<Mode, { kind: "ha" }>> = {}): Mode => ({ kind: "ha", seal: awsSeal, ...extra });
-const chartOf = (name: string) => session.get(T.chart, `${name}-chart`).inputs as { values: VaultValues; version: string; chart: string };
+const chartOf = (name: string) => chartInputs<VaultValues>(session, `${name}-chart`);
+const build = (name: string, tags: typeof localTags, mode: Mode) => settled(session, () => new mod.VaultServer(name, { cluster, tags, mode }));
 
 describe("validateVaultServerArgs", () => {
     const check = (mode: Mode, tags = prodTags) => () => mod.validateVaultServerArgs("v", { cluster, tags, mode });
 
     it("refuses dev mode outside the local environment, naming mode.kind", () => {
-        expect(check({ kind: "dev" })).toThrow(/vault "v": mode\.kind "dev" is only allowed in the local environment \(this is "prod"\)/);
+        expect(check({ kind: "dev" })).toThrow(/vault "v": mode\.kind "dev" is only allowed in local and review-\* environments \(this is "prod"\)/);
         expect(check({ kind: "dev" }, localTags)).not.toThrow();
+        expect(check({ kind: "dev" }, { ...localTags, environment: "review-42" })).not.toThrow();
     });
 
     it("refuses an unknown mode and seal type, naming the allowed ones", () => {
@@ -65,17 +60,14 @@ describe("validateVaultServerArgs", () => {
     });
 
     it("runs in the constructor before anything is registered", async () => {
-        expect(() => new mod.VaultServer("bad", { cluster, tags: prodTags, mode: { kind: "dev" } })).toThrow(/mode\.kind "dev"/);
-        await settle(session);
-        expect(session.resources.filter((r) => r.name.startsWith("bad"))).toEqual([]);
+        await expectRefusedBeforeRegistering(session, () => new mod.VaultServer("bad", { cluster, tags: prodTags, mode: { kind: "dev" } }), /mode\.kind "dev"/);
     });
 });
 
 describe("VaultServer in dev mode", () => {
     it("installs the pinned vault chart with dev mode on and the injector off", async () => {
         expect(charts.VAULT_CHART).toEqual({ name: "vault", version: "0.34.1", repository: "https://helm.releases.hashicorp.com" });
-        new mod.VaultServer("dev", { cluster, tags: localTags, mode: { kind: "dev" } });
-        await settle(session);
+        await build("dev", localTags, { kind: "dev" });
         const chart = session.get(T.chart, "dev-chart").inputs;
         expect(chart).toMatchObject({
             chart: "vault",
@@ -90,8 +82,7 @@ describe("VaultServer in dev mode", () => {
     });
 
     it("generates the root token into a Secret and passes it by reference, never in the chart values", async () => {
-        const server = new mod.VaultServer("dev", { cluster, tags: localTags, mode: { kind: "dev" } });
-        await settle(session);
+        const server = await build("dev", localTags, { kind: "dev" });
         const secret = session.get(T.secret, "dev-dev-root-token-secret").inputs;
         expect(secret.metadata).toMatchObject({ name: "vault-dev-root-token", namespace: "vault" });
         expect(isSecretInput(secret.stringData)).toBe(true);
@@ -113,12 +104,11 @@ describe("VaultServer in dev mode", () => {
 
 describe("VaultServer in HA mode", () => {
     it("runs a Raft cluster with the replicas, storage and AWS KMS seal given", async () => {
-        const server = new mod.VaultServer("ha", {
-            cluster,
-            tags: prodTags,
-            mode: ha({ replicas: 5, storageSize: "20Gi", storageClass: "gp3", serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": "arn:role" } }),
-        });
-        await settle(session);
+        const server = await build(
+            "ha",
+            prodTags,
+            ha({ replicas: 5, storageSize: "20Gi", storageClass: "gp3", serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": "arn:role" } }),
+        );
         const { server: values, injector } = chartOf("ha").values;
         expect(values.ha).toMatchObject({ enabled: true, replicas: 5, raft: { enabled: true } });
         expect(values.dev).toBeUndefined();
@@ -134,8 +124,7 @@ describe("VaultServer in HA mode", () => {
     });
 
     it("defaults to 3 replicas and 10Gi, and writes an Azure Key Vault seal", async () => {
-        new mod.VaultServer("az", { cluster, tags: prodTags, mode: ha({ seal: azureSeal }) });
-        await settle(session);
+        await build("az", prodTags, ha({ seal: azureSeal }));
         const values = chartOf("az").values.server;
         expect(values.ha?.replicas).toBe(3);
         expect(values.dataStorage).toMatchObject({ enabled: true, size: "10Gi" });
@@ -154,15 +143,14 @@ describe("VaultServer in HA mode", () => {
 
 describe("VaultServer namespace", () => {
     it("creates the vault namespace for sidecar injection behind a default-deny policy", async () => {
-        new mod.VaultServer("v", { cluster, tags: prodTags, mode: ha() });
-        await settle(session);
+        await build("v", prodTags, ha());
         const ns = session.get(T.namespace, "v-ns-namespace").inputs.metadata as { name: string; labels: Record<string, string> };
         expect(ns.name).toBe("vault");
         expect(ns.labels["istio-injection"]).toBe("enabled");
-        const deny = session.get(T.policy, "v-ns-default-deny").inputs as { metadata: { namespace: string }; spec: object };
+        const deny = session.get(T.networkPolicy, "v-ns-default-deny").inputs as { metadata: { namespace: string }; spec: object };
         expect(deny.metadata.namespace).toBe("vault");
         expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
-        const clients = session.get(T.policy, "v-ns-allow-clients").inputs.spec as { ingress: { ports: { port: number }[] }[] };
+        const clients = session.get(T.networkPolicy, "v-ns-allow-clients").inputs.spec as { ingress: { ports: { port: number }[] }[] };
         expect(clients.ingress[0].ports.map((p) => p.port)).toEqual([8200]);
     });
 
@@ -170,8 +158,7 @@ describe("VaultServer namespace", () => {
         new mod.VaultServer("a", { cluster, tags: prodTags, mode: ha() });
         new mod.VaultServer("b", { cluster, tags: prodTags, mode: ha() });
         await settle(session);
-        const keys = session.resources.map((r) => `${r.type}::${r.name}`);
-        expect(new Set(keys).size).toBe(keys.length);
+        expectUniqueKeys(session);
         expect(session.ofType(T.chart).map((r) => r.name).sort()).toEqual(["a-chart", "b-chart"]);
     });
 });

@@ -56,8 +56,11 @@ export function validateVaultServerArgs(name: string, args: VaultServerArgs, env
     if (!kinds.includes(args.mode.kind)) {
         throw new Error(`${c}: mode.kind is "${String(args.mode.kind)}"; allowed: ${kinds.join(", ")}`);
     }
-    if (args.mode.kind === "dev" && environment !== "local") {
-        throw new Error(`${c}: mode.kind "dev" is only allowed in the local environment (this is "${environment}"); use "ha" with a KMS seal`);
+    // Dev mode keeps everything in memory: only where data is disposable.
+    if (args.mode.kind === "dev" && environment !== "local" && !environment.startsWith("review-")) {
+        throw new Error(
+            `${c}: mode.kind "dev" is only allowed in local and review-* environments (this is "${environment}"); use "ha" with a KMS seal`,
+        );
     }
     if (args.mode.kind === "ha") {
         const replicas = args.mode.replicas ?? 3;

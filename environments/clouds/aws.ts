@@ -6,13 +6,23 @@ import * as pulumi from "@pulumi/pulumi";
 import { EksCluster } from "../../components/cluster/eks";
 import { RdsPostgresServer } from "../../components/postgres/aws";
 import { cloudTags } from "../../components/shared/tags";
+import { parseCidr, subnetOf } from "../cidr";
 import { CloudFoundationBuilder, VAULT_SERVICE_ACCOUNT } from "./types";
 
 /** EKS, RDS, and a KMS key Vault unseals with through IRSA. */
 export const buildAwsFoundation: CloudFoundationBuilder = (config, profile, tags) => {
     const region = config.region!;
+    const network = config.networkCidr ? parseCidr(config.networkCidr) : undefined;
     const cluster = new EksCluster("cluster", {
         region,
+        // A /16 from the stack: three private /19s and three public /22s after them.
+        ...(network
+            ? {
+                  vpcCidr: config.networkCidr,
+                  privateSubnetCidrs: [0, 1, 2].map((i) => subnetOf(network, 19, i)),
+                  publicSubnetCidrs: [24, 25, 26].map((i) => subnetOf(network, 22, i)),
+              }
+            : {}),
         tags,
         adminRoleArns: config.clusterAdmins,
         nodeMinSize: profile.nodes.min,

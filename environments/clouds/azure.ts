@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AksCluster } from "../../components/cluster/aks";
 import { AzurePostgresServer } from "../../components/postgres/azure";
 import { cloudTags } from "../../components/shared/tags";
+import { hostOf, parseCidr, subnetOf } from "../cidr";
 import { CloudFoundationBuilder, VAULT_SERVICE_ACCOUNT } from "./types";
 
 /** Built-in role that may wrap and unwrap with a Key Vault key. */
@@ -17,8 +18,15 @@ const KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424";
 /** AKS, Flexible Server, and a Key Vault key Vault unseals with through workload identity. */
 export const buildAzureFoundation: CloudFoundationBuilder = (config, profile, tags) => {
     const client = getClientConfigOutput();
+    const network = config.networkCidr ? parseCidr(config.networkCidr) : undefined;
+    const services = config.serviceCidr ? parseCidr(config.serviceCidr) : undefined;
     const cluster = new AksCluster("cluster", {
         location: config.region,
+        // A /16 from the stack: nodes in the first /22, Postgres in the ninth /24.
+        ...(network
+            ? { vnetCidr: config.networkCidr, nodeSubnetCidr: subnetOf(network, 22, 0), postgresSubnetCidr: subnetOf(network, 24, 8) }
+            : {}),
+        ...(services ? { serviceCidr: config.serviceCidr, dnsServiceIp: hostOf(services, 10) } : {}),
         tags,
         adminGroupObjectIds: config.clusterAdmins!,
         userPool: { vmSize: "Standard_D4ds_v5", minCount: profile.nodes.min, maxCount: profile.nodes.max },

@@ -1,6 +1,6 @@
 import { CloudFoundationBuilder } from "../clouds/types";
 import { EnvironmentConfig } from "../config";
-import { CloudTemplate, PROFILES } from "../profiles";
+import { CloudTemplate, profileFor } from "../profiles";
 import { environmentTags, recordEnvironment } from "./environment-base";
 import { installPlatformServices } from "./platform-services";
 
@@ -19,7 +19,7 @@ async function foundationFor(cloud: "azure" | "aws"): Promise<CloudFoundationBui
  * certificates, and the platform services sized by the environment's profile.
  */
 export async function buildCloudEnvironment(template: CloudTemplate, config: EnvironmentConfig) {
-    const profile = PROFILES[template];
+    const profile = profileFor(template, config);
     const tags = environmentTags(config);
     const foundation = (await foundationFor(config.cloud!))(config, profile, tags);
     const cluster = foundation.cluster;

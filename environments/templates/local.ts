@@ -8,13 +8,22 @@ import { installPlatformServices, PLATFORM_SERVICE_NAMESPACES } from "./platform
 
 export const LOCAL_TEMPLATE_VERSION = "0.2.0";
 
-/** Host names the local ingress gateway serves (resolve them to the node, e.g. in /etc/hosts). */
-export const LOCAL_INGRESS_HOSTS = ["platform.localtest.me", "*.platform.localtest.me"];
+/**
+ * Host names the ingress gateway serves: localtest.me resolves to 127.0.0.1,
+ * so `local` and each review environment get names without DNS setup.
+ */
+export function ingressHostsFor(environment: string): string[] {
+    const domain = environment === "local" ? "platform.localtest.me" : `${environment}.platform.localtest.me`;
+    return [domain, `*.${domain}`];
+}
 
 /**
- * The `local` environment: every platform service at its smallest, on an
- * existing cluster (kind, k3d, any kubeconfig) or, with no cluster, rendered
- * to manifests. Vault runs in dev mode; certificates come from a local CA.
+ * The `local` and `review` templates: every platform service at its
+ * smallest, on an existing cluster (kind, k3d, a CI runner's throwaway
+ * cluster, any kubeconfig) or, with no cluster, rendered to manifests. Vault
+ * runs in dev mode; certificates come from a local CA. A review environment
+ * is the same, named `review-<id>`, with a planned destruction date the
+ * reaper acts on.
  */
 export async function buildLocalEnvironment(config: EnvironmentConfig, target: ResolvedTarget) {
     const tags = environmentTags(config);
@@ -31,7 +40,7 @@ export async function buildLocalEnvironment(config: EnvironmentConfig, target: R
 
     const services = installPlatformServices(cluster, tags, {
         issuer: { kind: "self-signed" },
-        ingressHosts: LOCAL_INGRESS_HOSTS,
+        ingressHosts: ingressHostsFor(config.name),
         // kind and k3d have no load balancer.
         ingressServiceType: "NodePort",
         outboundTrafficPolicy: "ALLOW_ANY",
@@ -52,7 +61,7 @@ export async function buildLocalEnvironment(config: EnvironmentConfig, target: R
         config,
         cluster,
         tags,
-        template: { name: "local", version: LOCAL_TEMPLATE_VERSION },
+        template: { name: config.template, version: LOCAL_TEMPLATE_VERSION },
         mesh: services.mesh,
         records: [...cluster.records, ...services.records],
         protect: false,

@@ -8,7 +8,7 @@ interface ChartProps {
 }
 
 export interface VaultModeConfig {
-    /** Environments where Vault may run in dev mode (in memory, root token). */
+    /** Environments where Vault may run in dev mode (in memory, root token); a trailing `*` matches a prefix. */
     devModeEnvironments: string[];
 }
 
@@ -32,7 +32,8 @@ export const vaultNotDevMode: ResourceValidationPolicy = {
         }
         const config = { ...DEFAULT_VAULT_MODE, ...args.getConfig<Partial<VaultModeConfig>>() };
         const environment = environmentOf(args);
-        if (!config.devModeEnvironments.includes(environment)) {
+        const allowed = config.devModeEnvironments.some((e) => (e.endsWith("*") ? environment.startsWith(e.slice(0, -1)) : e === environment));
+        if (!allowed) {
             reportViolation(`${args.urn} (${args.type}): Vault is in dev mode in ${environment}; dev mode is allowed only in ${config.devModeEnvironments.join(", ")}`);
         }
     },
