@@ -7,6 +7,7 @@ import { createChartMirror } from "../../test/helpers/chart-mirror";
 import { CloudRun, runCloudEnvironment } from "../../test/helpers/cloud-environment";
 import { valueOf } from "../../test/helpers/mocks";
 import { policyReport } from "../../test/helpers/policy-report";
+import { recordProblems } from "../record-schema";
 import { takesTags } from "../../test/helpers/taggable";
 
 const REQUIRED_TAGS = ["owner", "environment", "cost-center", "managed-by", "repository"];
@@ -80,5 +81,9 @@ describe("the prod template on AWS (under mocks)", () => {
     it("passes the policy pack with prod's config: no mandatory violation", async () => {
         const findings = await policyReport(run.session, "prod");
         expect(findings.filter((f) => f.level === "mandatory")).toEqual([]);
+    });
+
+    it("outputs a record that validates against the committed schema", async () => {
+        expect(recordProblems(await valueOf(run.outputs!.environment))).toEqual([]);
     });
 });

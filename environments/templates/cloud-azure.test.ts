@@ -7,6 +7,7 @@ import { createChartMirror } from "../../test/helpers/chart-mirror";
 import { CloudRun, runCloudEnvironment } from "../../test/helpers/cloud-environment";
 import { valueOf } from "../../test/helpers/mocks";
 import { policyReport } from "../../test/helpers/policy-report";
+import { recordProblems } from "../record-schema";
 import { takesTags } from "../../test/helpers/taggable";
 
 let run: CloudRun;
@@ -70,5 +71,9 @@ describe("the dev template on Azure (under mocks)", () => {
     it("passes the policy pack with dev's config: no mandatory violation", async () => {
         const findings = await policyReport(run.session, "dev");
         expect(findings.filter((f) => f.level === "mandatory")).toEqual([]);
+    });
+
+    it("outputs a record that validates against the committed schema", async () => {
+        expect(recordProblems(await valueOf(run.outputs!.environment))).toEqual([]);
     });
 });

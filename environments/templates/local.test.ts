@@ -6,6 +6,7 @@ import * as path from "node:path";
 
 import { createChartMirror } from "../../test/helpers/chart-mirror";
 import { policyReport } from "../../test/helpers/policy-report";
+import { recordProblems } from "../record-schema";
 import { isSecretInput, MockSession, setupMocks, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 
 const config = {
@@ -132,5 +133,18 @@ describe("the local environment under mocks", () => {
         const findings = await policyReport(session, "local");
         expect(findings.filter((f) => f.level === "mandatory")).toEqual([]);
         expect(findings.map((f) => `${f.level} ${f.policy}`)).toEqual(["advisory database-encrypted-backed-up"]);
+    });
+
+    it("outputs a record that validates against the committed schema and holds no generated secret", async () => {
+        const record = await valueOf(outputs!.environment);
+        expect(recordProblems(record)).toEqual([]);
+        const text = JSON.stringify(record);
+        for (const secret of session.ofType("kubernetes:core/v1:Secret")) {
+            for (const [key, value] of Object.entries(unwrapSecret<Record<string, string>>(secret.inputs.stringData))) {
+                if (/password|token|default_user/.test(key)) {
+                    expect(text, `${secret.name}.${key}`).not.toContain(value);
+                }
+            }
+        }
     });
 });

@@ -3,6 +3,7 @@ import { parseAllDocuments } from "yaml";
 
 import * as path from "node:path";
 
+import { recordProblems } from "../../environments/record-schema";
 import { createChartMirror } from "../helpers/chart-mirror";
 import { createEngineProject, EngineProject, readTree } from "../helpers/engine";
 
@@ -76,6 +77,7 @@ describe("the local stack through the real engine (render mode)", () => {
         const resources = (outputs.environment.resources as { id: string; dependsOn: string[] }[]).map((r) => r.id);
         expect(resources).toEqual(expect.arrayContaining(["cluster", "namespace/platform-system", "mesh/istiod", "vault", "postgres", "rabbitmq", "consul"]));
         expect(Date.parse(outputs.environment.createdAt as string)).not.toBeNaN();
+        expect(recordProblems(outputs.environment)).toEqual([]);
 
         // The generated Vault root token is in the rendered Secret (base64, as Kubernetes
         // stores it) and nowhere in the state or the outputs in plain text.
