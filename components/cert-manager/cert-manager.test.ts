@@ -1,25 +1,27 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { MockSession, RecordedResource, setupMocks, settle } from "../../test/helpers/mocks";
+import {
+    chartInputs,
+    CONTAINER_RESOURCES,
+    expectDistinctInstances,
+    K8S,
+    resourceBlocks,
+    settled,
+    setupRenderedComponent,
+    TEST_TAGS as tags,
+    tempMirror,
+} from "../../test/helpers/component";
+import { MockSession, RecordedResource } from "../../test/helpers/mocks";
 
-const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
-const T = {
-    chart: "kubernetes:helm.sh/v4:Chart",
-    clusterIssuer: "kubernetes:cert-manager.io/v1:ClusterIssuer",
-    certificate: "kubernetes:cert-manager.io/v1:Certificate",
-};
+const T = { ...K8S, clusterIssuer: "kubernetes:cert-manager.io/v1:ClusterIssuer" };
 
 let session: MockSession;
 let mod: typeof import("./index");
 let cluster: import("../cluster").ExistingCluster;
 
 beforeAll(async () => {
-    session = await setupMocks();
-    mod = await import("./index");
-    cluster = new (await import("../cluster")).ExistingCluster("c", { deliveryMode: "render", renderDirectory: "/tmp/x", tags });
+    ({ session, mod, cluster } = await setupRenderedComponent(() => import("./index")));
 });
 beforeEach(() => session.reset());
 
@@ -32,35 +34,13 @@ const acme = (issuer: Partial<Extract<Args["issuer"], { kind: "acme" }>> = {}, e
     ...extra,
 });
 
-async function build(name: string, args: Args) {
-    const component = new mod.CertManager(name, args);
-    await settle(session);
-    return component;
-}
-
-interface ChartInputs {
-    chart: string;
-    version?: string;
-    repositoryOpts?: { repo: string };
-    namespace: string;
-    values: Record<string, unknown>;
-}
-const chartOf = (name: string) => session.get(T.chart, name).inputs as unknown as ChartInputs;
+const build = (name: string, args: Args) => settled(session, () => new mod.CertManager(name, args));
+const chartOf = (name: string) => chartInputs(session, name);
 interface CustomResourceInputs {
     metadata: { name: string; namespace?: string; labels: Record<string, string> };
     spec: Record<string, unknown>;
 }
 const crOf = (r: RecordedResource) => r.inputs as unknown as CustomResourceInputs;
-
-/** Every `resources` block in Helm values, with its path. */
-function resourceBlocks(value: unknown, at = "values"): [string, unknown][] {
-    if (typeof value !== "object" || value === null) {
-        return [];
-    }
-    return Object.entries(value).flatMap(([k, v]): [string, unknown][] =>
-        k === "resources" ? [[`${at}.${k}`, v]] : resourceBlocks(v, `${at}.${k}`),
-    );
-}
 
 describe("validateCertManagerArgs", () => {
     it("accepts the valid fixtures", () => {
@@ -96,7 +76,7 @@ describe("CertManager chart", () => {
     });
 
     it("reads the chart from a mirror directory when one is given", async () => {
-        const mirror = fs.mkdtempSync(path.join(os.tmpdir(), "mirror-"));
+        const mirror = tempMirror();
         await build("cm", selfSigned({ chartMirror: mirror }));
         const chart = chartOf("cm-chart");
         expect(chart.chart).toBe(path.join(mirror, "cert-manager"));
@@ -130,10 +110,7 @@ describe("CertManager chart", () => {
             expect.arrayContaining(["values.resources", "values.webhook.resources", "values.cainjector.resources", "values.startupapicheck.resources"]),
         );
         for (const [at, block] of blocks) {
-            expect(block, at).toMatchObject({
-                requests: { cpu: expect.any(String), memory: expect.any(String) },
-                limits: { memory: expect.any(String) },
-            });
+            expect(block, at).toMatchObject(CONTAINER_RESOURCES);
         }
     });
 });
@@ -201,8 +178,8 @@ describe("CertManager issuers", () => {
 describe("CertManager namespace and records", () => {
     it("creates its namespace with default-deny", async () => {
         await build("cm", selfSigned({ namespace: "certs" }));
-        expect(session.get("kubernetes:core/v1:Namespace", "cm-ns-namespace").inputs).toMatchObject({ metadata: { name: "certs" } });
-        expect(session.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "cm-ns-default-deny").inputs).toMatchObject({
+        expect(session.get(T.namespace, "cm-ns-namespace").inputs).toMatchObject({ metadata: { name: "certs" } });
+        expect(session.get(T.networkPolicy, "cm-ns-default-deny").inputs).toMatchObject({
             metadata: { name: "default-deny", namespace: "certs" },
         });
         expect(chartOf("cm-chart").namespace).toBe("certs");
@@ -217,11 +194,7 @@ describe("CertManager namespace and records", () => {
     it("names children after the instance, so two instances do not collide", async () => {
         await build("one", selfSigned());
         await build("two", acme());
-        const names = session.resources.map((r) => `${r.type}::${r.name}`);
-        expect(new Set(names).size).toBe(names.length);
-        for (const r of session.resources) {
-            expect(r.name).toMatch(/^(one|two)(-|$)/);
-        }
+        expectDistinctInstances(session, ["one", "two"]);
         expect(session.ofType(T.chart).map((r) => r.name).sort()).toEqual(["one-chart", "two-chart"]);
     });
 });

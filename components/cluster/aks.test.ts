@@ -1,17 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { isSecret, MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
+import { expectDistinctInstances, expectRefusedBeforeRegistering, K8S, settled, setupComponent, TEST_CLOUD_TAGS, TEST_TAGS as tags } from "../../test/helpers/component";
+import { isSecret, MockSession, settle, valueOf } from "../../test/helpers/mocks";
 import { takesTags } from "../../test/helpers/taggable";
 
-const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
-const REQUIRED_TAGS = {
-    owner: "team@example.com",
-    environment: "dev",
-    "cost-center": "PLT-0001",
-    "managed-by": "pulumi",
-    repository: "platform-gitops",
-};
 const ADMINS = ["0b1f0c5e-7d4a-4c55-9a43-8f7c6d2e1a10"];
 const T = {
     rg: "azure-native:resources:ResourceGroup",
@@ -20,11 +13,9 @@ const T = {
     role: "azure-native:authorization:RoleAssignment",
     cluster: "azure-native:containerservice:ManagedCluster",
     pool: "azure-native:containerservice:AgentPool",
-    k8sProvider: "pulumi:providers:kubernetes",
 };
 const CREDENTIALS = "azure-native:containerservice:listManagedClusterUserCredentials";
 const kubeconfigFor = (cluster: string) => `apiVersion: v1\nkind: Config\nclusters:\n- name: ${cluster}\n`;
-
 
 type Inputs = Record<string, unknown>;
 const credentialRequests: Inputs[] = [];
@@ -32,7 +23,7 @@ let session: MockSession;
 let mod: typeof import("./aks");
 
 beforeAll(async () => {
-    session = await setupMocks({
+    ({ session, mod } = await setupComponent(() => import("./aks"), {
         calls: {
             [CREDENTIALS]: (inputs) => {
                 credentialRequests.push(inputs);
@@ -51,19 +42,20 @@ beforeAll(async () => {
                 identity: { ...(inputs.identity as object), principalId: `principal-of-${name}` },
             }),
         },
-    });
-    mod = await import("./aks");
+    }));
 });
 beforeEach(() => {
     session.reset();
     credentialRequests.length = 0;
 });
 
-const base = { adminGroupObjectIds: ADMINS, tags };
+type Args = import("./aks").AksClusterArgs;
+const base: Args = { adminGroupObjectIds: ADMINS, tags };
+const build = (name: string, args: Args = base) => settled(session, () => new mod.AksCluster(name, args));
 const clusterInputs = (name: string) => session.get(T.cluster, `${name}-cluster`).inputs;
 
 describe("validateAksClusterArgs", () => {
-    const cases: [string, Partial<import("./aks").AksClusterArgs>, RegExp][] = [
+    const cases: [string, Partial<Args>, RegExp][] = [
         ["a region outside the allowed list", { location: "brazilsouth" }, /location is "brazilsouth"; allowed: westeurope, .*centralus/],
         ["an unpinned Kubernetes version", { kubernetesVersion: "1.29" }, /kubernetesVersion is "1\.29"; allowed: 1\.34, 1\.35, 1\.36/],
         ["a patch version outside the list", { kubernetesVersion: "1.35.2" }, /kubernetesVersion is "1\.35\.2"/],
@@ -107,33 +99,29 @@ describe("validateAksClusterArgs", () => {
     });
 
     it("validates before registering anything", async () => {
-        expect(() => new mod.AksCluster("bad", { ...base, kubernetesVersion: "1.20" })).toThrow(/kubernetesVersion/);
-        await settle(session);
-        expect(session.resources).toHaveLength(0);
+        await expectRefusedBeforeRegistering(session, () => new mod.AksCluster("bad", { ...base, kubernetesVersion: "1.20" }), /kubernetesVersion/);
     });
 });
 
 describe("AksCluster", () => {
     it("puts the five required tags on every taggable Azure resource, and extras cannot override them", async () => {
-        new mod.AksCluster("tagged", { ...base, extraTags: { owner: "intruder", team: "payments" } });
-        await settle(session);
+        await build("tagged", { ...base, extraTags: { owner: "intruder", team: "payments" } });
         const azure = session.resources.filter((r) => r.type.startsWith("azure-native:"));
         const taggable = azure.filter((r) => takesTags(r.type));
         expect(new Set(taggable.map((r) => r.type))).toEqual(new Set([T.rg, T.vnet, T.cluster, T.pool]));
         for (const r of taggable) {
-            expect(r.inputs.tags, `${r.type} ${r.name}`).toEqual({ ...REQUIRED_TAGS, team: "payments" });
+            expect(r.inputs.tags, `${r.type} ${r.name}`).toEqual({ ...TEST_CLOUD_TAGS, team: "payments" });
         }
         // The inline system pool's scale set is tagged too.
         const [system] = clusterInputs("tagged").agentPoolProfiles as Inputs[];
-        expect(system.tags).toEqual({ ...REQUIRED_TAGS, team: "payments" });
+        expect(system.tags).toEqual({ ...TEST_CLOUD_TAGS, team: "payments" });
         // The typings check is what makes the loop cover every type: it must tell both kinds apart.
         expect(takesTags(T.subnet)).toBe(false);
         expect(takesTags(T.role)).toBe(false);
     });
 
     it("allows Entra ID access only, with Azure RBAC, and turns on OIDC and workload identity", async () => {
-        new mod.AksCluster("secure", base);
-        await settle(session);
+        await build("secure");
         const c = clusterInputs("secure");
         expect(c.aadProfile).toEqual({ managed: true, enableAzureRBAC: true, adminGroupObjectIDs: ADMINS });
         expect(c.disableLocalAccounts).toBe(true);
@@ -157,8 +145,7 @@ describe("AksCluster", () => {
 
     it("pins the Kubernetes version on the cluster and both pools", async () => {
         expect(mod.AKS_SUPPORTED_KUBERNETES_VERSIONS).toContain(mod.AKS_KUBERNETES_VERSION);
-        new mod.AksCluster("pinned", base);
-        await settle(session);
+        await build("pinned");
         const c = clusterInputs("pinned");
         expect(c.kubernetesVersion).toBe(mod.AKS_KUBERNETES_VERSION);
         expect((c.agentPoolProfiles as Inputs[])[0].orchestratorVersion).toBe(mod.AKS_KUBERNETES_VERSION);
@@ -166,12 +153,11 @@ describe("AksCluster", () => {
     });
 
     it("autoscales a tainted zonal system pool and a separate user pool within their bounds", async () => {
-        new mod.AksCluster("pools", {
+        await build("pools", {
             ...base,
             systemPool: { vmSize: "Standard_D2ds_v5", minCount: 3, maxCount: 5 },
             userPool: { vmSize: "Standard_D8ds_v5", minCount: 1, maxCount: 9 },
         });
-        await settle(session);
         const profiles = clusterInputs("pools").agentPoolProfiles as Inputs[];
         expect(profiles).toHaveLength(1);
         expect(profiles[0]).toMatchObject({
@@ -185,8 +171,7 @@ describe("AksCluster", () => {
     });
 
     it("creates the VNet with a node subnet and a subnet delegated to Postgres Flexible Server", async () => {
-        const c = new mod.AksCluster("net", { ...base, location: "swedencentral" });
-        await settle(session);
+        const c = await build("net", { ...base, location: "swedencentral" });
         expect(session.get(T.vnet, "net-vnet").inputs).toMatchObject({ location: "swedencentral", addressSpace: { addressPrefixes: ["10.40.0.0/16"] } });
         expect(session.get(T.subnet, "net-nodes").inputs).toMatchObject({ virtualNetworkName: "net-vnet", addressPrefix: "10.40.0.0/22" });
         expect(session.get(T.subnet, "net-postgres").inputs).toMatchObject({
@@ -200,12 +185,11 @@ describe("AksCluster", () => {
     });
 
     it("decodes the user kubeconfig into a secret that the provider uses, with server-side apply", async () => {
-        const c = new mod.AksCluster("kube", base);
-        await settle(session);
+        const c = await build("kube");
         expect(credentialRequests).toEqual([{ resourceGroupName: "kube-rg", resourceName: "kube-cluster", format: "exec" }]);
         expect(await isSecret(c.kubeconfig)).toBe(true);
         expect(await valueOf(c.kubeconfig)).toBe(kubeconfigFor("kube-cluster"));
-        const provider = session.get(T.k8sProvider, "kube-provider");
+        const provider = session.get(K8S.provider, "kube-provider");
         // The provider receives the kubeconfig as a secret (the wire form of a secret value).
         expect(provider.inputs.kubeconfig).toEqual({
             [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
@@ -249,8 +233,7 @@ describe("AksCluster", () => {
     });
 
     it("reports a deployed cluster record with the node count and the API server URL", async () => {
-        const c = new mod.AksCluster("rec", base);
-        await settle(session);
+        const c = await build("rec");
         const [record] = c.records;
         expect(record).toMatchObject({ id: "cluster", template: "platform:cluster:AksCluster", status: "deployed", dependsOn: [] });
         expect(await valueOf(record.count as pulumi.Output<number>)).toBe(4);
@@ -258,29 +241,20 @@ describe("AksCluster", () => {
     });
 
     it("protects the resource group and the cluster when asked, and not by default", async () => {
-        const protectedBy = (resourceName: string, protect?: boolean) => {
-            const seen = new Map<string, boolean | undefined>();
-            new mod.AksCluster(resourceName, { ...base, protect }, {
-                transformations: [({ type, name, opts }) => { seen.set(`${type} ${name}`, opts.protect); return undefined; }],
-            });
-            return seen;
-        };
-        const on = protectedBy("keep", true);
-        const off = protectedBy("temp");
+        new mod.AksCluster("keep", { ...base, protect: true });
+        new mod.AksCluster("temp", base);
         await settle(session);
-        expect(on.get(`${T.rg} keep-rg`)).toBe(true);
-        expect(on.get(`${T.cluster} keep-cluster`)).toBe(true);
-        expect(off.get(`${T.rg} temp-rg`)).toBe(false);
-        expect(off.get(`${T.cluster} temp-cluster`)).toBe(false);
+        expect(session.get(T.rg, "keep-rg").protect).toBe(true);
+        expect(session.get(T.cluster, "keep-cluster").protect).toBe(true);
+        expect(session.get(T.rg, "temp-rg").protect).toBe(false);
+        expect(session.get(T.cluster, "temp-cluster").protect).toBe(false);
     });
 
     it("names children after the instance, so two instances do not collide", async () => {
         new mod.AksCluster("one", base);
         new mod.AksCluster("two", base);
         await settle(session);
-        const keys = session.resources.map((r) => `${r.type}::${r.name}`);
-        expect(new Set(keys).size).toBe(keys.length);
-        expect(session.resources.filter((r) => r.custom).every((r) => /^(one|two)-/.test(r.name))).toBe(true);
+        expectDistinctInstances(session, ["one", "two"], "custom");
         expect(session.ofType(T.cluster).map((r) => r.inputs.dnsPrefix).sort()).toEqual(["one", "two"]);
     });
 });

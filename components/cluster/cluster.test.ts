@@ -1,15 +1,15 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { isSecret, MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
+import { K8S, setupComponent, TEST_TAGS } from "../../test/helpers/component";
+import { isSecret, MockSession, settle, valueOf } from "../../test/helpers/mocks";
 
-const tags = { owner: "team@example.com", environment: "local", costCenter: "PLT-0001", repository: "platform-gitops" };
+const tags = { ...TEST_TAGS, environment: "local" };
 
 let session: MockSession;
 let cluster: typeof import("./index");
 
 beforeAll(async () => {
-    session = await setupMocks();
-    cluster = await import("./index");
+    ({ session, mod: cluster } = await setupComponent(() => import("./index")));
 });
 beforeEach(() => session.reset());
 
@@ -50,7 +50,7 @@ describe("ExistingCluster", () => {
             process.env.KUBECONFIG = saved;
         }
         await settle(session);
-        const provider = session.get("pulumi:providers:kubernetes", "render-provider");
+        const provider = session.get(K8S.provider, "render-provider");
         expect(provider.inputs.renderYamlToDirectory).toBe("/tmp/out");
         expect(provider.inputs.kubeconfig).toBe("");
         expect(c.deliveryMode).toBe("render");
@@ -65,7 +65,7 @@ describe("ExistingCluster", () => {
             tags,
         });
         await settle(session);
-        const provider = session.get("pulumi:providers:kubernetes", "live-provider");
+        const provider = session.get(K8S.provider, "live-provider");
         expect(provider.inputs.context).toBe("kind-dev");
         expect(provider.inputs.enableServerSideApply).toBe("true");
         expect(await isSecret(c.kubeconfig)).toBe(true);
@@ -76,7 +76,7 @@ describe("ExistingCluster", () => {
         new cluster.ExistingCluster("a", { deliveryMode: "render", renderDirectory: "/tmp/a", tags });
         new cluster.ExistingCluster("b", { deliveryMode: "render", renderDirectory: "/tmp/b", tags });
         await settle(session);
-        const names = session.ofType("pulumi:providers:kubernetes").map((r) => r.name);
+        const names = session.ofType(K8S.provider).map((r) => r.name);
         expect(names).toEqual(expect.arrayContaining(["a-provider", "b-provider"]));
         expect(new Set(names).size).toBe(names.length);
     });

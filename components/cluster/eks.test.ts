@@ -1,17 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { isSecret, MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
+import { expectDistinctInstances, expectRefusedBeforeRegistering, K8S, settled, setupComponent, TEST_CLOUD_TAGS, TEST_TAGS as tags } from "../../test/helpers/component";
+import { isSecret, MockSession, settle, valueOf } from "../../test/helpers/mocks";
 import { takesTags } from "../../test/helpers/taggable";
 
-const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
-const REQUIRED_TAGS = {
-    owner: "team@example.com",
-    environment: "dev",
-    "cost-center": "PLT-0001",
-    "managed-by": "pulumi",
-    repository: "platform-gitops",
-};
 const ZONES = ["eu-central-1a", "eu-central-1b", "eu-central-1c"];
 const T = {
     vpc: "aws:ec2/vpc:Vpc",
@@ -25,16 +18,14 @@ const T = {
     cluster: "aws:eks/cluster:Cluster",
     nodeGroup: "aws:eks/nodeGroup:NodeGroup",
     oidc: "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
-    k8sProvider: "pulumi:providers:kubernetes",
 };
 const issuer = (name: string) => `https://oidc.eks.eu-central-1.amazonaws.com/id/${name.toUpperCase()}`;
-
 
 let session: MockSession;
 let mod: typeof import("./eks");
 
 beforeAll(async () => {
-    session = await setupMocks({
+    ({ session, mod } = await setupComponent(() => import("./eks"), {
         calls: {
             "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({ names: ZONES, zoneIds: ["euc1-az2", "euc1-az3", "euc1-az1"] }),
         },
@@ -49,16 +40,17 @@ beforeAll(async () => {
             }),
             [T.oidc]: (_, name) => ({ arn: `arn:aws:iam::111122223333:oidc-provider/${name}` }),
         },
-    });
-    mod = await import("./eks");
+    }));
 });
 beforeEach(() => session.reset());
 
 const region = "eu-central-1";
-const base = { region, tags };
+type Args = import("./eks").EksClusterArgs;
+const base: Args = { region, tags };
+const build = (name: string, args: Args = base) => settled(session, () => new mod.EksCluster(name, args));
 
 describe("validateEksClusterArgs", () => {
-    const cases: [string, Partial<import("./eks").EksClusterArgs>, RegExp][] = [
+    const cases: [string, Partial<Args>, RegExp][] = [
         ["region outside the allowed list", { region: "ap-east-1" }, /region is "ap-east-1"; allowed: eu-central-1, .*us-west-2/],
         ["bad cluster name", { clusterName: "my.cluster" }, /clusterName is "my\.cluster"; allowed: 1-100 letters/],
         ["unsupported Kubernetes version", { kubernetesVersion: "1.29" }, /kubernetesVersion is "1\.29"; allowed: 1\.34, 1\.35, 1\.36/],
@@ -104,16 +96,13 @@ describe("validateEksClusterArgs", () => {
     });
 
     it("validates before registering anything", async () => {
-        expect(() => new mod.EksCluster("bad", { ...base, kubernetesVersion: "1.20" })).toThrow(/kubernetesVersion/);
-        await settle(session);
-        expect(session.resources).toHaveLength(0);
+        await expectRefusedBeforeRegistering(session, () => new mod.EksCluster("bad", { ...base, kubernetesVersion: "1.20" }), /kubernetesVersion/);
     });
 });
 
 describe("EksCluster", () => {
     it("puts the five required tags on every taggable AWS resource, and extras cannot override them", async () => {
-        new mod.EksCluster("tagged", { ...base, adminRoleArns: ["arn:aws:iam::111122223333:role/ops"], extraTags: { owner: "intruder", team: "payments" } });
-        await settle(session);
+        await build("tagged", { ...base, adminRoleArns: ["arn:aws:iam::111122223333:role/ops"], extraTags: { owner: "intruder", team: "payments" } });
         const aws = session.resources.filter((r) => r.type.startsWith("aws:"));
         const taggable = aws.filter((r) => takesTags(r.type));
         expect(new Set(taggable.map((r) => r.type))).toEqual(
@@ -121,7 +110,7 @@ describe("EksCluster", () => {
                 "aws:cloudwatch/logGroup:LogGroup", T.cluster, T.nodeGroup, "aws:eks/accessEntry:AccessEntry", T.oidc]),
         );
         for (const r of taggable) {
-            expect(r.inputs.tags, `${r.type} ${r.name}`).toMatchObject({ ...REQUIRED_TAGS, team: "payments" });
+            expect(r.inputs.tags, `${r.type} ${r.name}`).toMatchObject({ ...TEST_CLOUD_TAGS, team: "payments" });
         }
         // The typings check is what makes the loop above cover every type: it must tell both kinds apart.
         expect(takesTags(T.attachment)).toBe(false);
@@ -129,8 +118,7 @@ describe("EksCluster", () => {
     });
 
     it("builds private and public subnets across the region's zones, one NAT gateway per zone", async () => {
-        new mod.EksCluster("net", base);
-        await settle(session);
+        await build("net");
         const vpc = session.get(T.vpc, "net-vpc");
         expect(vpc.inputs).toMatchObject({ cidrBlock: "10.0.0.0/16", enableDnsSupport: true, enableDnsHostnames: true, region });
         const priv = [0, 1, 2].map((i) => session.get(T.subnet, `net-private-${i}`));
@@ -147,16 +135,14 @@ describe("EksCluster", () => {
     });
 
     it("routes every zone through one NAT gateway when asked to", async () => {
-        new mod.EksCluster("cheap", { ...base, natGateways: "single", availabilityZones: ["eu-central-1b", "eu-central-1c"], privateSubnetCidrs: ["10.0.0.0/19", "10.0.32.0/19"], publicSubnetCidrs: ["10.0.96.0/22", "10.0.100.0/22"] });
-        await settle(session);
+        await build("cheap", { ...base, natGateways: "single", availabilityZones: ["eu-central-1b", "eu-central-1c"], privateSubnetCidrs: ["10.0.0.0/19", "10.0.32.0/19"], publicSubnetCidrs: ["10.0.96.0/22", "10.0.100.0/22"] });
         expect(session.ofType(T.nat)).toHaveLength(1);
         expect(session.get(T.routeTable, "cheap-private-1").inputs.routes).toEqual([{ cidrBlock: "0.0.0.0/0", natGatewayId: "cheap-nat-0-id" }]);
         expect(session.get(T.subnet, "cheap-private-1").inputs.availabilityZone).toBe("eu-central-1c");
     });
 
     it("encrypts secrets with a rotating KMS key, keeps the endpoint private and logs the control plane", async () => {
-        new mod.EksCluster("sec", base);
-        await settle(session);
+        await build("sec");
         const key = session.get(T.key, "sec-secrets");
         expect(key.inputs).toMatchObject({ enableKeyRotation: true, region });
         const cluster = session.get(T.cluster, "sec-cluster").inputs;
@@ -182,8 +168,7 @@ describe("EksCluster", () => {
     });
 
     it("opens the public endpoint only to the given CIDRs", async () => {
-        new mod.EksCluster("pub", { ...base, endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] });
-        await settle(session);
+        await build("pub", { ...base, endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] });
         expect(session.get(T.cluster, "pub-cluster").inputs.vpcConfig).toMatchObject({
             endpointPrivateAccess: true,
             endpointPublicAccess: true,
@@ -192,8 +177,7 @@ describe("EksCluster", () => {
     });
 
     it("attaches the AWS managed policies and runs an AL2023 node group with the requested scaling", async () => {
-        new mod.EksCluster("ng", { ...base, nodeMinSize: 3, nodeDesiredSize: 4, nodeMaxSize: 6, instanceTypes: ["m7i.xlarge"] });
-        await settle(session);
+        await build("ng", { ...base, nodeMinSize: 3, nodeDesiredSize: 4, nodeMaxSize: 6, instanceTypes: ["m7i.xlarge"] });
         const policies = session.ofType(T.attachment).map((r) => `${String(r.inputs.role)} ${String(r.inputs.policyArn)}`);
         expect(policies).toEqual(expect.arrayContaining([
             "ng-cluster-role arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
@@ -216,8 +200,7 @@ describe("EksCluster", () => {
     });
 
     it("registers the cluster's issuer as an IAM OIDC provider for IRSA", async () => {
-        const c = new mod.EksCluster("irsa", base);
-        await settle(session);
+        const c = await build("irsa");
         const oidc = session.get(T.oidc, "irsa-oidc").inputs;
         expect(oidc.url).toBe(issuer("irsa-cluster"));
         expect(oidc.clientIdLists).toEqual(["sts.amazonaws.com"]);
@@ -226,8 +209,7 @@ describe("EksCluster", () => {
     });
 
     it("builds a secret kubeconfig with the aws exec plugin, used by a server-side-apply provider", async () => {
-        const c = new mod.EksCluster("kc", base);
-        await settle(session);
+        const c = await build("kc");
         expect(await isSecret(c.kubeconfig)).toBe(true);
         const kubeconfig = JSON.parse(await valueOf(c.kubeconfig));
         expect(kubeconfig.clusters[0].cluster).toEqual({
@@ -238,7 +220,7 @@ describe("EksCluster", () => {
             command: "aws",
             args: ["eks", "get-token", "--cluster-name", "kc-test", "--region", region, "--output", "json"],
         });
-        const provider = session.get(T.k8sProvider, "kc-provider");
+        const provider = session.get(K8S.provider, "kc-provider");
         expect(provider.inputs.enableServerSideApply).toBe("true");
         // Reaches the provider still marked secret (the wire form of a secret value).
         expect(provider.inputs.kubeconfig).toEqual({
@@ -251,20 +233,13 @@ describe("EksCluster", () => {
     });
 
     it("protects the cluster, its KMS key and the VPC when asked, and not by default", async () => {
-        const protectedBy = (resourceName: string, protect?: boolean) => {
-            const seen = new Map<string, boolean | undefined>();
-            new mod.EksCluster(resourceName, { ...base, protect }, {
-                transformations: [({ type, name, opts }) => { seen.set(`${type} ${name}`, opts.protect); return undefined; }],
-            });
-            return seen;
-        };
-        const on = protectedBy("keep", true);
-        const off = protectedBy("temp");
+        new mod.EksCluster("keep", { ...base, protect: true });
+        new mod.EksCluster("temp", base);
         await settle(session);
-        for (const key of [`${T.cluster} keep-cluster`, `${T.key} keep-secrets`, `${T.vpc} keep-vpc`]) {
-            expect(on.get(key), key).toBe(true);
+        for (const [type, name] of [[T.cluster, "keep-cluster"], [T.key, "keep-secrets"], [T.vpc, "keep-vpc"]]) {
+            expect(session.get(type, name).protect, `${type} ${name}`).toBe(true);
         }
-        expect(off.get(`${T.cluster} temp-cluster`)).toBe(false);
+        expect(session.get(T.cluster, "temp-cluster").protect).toBe(false);
         expect(session.get(T.cluster, "keep-cluster").inputs.deletionProtection).toBe(true);
         expect(session.get(T.cluster, "temp-cluster").inputs.deletionProtection).toBe(false);
     });
@@ -273,9 +248,7 @@ describe("EksCluster", () => {
         new mod.EksCluster("a", base);
         new mod.EksCluster("b", { ...base, vpcCidr: "10.1.0.0/16", privateSubnetCidrs: ["10.1.0.0/19", "10.1.32.0/19"], publicSubnetCidrs: ["10.1.96.0/22", "10.1.100.0/22"] });
         await settle(session);
-        const keys = session.resources.map((r) => `${r.type}::${r.name}`);
-        expect(new Set(keys).size).toBe(keys.length);
+        expectDistinctInstances(session, ["a", "b"], "custom");
         expect(session.ofType(T.cluster).map((r) => r.inputs.name).sort()).toEqual(["a-test", "b-test"]);
-        expect(session.resources.filter((r) => r.custom).every((r) => r.name.startsWith("a-") || r.name.startsWith("b-"))).toBe(true);
     });
 });

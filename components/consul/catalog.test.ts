@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { isSecretInput, MockSession, setupMocks, settle, unwrapSecret } from "../../test/helpers/mocks";
+import { expectUniqueKeys, settled, setupComponent } from "../../test/helpers/component";
+import { isSecretInput, MockSession, settle, unwrapSecret } from "../../test/helpers/mocks";
 
 const T = {
     provider: "pulumi:providers:consul",
@@ -14,8 +15,7 @@ let session: MockSession;
 let mod: typeof import("./catalog");
 
 beforeAll(async () => {
-    session = await setupMocks();
-    mod = await import("./catalog");
+    ({ session, mod } = await setupComponent(() => import("./catalog")));
 });
 beforeEach(() => session.reset());
 
@@ -30,6 +30,7 @@ const args = (extra: Partial<Args> = {}): Args => ({
     record: pulumi.output(record),
     ...extra,
 });
+const build = (name: string, extra: Partial<Args> = {}) => settled(session, () => new mod.ConsulCatalog(name, args(extra)));
 
 describe("validateConsulCatalogArgs", () => {
     const cases: [string, Partial<Args>, RegExp][] = [
@@ -48,8 +49,7 @@ describe("validateConsulCatalogArgs", () => {
 
 describe("ConsulCatalog", () => {
     it("publishes the environment record as JSON under platform/<env>/", async () => {
-        const catalog = new mod.ConsulCatalog("cat", args({ environment: "review-12", datacenter: "review-12" }));
-        await settle(session);
+        const catalog = await build("cat", { environment: "review-12", datacenter: "review-12" });
         expect(catalog.prefix).toBe("platform/review-12/");
         expect(mod.kvPrefix("prod")).toBe("platform/prod/");
         const keys = session.get(T.keys, "cat-record").inputs as { datacenter: string; keys: { path: string; value: string }[] };
@@ -60,8 +60,7 @@ describe("ConsulCatalog", () => {
     });
 
     it("registers a node for the environment and one service per endpoint with its tags", async () => {
-        new mod.ConsulCatalog("cat", args({ endpoints: [rabbit, pg] }));
-        await settle(session);
+        await build("cat", { endpoints: [rabbit, pg] });
         expect(session.get(T.node, "cat-node").inputs).toMatchObject({ name: "platform-dev", datacenter: "dev" });
         expect(session.ofType(T.service).map((r) => r.name).sort()).toEqual(["cat-service-postgres", "cat-service-rabbitmq"]);
         expect(session.get(T.service, "cat-service-rabbitmq").inputs).toEqual({
@@ -76,15 +75,13 @@ describe("ConsulCatalog", () => {
     });
 
     it("registers no service without endpoints", async () => {
-        new mod.ConsulCatalog("cat", args());
-        await settle(session);
+        await build("cat");
         expect(session.ofType(T.service)).toEqual([]);
         expect(session.ofType(T.node)).toHaveLength(1);
     });
 
     it("gives the provider the token as a secret, over HTTPS with the CA", async () => {
-        new mod.ConsulCatalog("cat", args({ token: "acl-token", caPem: "-----BEGIN CERTIFICATE-----" }));
-        await settle(session);
+        await build("cat", { token: "acl-token", caPem: "-----BEGIN CERTIFICATE-----" });
         const provider = session.get(T.provider, "cat-provider").inputs;
         expect(provider).toMatchObject({ address: "consul.example:8501", datacenter: "dev", scheme: "https", caPem: "-----BEGIN CERTIFICATE-----" });
         expect(isSecretInput(provider.token)).toBe(true);
@@ -94,8 +91,7 @@ describe("ConsulCatalog", () => {
     });
 
     it("leaves the token to the provider's environment when none is given", async () => {
-        new mod.ConsulCatalog("cat", args());
-        await settle(session);
+        await build("cat");
         expect(session.get(T.provider, "cat-provider").inputs).not.toHaveProperty("token");
     });
 
@@ -103,7 +99,6 @@ describe("ConsulCatalog", () => {
         new mod.ConsulCatalog("a", args({ endpoints: [pg] }));
         new mod.ConsulCatalog("b", args({ endpoints: [pg] }));
         await settle(session);
-        const keys = session.resources.map((r) => `${r.type}::${r.name}`);
-        expect(new Set(keys).size).toBe(keys.length);
+        expectUniqueKeys(session);
     });
 });

@@ -1,13 +1,7 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { MockSession, setupMocks, settle } from "../../test/helpers/mocks";
-
-const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
-const T = {
-    chart: "kubernetes:helm.sh/v4:Chart",
-    namespace: "kubernetes:core/v1:Namespace",
-    policy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-};
+import { chartInputs, expectRefusedBeforeRegistering, K8S as T, settled, setupRenderedComponent, TEST_TAGS as tags } from "../../test/helpers/component";
+import { MockSession } from "../../test/helpers/mocks";
 
 interface ConsulValues {
     global: {
@@ -26,15 +20,14 @@ let mod: typeof import("./server");
 let cluster: import("../cluster").ExistingCluster;
 
 beforeAll(async () => {
-    session = await setupMocks();
-    mod = await import("./server");
-    cluster = new (await import("../cluster")).ExistingCluster("c", { deliveryMode: "render", renderDirectory: "/tmp/x", tags });
+    ({ session, mod, cluster } = await setupRenderedComponent(() => import("./server")));
 });
 beforeEach(() => session.reset());
 
 type Args = import("./server").ConsulServerArgs;
 const args = (extra: Partial<Args> = {}): Args => ({ cluster, tags, ...extra });
-const valuesOf = (name: string) => session.get(T.chart, `${name}-chart`).inputs.values as ConsulValues;
+const build = (name: string, serverArgs: Args) => settled(session, () => new mod.ConsulServer(name, serverArgs));
+const valuesOf = (name: string) => chartInputs<ConsulValues>(session, `${name}-chart`).values;
 
 describe("validateConsulServerArgs", () => {
     const cases: [string, Partial<Args>, RegExp][] = [
@@ -58,8 +51,7 @@ describe("validateConsulServerArgs", () => {
 describe("ConsulServer", () => {
     it("installs the pinned consul chart into the consul namespace", async () => {
         expect(mod.CONSUL_CHART).toEqual({ name: "consul", version: "1.9.3", repository: "https://helm.releases.hashicorp.com" });
-        new mod.ConsulServer("consul", args());
-        await settle(session);
+        await build("consul", args());
         expect(session.get(T.chart, "consul-chart").inputs).toMatchObject({
             chart: "consul",
             version: "1.9.3",
@@ -67,12 +59,11 @@ describe("ConsulServer", () => {
             namespace: "consul",
         });
         expect((session.get(T.namespace, "consul-ns-namespace").inputs.metadata as { name: string }).name).toBe("consul");
-        expect(session.get(T.policy, "consul-ns-default-deny").inputs.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+        expect(session.get(T.networkPolicy, "consul-ns-default-deny").inputs.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
     });
 
     it("secures Consul itself (TLS only, ACLs, gossip encryption) and leaves the mesh to Istio", async () => {
-        new mod.ConsulServer("consul", args());
-        await settle(session);
+        await build("consul", args());
         const values = valuesOf("consul");
         expect(values.global.tls).toEqual({ enabled: true, httpsOnly: true });
         expect(values.global.acls.manageSystemACLs).toBe(true);
@@ -82,8 +73,7 @@ describe("ConsulServer", () => {
     });
 
     it("names the datacenter after the environment and defaults to one 10Gi server", async () => {
-        const server = new mod.ConsulServer("consul", args());
-        await settle(session);
+        const server = await build("consul", args());
         const values = valuesOf("consul");
         expect(server.datacenter).toBe("dev");
         expect(values.global.datacenter).toBe("dev");
@@ -92,8 +82,7 @@ describe("ConsulServer", () => {
     });
 
     it("runs the replicas and storage given", async () => {
-        const server = new mod.ConsulServer("consul", { ...args({ replicas: 5, storageSize: "20Gi", storageClass: "ssd" }), tags: { ...tags, environment: "prod" } });
-        await settle(session);
+        const server = await build("consul", { ...args({ replicas: 5, storageSize: "20Gi", storageClass: "ssd" }), tags: { ...tags, environment: "prod" } });
         expect(valuesOf("consul").server).toMatchObject({ replicas: 5, storage: "20Gi", storageClass: "ssd" });
         expect(valuesOf("consul").global.datacenter).toBe("prod");
         expect(server.address).toBe("https://consul-server.consul.svc.cluster.local:8501");
@@ -101,8 +90,6 @@ describe("ConsulServer", () => {
     });
 
     it("refuses an even number of servers before registering anything", async () => {
-        expect(() => new mod.ConsulServer("even", args({ replicas: 2 }))).toThrow(/replicas is 2; allowed: an odd number/);
-        await settle(session);
-        expect(session.resources).toEqual([]);
+        await expectRefusedBeforeRegistering(session, () => new mod.ConsulServer("even", args({ replicas: 2 })), /replicas is 2; allowed: an odd number/);
     });
 });

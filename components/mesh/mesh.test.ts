@@ -1,19 +1,24 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { MockSession, setupMocks, settle } from "../../test/helpers/mocks";
+import {
+    chartInputs,
+    ChartInputs,
+    CONTAINER_RESOURCES,
+    expectDistinctInstances,
+    K8S,
+    resourceBlocks,
+    settled,
+    setupRenderedComponent,
+    TEST_TAGS as tags,
+    tempMirror,
+} from "../../test/helpers/component";
+import { MockSession } from "../../test/helpers/mocks";
 
-const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
 const T = {
-    chart: "kubernetes:helm.sh/v4:Chart",
-    peerAuthentication: "kubernetes:security.istio.io/v1:PeerAuthentication",
+    ...K8S,
     telemetry: "kubernetes:telemetry.istio.io/v1:Telemetry",
-    certificate: "kubernetes:cert-manager.io/v1:Certificate",
     gateway: "kubernetes:networking.istio.io/v1:Gateway",
-    namespace: "kubernetes:core/v1:Namespace",
-    networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
 };
 const ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts";
 const HOSTS = ["*.dev.example.com", "api.dev.example.com"];
@@ -23,30 +28,15 @@ let mod: typeof import("./index");
 let cluster: import("../cluster").ExistingCluster;
 
 beforeAll(async () => {
-    session = await setupMocks();
-    mod = await import("./index");
-    cluster = new (await import("../cluster")).ExistingCluster("c", { deliveryMode: "render", renderDirectory: "/tmp/x", tags });
+    ({ session, mod, cluster } = await setupRenderedComponent(() => import("./index")));
 });
 beforeEach(() => session.reset());
 
 type Args = import("./index").IstioMeshArgs;
 const meshArgs = (extra: Partial<Args> = {}): Args => ({ cluster, tags, issuerName: "platform-ca", ingressHosts: HOSTS, ...extra });
 
-async function build(name: string, extra: Partial<Args> = {}) {
-    const mesh = new mod.IstioMesh(name, meshArgs(extra));
-    await settle(session);
-    return mesh;
-}
-
-interface ChartInputs {
-    name: string;
-    chart: string;
-    version?: string;
-    repositoryOpts?: { repo: string };
-    namespace: string;
-    values: Record<string, unknown>;
-}
-const chartOf = (name: string) => session.get(T.chart, name).inputs as unknown as ChartInputs;
+const build = (name: string, extra: Partial<Args> = {}) => settled(session, () => new mod.IstioMesh(name, meshArgs(extra)));
+const chartOf = (name: string) => chartInputs(session, name);
 interface Meta {
     metadata: { name: string; namespace?: string; labels?: Record<string, string> };
 }
@@ -62,18 +52,7 @@ interface IstiodValues {
         extensionProviders: { name: string; opentelemetry: { service: string; port: number } }[];
     };
 }
-const istiodValues = (name: string) => chartOf(`${name}-istiod`).values as unknown as IstiodValues;
-
-/** Every `resources` block in Helm values, with its path. */
-function resourceBlocks(value: unknown, at = "values"): [string, unknown][] {
-    if (typeof value !== "object" || value === null) {
-        return [];
-    }
-    return Object.entries(value).flatMap(([k, v]): [string, unknown][] =>
-        k === "resources" ? [[`${at}.${k}`, v]] : resourceBlocks(v, `${at}.${k}`),
-    );
-}
-const CONTAINER_RESOURCES = { requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: { memory: expect.any(String) } };
+const istiodValues = (name: string) => chartInputs<IstiodValues>(session, `${name}-istiod`).values;
 
 describe("validateIstioMeshArgs", () => {
     it("accepts the valid fixture", () => {
@@ -117,7 +96,7 @@ describe("IstioMesh charts", () => {
     });
 
     it("reads every chart from a mirror directory when one is given", async () => {
-        const mirror = fs.mkdtempSync(path.join(os.tmpdir(), "mirror-"));
+        const mirror = tempMirror();
         await build("m", { chartMirror: mirror });
         expect(chartOf("m-base").chart).toBe(path.join(mirror, "base"));
         expect(chartOf("m-istiod").chart).toBe(path.join(mirror, "istiod"));
@@ -273,11 +252,7 @@ describe("IstioMesh namespaces and records", () => {
     it("names children after the instance, so two instances do not collide", async () => {
         await build("one");
         await build("two", { tracing: { host: "jaeger", port: 4317 } });
-        const names = session.resources.map((r) => `${r.type}::${r.name}`);
-        expect(new Set(names).size).toBe(names.length);
-        for (const r of session.resources) {
-            expect(r.name).toMatch(/^(one|two)(-|$)/);
-        }
+        expectDistinctInstances(session, ["one", "two"]);
         expect(session.ofType(T.peerAuthentication).map((r) => r.name).sort()).toEqual(["one-strict-mtls", "two-strict-mtls"]);
     });
 });

@@ -1,18 +1,14 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { MockSession, setupMocks, settle } from "../../test/helpers/mocks";
-
-const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
+import { expectRefusedBeforeRegistering, expectUniqueKeys, K8S, setupRenderedComponent, TEST_TAGS as tags } from "../../test/helpers/component";
+import { MockSession, settle } from "../../test/helpers/mocks";
 
 let session: MockSession;
 let ns: typeof import("./index");
 let cluster: import("../cluster").ExistingCluster;
 
 beforeAll(async () => {
-    session = await setupMocks();
-    ns = await import("./index");
-    const { ExistingCluster } = await import("../cluster");
-    cluster = new ExistingCluster("c", { deliveryMode: "render", renderDirectory: "/tmp/c", tags });
+    ({ session, mod: ns, cluster } = await setupRenderedComponent(() => import("./index")));
 });
 beforeEach(() => session.reset());
 
@@ -32,7 +28,7 @@ describe("PlatformNamespace", () => {
     it("creates the namespace with standard labels and optional mesh injection", async () => {
         new ns.PlatformNamespace("apps", { cluster, tags, meshInjection: true });
         await settle(session);
-        const labels = (session.get("kubernetes:core/v1:Namespace", "apps-namespace").inputs.metadata as {
+        const labels = (session.get(K8S.namespace, "apps-namespace").inputs.metadata as {
             labels: Record<string, string>;
         }).labels;
         expect(labels["istio-injection"]).toBe("enabled");
@@ -43,17 +39,17 @@ describe("PlatformNamespace", () => {
     it("denies all traffic by default and allows DNS and same-namespace traffic", async () => {
         new ns.PlatformNamespace("data", { cluster, tags });
         await settle(session);
-        const policies = session.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy");
+        const policies = session.ofType(K8S.networkPolicy);
         expect(policies.map((p) => p.name).sort()).toEqual([
             "data-allow-dns",
             "data-allow-same-namespace",
             "data-default-deny",
         ]);
-        const deny = session.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "data-default-deny").inputs
+        const deny = session.get(K8S.networkPolicy, "data-default-deny").inputs
             .spec as PolicySpec;
         expect(deny.podSelector).toEqual({});
         expect(deny.policyTypes).toEqual(["Ingress", "Egress"]);
-        const dns = session.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "data-allow-dns").inputs.spec as PolicySpec;
+        const dns = session.get(K8S.networkPolicy, "data-allow-dns").inputs.spec as PolicySpec;
         expect(dns.egress?.[0].ports?.map((p) => p.port)).toEqual([53, 53]);
         for (const p of policies) {
             const labels = (p.inputs.metadata as { labels: Record<string, string> }).labels;
@@ -65,8 +61,7 @@ describe("PlatformNamespace", () => {
         new ns.PlatformNamespace("one", { cluster, tags });
         new ns.PlatformNamespace("two", { cluster, tags });
         await settle(session);
-        const names = session.resources.map((r) => `${r.type}::${r.name}`);
-        expect(new Set(names).size).toBe(names.length);
+        expectUniqueKeys(session);
     });
 });
 
@@ -81,8 +76,7 @@ describe("PlatformNamespace allow rules", () => {
         metadata: { name: string; namespace: string };
         spec: { podSelector: { matchLabels?: Record<string, string> }; policyTypes: string[]; ingress?: Rule[]; egress?: Rule[] };
     }
-    const NP = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
-    const policy = (name: string) => session.get(NP, name).inputs as unknown as AllowPolicy;
+    const policy = (name: string) => session.get(K8S.networkPolicy, name).inputs as unknown as AllowPolicy;
     const peerNames = (rule: Rule | undefined, dir: "from" | "to") =>
         rule?.[dir]?.map((p) => p.namespaceSelector.matchLabels["kubernetes.io/metadata.name"]);
     const withAllows = (allowIngress: Allow[], allowEgress: Allow[] = []) => () =>
@@ -140,9 +134,9 @@ describe("PlatformNamespace allow rules", () => {
             allowIngress: [{ name: "metrics", ports: [{ port: 9090 }], peers: { namespaces: ["observability"] } }],
         });
         await settle(session);
-        expect(session.ofType("kubernetes:core/v1:Namespace")).toEqual([]);
+        expect(session.ofType(K8S.namespace)).toEqual([]);
         expect(n.namespace).toBeUndefined();
-        const policies = session.ofType(NP);
+        const policies = session.ofType(K8S.networkPolicy);
         expect(policies.map((p) => p.name).sort()).toEqual(["ext-allow-dns", "ext-allow-metrics", "ext-allow-same-namespace", "ext-default-deny"]);
         expect(policies.every((p) => (p.inputs.metadata as { namespace: string }).namespace === "upstream-ns")).toBe(true);
     });
@@ -178,10 +172,10 @@ describe("PlatformNamespace allow rules", () => {
     });
 
     it("validates in the constructor, before registering anything", async () => {
-        expect(() => new ns.PlatformNamespace("bad", { cluster, tags, allowEgress: [{ name: "db", ports: [{ port: 0 }], peers: "anywhere" }] })).toThrow(
+        await expectRefusedBeforeRegistering(
+            session,
+            () => new ns.PlatformNamespace("bad", { cluster, tags, allowEgress: [{ name: "db", ports: [{ port: 0 }], peers: "anywhere" }] }),
             /port 0/,
         );
-        await settle(session);
-        expect(session.resources).toEqual([]);
     });
 });

@@ -1,46 +1,34 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { isSecretInput, MockSession, setupMocks, settle, unwrapSecret } from "../../test/helpers/mocks";
-
-const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
-const T = {
-    chart: "kubernetes:helm.sh/v4:Chart",
-    secret: "kubernetes:core/v1:Secret",
-    namespace: "kubernetes:core/v1:Namespace",
-};
+import {
+    chartInputs,
+    CONTAINER_RESOURCES,
+    expectDistinctInstances,
+    K8S as T,
+    resourceBlocks,
+    settled,
+    setupRenderedComponent,
+    TEST_TAGS as tags,
+    tempMirror,
+} from "../../test/helpers/component";
+import { isSecretInput, MockSession, unwrapSecret } from "../../test/helpers/mocks";
 
 let session: MockSession;
 let mod: typeof import("./index");
 let cluster: import("../cluster").ExistingCluster;
 
 beforeAll(async () => {
-    session = await setupMocks();
-    mod = await import("./index");
-    cluster = new (await import("../cluster")).ExistingCluster("c", { deliveryMode: "render", renderDirectory: "/tmp/x", tags });
+    ({ session, mod, cluster } = await setupRenderedComponent(() => import("./index")));
 });
 beforeEach(() => session.reset());
 
 type Args = import("./index").ObservabilityArgs;
 const obsArgs = (extra: Partial<Args> = {}): Args => ({ cluster, tags, ...extra });
 
-async function build(name: string, extra: Partial<Args> = {}) {
-    const obs = new mod.Observability(name, obsArgs(extra));
-    await settle(session);
-    return obs;
-}
-
-interface ChartInputs {
-    chart: string;
-    version?: string;
-    repositoryOpts?: { repo: string };
-    namespace: string;
-    values: Record<string, unknown>;
-}
-const chartOf = (name: string) => session.get(T.chart, name).inputs as unknown as ChartInputs;
-const valuesOf = <V>(name: string) => chartOf(name).values as unknown as V;
+const build = (name: string, extra: Partial<Args> = {}) => settled(session, () => new mod.Observability(name, obsArgs(extra)));
+const chartOf = (name: string) => chartInputs(session, name);
+const valuesOf = <V>(name: string) => chartInputs<V>(session, name).values;
 
 interface PrometheusValues {
     fullnameOverride: string;
@@ -68,17 +56,6 @@ interface SecretInputs {
 
 /** In-cluster DNS name of `<service>` in the observability namespace. */
 const host = (service: string) => `${service}.observability.svc.cluster.local`;
-
-/** Every `resources` block of containers in Helm values (volume claims excluded), with its path. */
-function containerResourceBlocks(value: unknown, at = "values"): [string, unknown][] {
-    if (typeof value !== "object" || value === null) {
-        return [];
-    }
-    return Object.entries(value).flatMap(([k, v]): [string, unknown][] => {
-        const isVolumeClaim = (v as { requests?: { storage?: string } } | undefined)?.requests?.storage !== undefined;
-        return k === "resources" ? (isVolumeClaim ? [] : [[`${at}.${k}`, v]]) : containerResourceBlocks(v, `${at}.${k}`);
-    });
-}
 
 describe("validateObservabilityArgs", () => {
     it("accepts the valid fixture", () => {
@@ -153,7 +130,7 @@ describe("Observability charts", () => {
     });
 
     it("reads every chart from a mirror directory when one is given", async () => {
-        const mirror = fs.mkdtempSync(path.join(os.tmpdir(), "mirror-"));
+        const mirror = tempMirror();
         await build("o", { chartMirror: mirror });
         for (const [name, upstream] of charts()) {
             expect(chartOf(name).chart, name).toBe(path.join(mirror, upstream.name));
@@ -163,13 +140,10 @@ describe("Observability charts", () => {
 
     it("gives every container requests and a memory limit", async () => {
         await build("o");
-        const blocks = session.ofType(T.chart).flatMap((r) => containerResourceBlocks(r.inputs.values, r.name));
+        const blocks = session.ofType(T.chart).flatMap((r) => resourceBlocks(r.inputs.values, r.name, true));
         expect(blocks.length).toBeGreaterThanOrEqual(10);
         for (const [at, block] of blocks) {
-            expect(block, at).toMatchObject({
-                requests: { cpu: expect.any(String), memory: expect.any(String) },
-                limits: { memory: expect.any(String) },
-            });
+            expect(block, at).toMatchObject(CONTAINER_RESOURCES);
         }
     });
 });
@@ -297,7 +271,7 @@ describe("Observability namespace and records", () => {
         expect(ns.metadata.name).toBe("observability");
         expect(obs.namespaceName).toBe("observability");
         expect(ns.metadata.labels).not.toHaveProperty("istio-injection");
-        expect(session.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "o-ns-default-deny").inputs).toMatchObject({
+        expect(session.get(T.networkPolicy, "o-ns-default-deny").inputs).toMatchObject({
             metadata: { namespace: "observability" },
             spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
         });
@@ -320,11 +294,7 @@ describe("Observability namespace and records", () => {
     it("names children after the instance, so two instances do not collide", async () => {
         await build("one");
         await build("two");
-        const names = session.resources.map((r) => `${r.type}::${r.name}`);
-        expect(new Set(names).size).toBe(names.length);
-        for (const r of session.resources) {
-            expect(r.name).toMatch(/^(one|two)(-|$)/);
-        }
+        expectDistinctInstances(session, ["one", "two"]);
         expect(session.ofType(T.chart)).toHaveLength(10);
     });
 });

@@ -1,17 +1,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { isSecret, MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
+import { expectDistinctInstances, settled, setupComponent, TEST_CLOUD_TAGS, TEST_TAGS as tags } from "../../test/helpers/component";
+import { isSecret, MockSession, settle, valueOf } from "../../test/helpers/mocks";
 import { takesTags } from "../../test/helpers/taggable";
 
-const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
-const REQUIRED_TAGS = {
-    owner: "team@example.com",
-    environment: "dev",
-    "cost-center": "PLT-0001",
-    "managed-by": "pulumi",
-    repository: "platform-gitops",
-};
 const T = {
     instance: "aws:rds/instance:Instance",
     key: "aws:kms/key:Key",
@@ -23,13 +16,12 @@ const T = {
 };
 const secretArn = (name: string) => `arn:aws:secretsmanager:eu-central-1:111122223333:secret:rds!${name}`;
 
-
 let session: MockSession;
 let mod: typeof import("./aws");
 const secretReads: unknown[] = [];
 
 beforeAll(async () => {
-    session = await setupMocks({
+    ({ session, mod } = await setupComponent(() => import("./aws"), {
         calls: {
             "aws:secretsmanager/getSecretVersion:getSecretVersion": (inputs) => {
                 secretReads.push(inputs.secretId);
@@ -46,24 +38,25 @@ beforeAll(async () => {
                 masterUserSecrets: [{ secretArn: secretArn(name), kmsKeyId: "aws/secretsmanager", secretStatus: "active" }],
             }),
         },
-    });
-    mod = await import("./aws");
+    }));
 });
 beforeEach(() => {
     session.reset();
     secretReads.length = 0;
 });
 
-const base = {
+type Args = import("./aws").RdsPostgresServerArgs;
+const base: Args = {
     region: "eu-central-1",
     vpcId: "vpc-123",
     subnetIds: ["subnet-a", "subnet-b"],
     allowedCidrs: ["10.0.0.0/19"],
     tags,
 };
+const build = (name: string, args: Args = base) => settled(session, () => new mod.RdsPostgresServer(name, args));
 
 describe("validateRdsPostgresServerArgs", () => {
-    const cases: [string, Partial<import("./aws").RdsPostgresServerArgs>, RegExp][] = [
+    const cases: [string, Partial<Args>, RegExp][] = [
         ["a malformed region", { region: "Frankfurt" }, /region is "Frankfurt"; allowed: an AWS region name/],
         ["one subnet", { subnetIds: ["subnet-a"] }, /subnetIds has 1 subnet\(s\); allowed: at least 2/],
         ["a malformed client CIDR", { allowedCidrs: ["10.0.0.1/16"] }, /allowedCidrs contains "10\.0\.0\.1\/16"; allowed: IPv4 network addresses/],
@@ -94,21 +87,19 @@ describe("validateRdsPostgresServerArgs", () => {
 
 describe("RdsPostgresServer", () => {
     it("puts the five required tags on every taggable AWS resource, and extras cannot override them", async () => {
-        new mod.RdsPostgresServer("tagged", { ...base, production: true, allowedSecurityGroupIds: ["sg-eks"], extraTags: { owner: "intruder", team: "payments" } });
-        await settle(session);
+        await build("tagged", { ...base, production: true, allowedSecurityGroupIds: ["sg-eks"], extraTags: { owner: "intruder", team: "payments" } });
         const aws = session.resources.filter((r) => r.type.startsWith("aws:"));
         const taggable = aws.filter((r) => takesTags(r.type));
         expect(new Set(taggable.map((r) => r.type))).toEqual(new Set([T.instance, T.key, T.sg, T.ingress, T.subnetGroup, T.params, T.role]));
         for (const r of taggable) {
-            expect(r.inputs.tags, `${r.type} ${r.name}`).toMatchObject({ ...REQUIRED_TAGS, team: "payments" });
+            expect(r.inputs.tags, `${r.type} ${r.name}`).toMatchObject({ ...TEST_CLOUD_TAGS, team: "payments" });
         }
         expect(takesTags("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toBe(false);
         expect(aws.length).toBeGreaterThan(taggable.length);
     });
 
     it("is private, encrypted with its own rotating key, and forces TLS", async () => {
-        const db = new mod.RdsPostgresServer("main", base);
-        await settle(session);
+        const db = await build("main");
         const key = session.get(T.key, "main-storage");
         expect(key.inputs.enableKeyRotation).toBe(true);
         const inputs = session.get(T.instance, "main-db").inputs;
@@ -133,15 +124,13 @@ describe("RdsPostgresServer", () => {
     });
 
     it("uses a given KMS key instead of creating one", async () => {
-        new mod.RdsPostgresServer("byok", { ...base, kmsKeyArn: "arn:aws:kms:eu-central-1:111122223333:key/shared" });
-        await settle(session);
+        await build("byok", { ...base, kmsKeyArn: "arn:aws:kms:eu-central-1:111122223333:key/shared" });
         expect(session.ofType(T.key)).toHaveLength(0);
         expect(session.get(T.instance, "byok-db").inputs.kmsKeyId).toBe("arn:aws:kms:eu-central-1:111122223333:key/shared");
     });
 
     it("lets RDS manage the password: none in the inputs, read back from Secrets Manager as a secret", async () => {
-        const db = new mod.RdsPostgresServer("pw", base);
-        await settle(session);
+        const db = await build("pw");
         const inputs = session.get(T.instance, "pw-db").inputs;
         expect(inputs.manageMasterUserPassword).toBe(true);
         expect(inputs).not.toHaveProperty("password");
@@ -159,8 +148,7 @@ describe("RdsPostgresServer", () => {
     });
 
     it("admits 5432 only, from the given CIDRs and security groups", async () => {
-        new mod.RdsPostgresServer("net", { ...base, allowedCidrs: ["10.0.0.0/19", "10.0.32.0/19"], allowedSecurityGroupIds: ["sg-eks"] });
-        await settle(session);
+        await build("net", { ...base, allowedCidrs: ["10.0.0.0/19", "10.0.32.0/19"], allowedSecurityGroupIds: ["sg-eks"] });
         const sg = session.get(T.sg, "net-sg").inputs;
         expect(sg.vpcId).toBe("vpc-123");
         expect(sg).not.toHaveProperty("ingress");
@@ -193,10 +181,8 @@ describe("RdsPostgresServer", () => {
     });
 
     it("with protect: deletion protection, a final snapshot, kept backups and Pulumi protect on instance and key", async () => {
-        const seen = new Map<string, boolean | undefined>();
-        const transformations: pulumi.ResourceTransformation[] = [({ type, name, opts }) => { seen.set(`${type} ${name}`, opts.protect); return undefined; }];
-        new mod.RdsPostgresServer("keep", { ...base, protect: true }, { transformations });
-        new mod.RdsPostgresServer("temp", base, { transformations });
+        new mod.RdsPostgresServer("keep", { ...base, protect: true });
+        new mod.RdsPostgresServer("temp", base);
         await settle(session);
         expect(session.get(T.instance, "keep-db").inputs).toMatchObject({
             deletionProtection: true,
@@ -206,18 +192,16 @@ describe("RdsPostgresServer", () => {
         });
         expect(session.get(T.instance, "temp-db").inputs).toMatchObject({ deletionProtection: false, skipFinalSnapshot: true });
         expect(session.get(T.instance, "temp-db").inputs).not.toHaveProperty("finalSnapshotIdentifier");
-        expect(seen.get(`${T.instance} keep-db`)).toBe(true);
-        expect(seen.get(`${T.key} keep-storage`)).toBe(true);
-        expect(seen.get(`${T.instance} temp-db`)).toBe(false);
+        expect(session.get(T.instance, "keep-db").protect).toBe(true);
+        expect(session.get(T.key, "keep-storage").protect).toBe(true);
+        expect(session.get(T.instance, "temp-db").protect).toBe(false);
     });
 
     it("names children after the instance, so two instances do not collide", async () => {
         new mod.RdsPostgresServer("a", base);
         new mod.RdsPostgresServer("b", base);
         await settle(session);
-        const keys = session.resources.map((r) => `${r.type}::${r.name}`);
-        expect(new Set(keys).size).toBe(keys.length);
-        expect(session.resources.filter((r) => r.custom).every((r) => /^(a|b)-/.test(r.name))).toBe(true);
+        expectDistinctInstances(session, ["a", "b"], "custom");
         expect(session.ofType(T.instance)).toHaveLength(2);
     });
 });

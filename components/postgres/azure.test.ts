@@ -1,17 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { isSecret, MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
+import { expectDistinctInstances, expectRefusedBeforeRegistering, settled, setupComponent, TEST_CLOUD_TAGS, TEST_TAGS as tags } from "../../test/helpers/component";
+import { isSecret, MockSession, settle, valueOf } from "../../test/helpers/mocks";
 import { takesTags } from "../../test/helpers/taggable";
 
-const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
-const REQUIRED_TAGS = {
-    owner: "team@example.com",
-    environment: "dev",
-    "cost-center": "PLT-0001",
-    "managed-by": "pulumi",
-    repository: "platform-gitops",
-};
 const T = {
     zone: "azure-native:privatedns:PrivateZone",
     link: "azure-native:privatedns:VirtualNetworkLink",
@@ -27,27 +20,27 @@ const VNET = "/subscriptions/s/resourceGroups/aks-rg/providers/Microsoft.Network
 const passwordOf = (name: string) => `Gen3rated-${name}`;
 const secretWire = (value: string) => ({ [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value });
 
-
 let session: MockSession;
 let mod: typeof import("./azure");
 
 beforeAll(async () => {
-    session = await setupMocks({
+    ({ session, mod } = await setupComponent(() => import("./azure"), {
         state: {
             [T.zone]: (inputs) => ({ name: inputs.privateZoneName }),
             [T.server]: (_, name) => ({ name, fullyQualifiedDomainName: `${name}.postgres.database.azure.com` }),
             [T.password]: (_, name) => ({ result: passwordOf(name) }),
         },
-    });
-    mod = await import("./azure");
+    }));
 });
 beforeEach(() => session.reset());
 
-const base = { resourceGroupName: "aks-rg", location: "westeurope", delegatedSubnetId: SUBNET, virtualNetworkId: VNET, tags };
+type Args = import("./azure").AzurePostgresServerArgs;
+const base: Args = { resourceGroupName: "aks-rg", location: "westeurope", delegatedSubnetId: SUBNET, virtualNetworkId: VNET, tags };
+const build = (name: string, args: Args = base) => settled(session, () => new mod.AzurePostgresServer(name, args));
 const server = (name: string) => session.get(T.server, `${name}-server`).inputs;
 
 describe("validateAzurePostgresServerArgs", () => {
-    const cases: [string, Partial<import("./azure").AzurePostgresServerArgs>, RegExp][] = [
+    const cases: [string, Partial<Args>, RegExp][] = [
         ["an unsupported major version", { version: "15" as "17" }, /version is "15"; allowed: 16, 17/],
         ["an unknown tier", { skuTier: "Basic" as "Burstable" }, /skuTier is "Basic"; allowed: Burstable, GeneralPurpose, MemoryOptimized/],
         ["a size that is not a VM size", { skuName: "D2ds_v5" }, /skuName is "D2ds_v5"; allowed: an Azure VM size/],
@@ -81,33 +74,29 @@ describe("validateAzurePostgresServerArgs", () => {
     });
 
     it("validates before registering anything", async () => {
-        expect(() => new mod.AzurePostgresServer("bad", { ...base, storageSizeGb: 1 })).toThrow(/storageSizeGb/);
-        await settle(session);
-        expect(session.resources).toHaveLength(0);
+        await expectRefusedBeforeRegistering(session, () => new mod.AzurePostgresServer("bad", { ...base, storageSizeGb: 1 }), /storageSizeGb/);
     });
 });
 
 describe("AzurePostgresServer", () => {
     it("puts the five required tags on every taggable Azure resource, and extras cannot override them", async () => {
-        new mod.AzurePostgresServer("tagged", {
+        await build("tagged", {
             ...base,
             extraTags: { "cost-center": "NOPE-1", team: "payments" },
             entraAdmin: { objectId: "0b1f0c5e-7d4a-4c55-9a43-8f7c6d2e1a10", principalName: "DBA team", principalType: "group" },
         });
-        await settle(session);
         const azure = session.resources.filter((r) => r.type.startsWith("azure-native:"));
         const taggable = azure.filter((r) => takesTags(r.type));
         expect(new Set(taggable.map((r) => r.type))).toEqual(new Set([T.zone, T.link, T.server]));
         for (const r of taggable) {
-            expect(r.inputs.tags, `${r.type} ${r.name}`).toEqual({ ...REQUIRED_TAGS, team: "payments" });
+            expect(r.inputs.tags, `${r.type} ${r.name}`).toEqual({ ...TEST_CLOUD_TAGS, team: "payments" });
         }
         // The typings check is what makes the loop cover every type: it must tell both kinds apart.
         for (const type of [T.config, T.database, T.entraAdmin]) expect(takesTags(type), type).toBe(false);
     });
 
     it("is reachable only inside the VNet: delegated subnet, linked private DNS zone, no public access", async () => {
-        new mod.AzurePostgresServer("orders", base);
-        await settle(session);
+        await build("orders");
         expect(session.get(T.zone, "orders-dns").inputs).toMatchObject({
             resourceGroupName: "aks-rg", privateZoneName: "orders.private.postgres.database.azure.com", location: "global",
         });
@@ -133,16 +122,14 @@ describe("AzurePostgresServer", () => {
     });
 
     it("sizes storage with auto-grow and runs the requested major version", async () => {
-        new mod.AzurePostgresServer("sized", { ...base, version: "16", storageSizeGb: 256 });
-        await settle(session);
+        await build("sized", { ...base, version: "16", storageSizeGb: 256 });
         expect(server("sized")).toMatchObject({
             version: "16", storage: { storageSizeGB: 256, autoGrow: "Enabled" }, sku: { name: "Standard_D2ds_v5", tier: "GeneralPurpose" },
         });
     });
 
     it("enables Entra ID and password auth with a generated, secret administrator password", async () => {
-        const pg = new mod.AzurePostgresServer("auth", base);
-        await settle(session);
+        const pg = await build("auth");
         expect(server("auth").authConfig).toMatchObject({ activeDirectoryAuth: "Enabled", passwordAuth: "Enabled" });
         expect(server("auth").administratorLogin).toBe("platform_admin");
         expect(server("auth").administratorLoginPassword).toEqual(secretWire(passwordOf("auth-admin-password")));
@@ -155,8 +142,7 @@ describe("AzurePostgresServer", () => {
 
     it("makes the Entra ID principal an administrator when one is given", async () => {
         const entraAdmin = { objectId: "0b1f0c5e-7d4a-4c55-9a43-8f7c6d2e1a10", principalName: "DBA team", principalType: "group" } as const;
-        new mod.AzurePostgresServer("entra", { ...base, entraAdmin, tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47" });
-        await settle(session);
+        await build("entra", { ...base, entraAdmin, tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47" });
         expect(session.get(T.entraAdmin, "entra-entra-admin").inputs).toEqual({
             ...entraAdmin, resourceGroupName: "aks-rg", serverName: "entra-server", tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
         });
@@ -164,8 +150,7 @@ describe("AzurePostgresServer", () => {
     });
 
     it("requires TLS on the server and creates the application database", async () => {
-        const pg = new mod.AzurePostgresServer("tls", { ...base, databaseName: "orders" });
-        await settle(session);
+        const pg = await build("tls", { ...base, databaseName: "orders" });
         expect(session.get(T.config, "tls-require-tls").inputs).toMatchObject({
             serverName: "tls-server", configurationName: "require_secure_transport", value: "on",
         });
@@ -190,29 +175,20 @@ describe("AzurePostgresServer", () => {
     });
 
     it("protects the server and its database when asked, and not by default", async () => {
-        const protectedBy = (resourceName: string, protect?: boolean) => {
-            const seen = new Map<string, boolean | undefined>();
-            new mod.AzurePostgresServer(resourceName, { ...base, protect }, {
-                transformations: [({ type, name, opts }) => { seen.set(`${type} ${name}`, opts.protect); return undefined; }],
-            });
-            return seen;
-        };
-        const on = protectedBy("keep", true);
-        const off = protectedBy("temp");
+        new mod.AzurePostgresServer("keep", { ...base, protect: true });
+        new mod.AzurePostgresServer("temp", base);
         await settle(session);
-        expect(on.get(`${T.server} keep-server`)).toBe(true);
-        expect(on.get(`${T.database} keep-database`)).toBe(true);
-        expect(off.get(`${T.server} temp-server`)).toBe(false);
-        expect(off.get(`${T.database} temp-database`)).toBe(false);
+        expect(session.get(T.server, "keep-server").protect).toBe(true);
+        expect(session.get(T.database, "keep-database").protect).toBe(true);
+        expect(session.get(T.server, "temp-server").protect).toBe(false);
+        expect(session.get(T.database, "temp-database").protect).toBe(false);
     });
 
     it("names children after the instance, so two instances do not collide", async () => {
         new mod.AzurePostgresServer("alpha", base);
         new mod.AzurePostgresServer("beta", base);
         await settle(session);
-        const keys = session.resources.map((r) => `${r.type}::${r.name}`);
-        expect(new Set(keys).size).toBe(keys.length);
-        expect(session.resources.filter((r) => r.custom).every((r) => /^(alpha|beta)-/.test(r.name))).toBe(true);
+        expectDistinctInstances(session, ["alpha", "beta"], "custom");
         expect(session.ofType(T.zone).map((r) => r.inputs.privateZoneName as string).sort()).toEqual([
             "alpha.private.postgres.database.azure.com",
             "beta.private.postgres.database.azure.com",

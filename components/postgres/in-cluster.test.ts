@@ -1,17 +1,14 @@
-import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { isSecret, isSecretInput, MockSession, setupMocks, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
+import { captureProtect, expectUniqueKeys, K8S, settled, setupRenderedComponent, TEST_TAGS as tags } from "../../test/helpers/component";
+import { isSecret, isSecretInput, MockSession, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 
-const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
 const T = {
-    chart: "kubernetes:helm.sh/v4:Chart",
-    secret: "kubernetes:core/v1:Secret",
+    ...K8S,
     cluster: "kubernetes:postgresql.cnpg.io/v1:Cluster",
     objectStore: "kubernetes:barmancloud.cnpg.io/v1:ObjectStore",
     scheduledBackup: "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup",
     podMonitor: "kubernetes:monitoring.coreos.com/v1:PodMonitor",
-    policy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
 };
 const s3Backup = { store: "s3", destinationPath: "s3://platform-backups/dev", credentialsSecret: "backup-creds" } as const;
 const azureBackup = { store: "azure", destinationPath: "https://acct.blob.core.windows.net/backups", credentialsSecret: "azure-creds" } as const;
@@ -31,14 +28,13 @@ let mod: typeof import("./in-cluster");
 let cluster: import("../cluster").ExistingCluster;
 
 beforeAll(async () => {
-    session = await setupMocks();
-    mod = await import("./in-cluster");
-    cluster = new (await import("../cluster")).ExistingCluster("c", { deliveryMode: "render", renderDirectory: "/tmp/x", tags });
+    ({ session, mod, cluster } = await setupRenderedComponent(() => import("./in-cluster")));
 });
 beforeEach(() => session.reset());
 
 type Args = import("./in-cluster").InClusterPostgresArgs;
 const args = (extra: Partial<Args> = {}): Args => ({ cluster, tags, ...extra });
+const build = (name: string, extra: Partial<Args> = {}) => settled(session, () => new mod.InClusterPostgres(name, args(extra)));
 const specOf = (name: string) => session.get(T.cluster, `${name}-cluster`).inputs.spec as ClusterSpec;
 
 describe("validateInClusterPostgresArgs", () => {
@@ -69,8 +65,7 @@ describe("validateInClusterPostgresArgs", () => {
 describe("InClusterPostgres", () => {
     it("installs the pinned CloudNativePG operator", async () => {
         expect(mod.CLOUDNATIVE_PG_CHART).toEqual({ name: "cloudnative-pg", version: "0.28.3", repository: "https://cloudnative-pg.github.io/charts" });
-        new mod.InClusterPostgres("pg", args());
-        await settle(session);
+        await build("pg");
         expect(session.get(T.chart, "pg-operator").inputs).toMatchObject({
             chart: "cloudnative-pg",
             version: "0.28.3",
@@ -80,8 +75,7 @@ describe("InClusterPostgres", () => {
     });
 
     it("declares the Cluster with defaults: one instance, 10Gi, Postgres 17", async () => {
-        const pg = new mod.InClusterPostgres("pg", args());
-        await settle(session);
+        const pg = await build("pg");
         const cr = session.get(T.cluster, "pg-cluster").inputs as { metadata: { name: string; namespace: string } };
         expect(cr.metadata).toMatchObject({ name: "platform-postgres", namespace: "postgres" });
         expect(specOf("pg")).toMatchObject({
@@ -96,8 +90,7 @@ describe("InClusterPostgres", () => {
     });
 
     it("takes instances, storage, version and database name from the args", async () => {
-        const pg = new mod.InClusterPostgres("pg", args({ instances: 3, storageSize: "50Gi", storageClass: "fast", version: "16", databaseName: "shop", namespace: "db" }));
-        await settle(session);
+        const pg = await build("pg", { instances: 3, storageSize: "50Gi", storageClass: "fast", version: "16", databaseName: "shop", namespace: "db" });
         expect(specOf("pg")).toMatchObject({
             instances: 3,
             imageName: "ghcr.io/cloudnative-pg/postgresql:16.10",
@@ -109,8 +102,7 @@ describe("InClusterPostgres", () => {
     });
 
     it("generates the superuser password into a basic-auth Secret the Cluster references", async () => {
-        const pg = new mod.InClusterPostgres("pg", args());
-        await settle(session);
+        const pg = await build("pg");
         const secret = session.get(T.secret, "pg-superuser-secret").inputs as { metadata: { name: string; namespace: string }; type: string; stringData: unknown };
         expect(secret.type).toBe("kubernetes.io/basic-auth");
         expect(secret.metadata).toMatchObject({ name: "platform-postgres-superuser", namespace: "postgres" });
@@ -127,29 +119,26 @@ describe("InClusterPostgres", () => {
     });
 
     it("declares a PodMonitor for the cluster's pods", async () => {
-        new mod.InClusterPostgres("pg", args());
-        await settle(session);
+        await build("pg");
         const monitor = session.get(T.podMonitor, "pg-pod-monitor").inputs as { metadata: { namespace: string }; spec: object };
         expect(monitor.metadata.namespace).toBe("postgres");
         expect(monitor.spec).toEqual({ selector: { matchLabels: { "cnpg.io/cluster": "platform-postgres" } }, podMetricsEndpoints: [{ port: "metrics" }] });
     });
 
     it("has no backup plugin, ObjectStore or ScheduledBackup without backup", async () => {
-        new mod.InClusterPostgres("pg", args());
-        await settle(session);
+        await build("pg");
         expect(session.ofType(T.chart).map((r) => r.name)).toEqual(["pg-operator"]);
         expect(session.ofType(T.objectStore)).toEqual([]);
         expect(session.ofType(T.scheduledBackup)).toEqual([]);
         expect(specOf("pg").plugins).toBeUndefined();
-        const policies = session.ofType(T.policy).map((r) => r.name);
+        const policies = session.ofType(T.networkPolicy).map((r) => r.name);
         expect(policies).not.toContain("pg-ns-allow-backup-store");
         expect(policies).not.toContain("pg-operator-ns-allow-plugin");
     });
 
     it("backs up to S3 through the pinned Barman Cloud plugin", async () => {
         expect(mod.BARMAN_CLOUD_PLUGIN_CHART).toEqual({ name: "plugin-barman-cloud", version: "0.7.0", repository: "https://cloudnative-pg.github.io/charts" });
-        new mod.InClusterPostgres("pg", args({ backup: { ...s3Backup, retentionDays: 14, schedule: "0 30 1 * * *" } }));
-        await settle(session);
+        await build("pg", { backup: { ...s3Backup, retentionDays: 14, schedule: "0 30 1 * * *" } });
         expect(session.get(T.chart, "pg-backup-plugin").inputs).toMatchObject({ chart: "plugin-barman-cloud", version: "0.7.0", namespace: "cnpg-system" });
         const store = session.get(T.objectStore, "pg-object-store").inputs as { metadata: { name: string }; spec: { retentionPolicy: string; configuration: Record<string, unknown> } };
         expect(store.metadata.name).toBe("platform-postgres-backups");
@@ -171,13 +160,12 @@ describe("InClusterPostgres", () => {
             method: "plugin",
             pluginConfiguration: { name: "barman-cloud.cloudnative-pg.io" },
         });
-        const policies = session.ofType(T.policy).map((r) => r.name);
+        const policies = session.ofType(T.networkPolicy).map((r) => r.name);
         expect(policies).toEqual(expect.arrayContaining(["pg-ns-allow-backup-store", "pg-ns-allow-backup-plugin", "pg-operator-ns-allow-plugin"]));
     });
 
     it("backs up to Azure Blob with the connection string reference, 7 days and daily by default", async () => {
-        new mod.InClusterPostgres("pg", args({ backup: azureBackup }));
-        await settle(session);
+        await build("pg", { backup: azureBackup });
         const store = session.get(T.objectStore, "pg-object-store").inputs.spec as { retentionPolicy: string; configuration: Record<string, unknown> };
         expect(store.retentionPolicy).toBe("7d");
         expect(store.configuration).toMatchObject({
@@ -190,31 +178,22 @@ describe("InClusterPostgres", () => {
     });
 
     it("with protect: protects the Cluster and the superuser Secret, and nothing without it", async () => {
-        // Effective protect as Pulumi computes it: a resource's own option, else its parent's.
-        const protectedBy = new WeakMap<pulumi.Resource, boolean>();
-        const seen = new Map<string, boolean>();
-        const transformations: pulumi.ResourceTransformation[] = [
-            ({ resource, type, name, opts }) => {
-                const effective = opts.protect ?? (opts.parent ? protectedBy.get(opts.parent) : undefined) ?? false;
-                protectedBy.set(resource, effective);
-                seen.set(`${type} ${name}`, effective);
-                return undefined;
-            },
-        ];
+        // The superuser Secret is protected through its GeneratedSecret parent: check the effective value.
+        const { transformations, protect } = captureProtect();
         new mod.InClusterPostgres("keep", args({ protect: true }), { transformations });
         new mod.InClusterPostgres("temp", args(), { transformations });
         await settle(session);
-        expect(seen.get(`${T.cluster} keep-cluster`)).toBe(true);
-        expect(seen.get(`${T.secret} keep-superuser-secret`)).toBe(true);
-        expect(seen.get(`${T.cluster} temp-cluster`)).toBe(false);
-        expect(seen.get(`${T.secret} temp-superuser-secret`)).toBe(false);
+        expect(protect.get(`${T.cluster} keep-cluster`)).toBe(true);
+        expect(protect.get(`${T.secret} keep-superuser-secret`)).toBe(true);
+        expect(protect.get(`${T.cluster} temp-cluster`)).toBe(false);
+        expect(protect.get(`${T.secret} temp-superuser-secret`)).toBe(false);
     });
 
     it("lets the client namespaces reach 5432, and only them", async () => {
         new mod.InClusterPostgres("pg", args({ clientNamespaces: ["shop", "billing"] }));
         new mod.InClusterPostgres("closed", args({ clientNamespaces: [] }));
         await settle(session);
-        const policy = session.get(T.policy, "pg-ns-allow-clients").inputs as {
+        const policy = session.get(T.networkPolicy, "pg-ns-allow-clients").inputs as {
             metadata: { namespace: string };
             spec: { policyTypes: string[]; ingress: { from: { namespaceSelector: { matchLabels: Record<string, string> } }[]; ports: { port: number }[] }[] };
         };
@@ -222,15 +201,14 @@ describe("InClusterPostgres", () => {
         expect(policy.spec.policyTypes).toEqual(["Ingress"]);
         expect(policy.spec.ingress[0].ports).toEqual([{ port: 5432, protocol: "TCP" }]);
         expect(policy.spec.ingress[0].from.map((f) => f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"])).toEqual(["shop", "billing"]);
-        expect(session.ofType(T.policy).map((r) => r.name)).not.toContain("closed-ns-allow-clients");
+        expect(session.ofType(T.networkPolicy).map((r) => r.name)).not.toContain("closed-ns-allow-clients");
     });
 
     it("names children after the instance, so two instances do not collide", async () => {
         new mod.InClusterPostgres("a", args({ backup: s3Backup }));
         new mod.InClusterPostgres("b", args({ backup: s3Backup }));
         await settle(session);
-        const keys = session.resources.map((r) => `${r.type}::${r.name}`);
-        expect(new Set(keys).size).toBe(keys.length);
+        expectUniqueKeys(session);
         expect(session.ofType(T.cluster).map((r) => r.name).sort()).toEqual(["a-cluster", "b-cluster"]);
     });
 });

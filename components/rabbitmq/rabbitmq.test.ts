@@ -1,20 +1,14 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { isSecret, isSecretInput, MockSession, setupMocks, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
+import { expectDistinctInstances, K8S, settled, setupRenderedComponent, TEST_TAGS as tags, tempMirror } from "../../test/helpers/component";
+import { isSecret, isSecretInput, MockSession, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 
-const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
 const T = {
+    ...K8S,
     configFile: "kubernetes:yaml/v2:ConfigFile",
     rabbitmqCluster: "kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster",
-    peerAuthentication: "kubernetes:security.istio.io/v1:PeerAuthentication",
     serviceMonitor: "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
-    secret: "kubernetes:core/v1:Secret",
-    namespace: "kubernetes:core/v1:Namespace",
-    networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
 };
 
 let session: MockSession;
@@ -22,20 +16,14 @@ let mod: typeof import("./index");
 let cluster: import("../cluster").ExistingCluster;
 
 beforeAll(async () => {
-    session = await setupMocks();
-    mod = await import("./index");
-    cluster = new (await import("../cluster")).ExistingCluster("c", { deliveryMode: "render", renderDirectory: "/tmp/x", tags });
+    ({ session, mod, cluster } = await setupRenderedComponent(() => import("./index")));
 });
 beforeEach(() => session.reset());
 
 type Args = import("./index").RabbitMqArgs;
 const rmqArgs = (extra: Partial<Args> = {}): Args => ({ cluster, tags, ...extra });
 
-async function build(name: string, extra: Partial<Args> = {}, opts?: pulumi.ComponentResourceOptions) {
-    const rmq = new mod.RabbitMq(name, rmqArgs(extra), opts);
-    await settle(session);
-    return rmq;
-}
+const build = (name: string, extra: Partial<Args> = {}) => settled(session, () => new mod.RabbitMq(name, rmqArgs(extra)));
 
 interface Cr {
     metadata: { name: string; namespace?: string; labels?: Record<string, string> };
@@ -81,7 +69,7 @@ describe("RabbitMq operator", () => {
     });
 
     it("reads the manifest from a mirror directory when one is given", async () => {
-        const mirror = fs.mkdtempSync(path.join(os.tmpdir(), "mirror-"));
+        const mirror = tempMirror();
         await build("r", { chartMirror: mirror });
         expect(session.get(T.configFile, "r-operator").inputs.file).toBe(
             path.join(mirror, `rabbitmq-cluster-operator-${mod.RABBITMQ_OPERATOR_MANIFEST.version}.yaml`),
@@ -136,17 +124,10 @@ describe("RabbitMq cluster", () => {
     });
 
     it("protects the RabbitmqCluster when asked, and not otherwise", async () => {
-        const seen = new Map<string, boolean | undefined>();
-        const transformations: pulumi.ResourceTransformation[] = [
-            ({ name, opts }) => {
-                seen.set(name, opts.protect);
-                return undefined;
-            },
-        ];
-        await build("keep", { protect: true }, { transformations });
-        await build("temp", {}, { transformations });
-        expect(seen.get("keep-cluster")).toBe(true);
-        expect(seen.get("temp-cluster")).not.toBe(true);
+        await build("keep", { protect: true });
+        await build("temp");
+        expect(session.get(T.rabbitmqCluster, "keep-cluster").protect).toBe(true);
+        expect(session.get(T.rabbitmqCluster, "temp-cluster").protect).toBe(false);
     });
 });
 
@@ -216,11 +197,7 @@ describe("RabbitMq records", () => {
     it("names children after the instance, so two instances do not collide", async () => {
         await build("one");
         await build("two", { namespace: "events" });
-        const names = session.resources.map((r) => `${r.type}::${r.name}`);
-        expect(new Set(names).size).toBe(names.length);
-        for (const r of session.resources) {
-            expect(r.name).toMatch(/^(one|two)(-|$)/);
-        }
+        expectDistinctInstances(session, ["one", "two"]);
         expect(session.ofType(T.rabbitmqCluster).map((r) => r.name).sort()).toEqual(["one-cluster", "two-cluster"]);
     });
 });

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { isSecret, isSecretInput, MockSession, setupMocks, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
+import { K8S, setupRenderedComponent } from "../../test/helpers/component";
+import { isSecret, isSecretInput, MockSession, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 
-const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
-const SECRET = "kubernetes:core/v1:Secret";
+const SECRET = K8S.secret;
 const labels = { "app.kubernetes.io/name": "test" };
 
 let session: MockSession;
@@ -12,9 +12,9 @@ let mod: typeof import("./generated-secret");
 let provider: import("@pulumi/kubernetes").Provider;
 
 beforeAll(async () => {
-    session = await setupMocks();
-    mod = await import("./generated-secret");
-    provider = new (await import("../cluster")).ExistingCluster("c", { deliveryMode: "render", renderDirectory: "/tmp/x", tags }).provider;
+    const setup = await setupRenderedComponent(() => import("./generated-secret"));
+    ({ session, mod } = setup);
+    provider = setup.cluster.provider;
 });
 beforeEach(() => session.reset());
 

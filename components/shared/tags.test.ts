@@ -1,18 +1,11 @@
 import { describe, expect, it } from "vitest";
 
+import { TEST_CLOUD_TAGS, TEST_TAGS as tags } from "../../test/helpers/component";
 import { cloudTags, LABEL_KEYS, standardLabels, toLabelValue } from "./tags";
-
-const tags = { owner: "team@example.com", environment: "dev", costCenter: "PLT-0001", repository: "platform-gitops" };
 
 describe("cloudTags", () => {
     it("carries every required tag", () => {
-        expect(cloudTags(tags)).toEqual({
-            owner: "team@example.com",
-            environment: "dev",
-            "cost-center": "PLT-0001",
-            "managed-by": "pulumi",
-            repository: "platform-gitops",
-        });
+        expect(cloudTags(tags)).toEqual(TEST_CLOUD_TAGS);
     });
 
     it("keeps extra tags but never lets them override a required one", () => {

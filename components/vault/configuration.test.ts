@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { isSecretInput, MockSession, setupMocks, settle, unwrapSecret } from "../../test/helpers/mocks";
+import { settled, setupComponent } from "../../test/helpers/component";
+import { isSecretInput, MockSession, settle, unwrapSecret } from "../../test/helpers/mocks";
 
 const T = {
     provider: "pulumi:providers:vault",
@@ -19,8 +20,7 @@ let session: MockSession;
 let mod: typeof import("./configuration");
 
 beforeAll(async () => {
-    session = await setupMocks();
-    mod = await import("./configuration");
+    ({ session, mod } = await setupComponent(() => import("./configuration")));
 });
 beforeEach(() => session.reset());
 
@@ -42,6 +42,7 @@ function fakePostgres(requireTls = true): import("../postgres/types").PostgresSe
 const orders: Service = { name: "orders", namespace: "shop", database: true };
 const web: Service = { name: "web", namespace: "frontend", serviceAccount: "web-sa" };
 const args = (extra: Partial<Args> = {}): Args => ({ address: "http://vault.vault:8200", token: "root-token", services: [web], ...extra });
+const build = (name: string, extra: Partial<Args> = {}) => settled(session, () => new mod.VaultConfiguration(name, args(extra)));
 
 describe("validateVaultConfigurationArgs", () => {
     const cases: [string, Partial<Args>, RegExp][] = [
@@ -86,8 +87,7 @@ describe("servicePolicy", () => {
 
 describe("VaultConfiguration", () => {
     it("configures the provider with the token as a secret", async () => {
-        new mod.VaultConfiguration("vc", args());
-        await settle(session);
+        await build("vc");
         const provider = session.get(T.provider, "vc-provider").inputs;
         expect(provider.address).toBe("http://vault.vault:8200");
         expect(isSecretInput(provider.token)).toBe(true);
@@ -98,8 +98,7 @@ describe("VaultConfiguration", () => {
     });
 
     it("mounts KV v2 and the Kubernetes auth method with its config", async () => {
-        const vc = new mod.VaultConfiguration("vc", args({ kvMount: "secrets" }));
-        await settle(session);
+        const vc = await build("vc", { kvMount: "secrets" });
         expect(vc.kvMount).toBe("secrets");
         expect(session.get(T.mount, "vc-kv").inputs).toMatchObject({ path: "secrets", type: "kv", options: { version: "2" } });
         expect(session.get(T.auth, "vc-kubernetes-auth").inputs).toMatchObject({ type: "kubernetes", path: "kubernetes" });
@@ -111,8 +110,7 @@ describe("VaultConfiguration", () => {
     });
 
     it("creates one policy and one role per service, bound to its namespace and service account", async () => {
-        new mod.VaultConfiguration("vc", args({ services: [web, orders], postgres: fakePostgres() }));
-        await settle(session);
+        await build("vc", { services: [web, orders], postgres: fakePostgres() });
         expect(session.ofType(T.policy).map((r) => r.name).sort()).toEqual(["vc-policy-orders", "vc-policy-web"]);
         expect(session.ofType(T.role).map((r) => r.name).sort()).toEqual(["vc-role-orders", "vc-role-web"]);
         expect(session.get(T.policy, "vc-policy-orders").inputs).toEqual({ name: "orders", policy: mod.servicePolicy(orders, "platform") });
@@ -131,16 +129,14 @@ describe("VaultConfiguration", () => {
     });
 
     it("has no database engine without postgres", async () => {
-        new mod.VaultConfiguration("vc", args());
-        await settle(session);
+        await build("vc");
         expect(session.ofType(T.mount).map((r) => r.name)).toEqual(["vc-kv"]);
         expect(session.ofType(T.connection)).toEqual([]);
         expect(session.ofType(T.dbRole)).toEqual([]);
     });
 
     it("connects the database engine to postgres over TLS with the admin password as a secret", async () => {
-        new mod.VaultConfiguration("vc", args({ services: [web, orders], postgres: fakePostgres() }));
-        await settle(session);
+        await build("vc", { services: [web, orders], postgres: fakePostgres() });
         expect(session.get(T.mount, "vc-database").inputs).toMatchObject({ path: "database", type: "database" });
         const connection = session.get(T.connection, "vc-postgres").inputs;
         expect(connection).toMatchObject({ backend: "database", name: "postgres", allowedRoles: ["orders"] });
@@ -153,16 +149,14 @@ describe("VaultConfiguration", () => {
     });
 
     it("does not require TLS when the server does not", async () => {
-        new mod.VaultConfiguration("vc", args({ postgres: fakePostgres(false) }));
-        await settle(session);
+        await build("vc", { postgres: fakePostgres(false) });
         const pg = unwrapSecret<{ connectionUrl: string }>(session.get(T.connection, "vc-postgres").inputs.postgresql);
         expect(pg.connectionUrl).toMatch(/\?sslmode=prefer$/);
     });
 
     it("issues credentials for each database service with the TTL, using only placeholders Vault fills", async () => {
         const db2: Service = { name: "billing", namespace: "shop", database: true };
-        new mod.VaultConfiguration("vc", args({ services: [web, orders, db2], postgres: fakePostgres(), databaseCredentialTtlSeconds: 900 }));
-        await settle(session);
+        await build("vc", { services: [web, orders, db2], postgres: fakePostgres(), databaseCredentialTtlSeconds: 900 });
         expect(session.ofType(T.dbRole).map((r) => r.name).sort()).toEqual(["vc-db-role-billing", "vc-db-role-orders"]);
         const role = session.get(T.dbRole, "vc-db-role-orders").inputs as {
             name: string;
@@ -192,11 +186,7 @@ describe("VaultConfiguration", () => {
     });
 
     it("writes static secrets to the KV mount as secret JSON", async () => {
-        new mod.VaultConfiguration(
-            "vc",
-            args({ staticSecrets: [{ path: "rabbitmq/admin", data: { username: "admin", password: pulumi.secret("mq-pass") } }] }),
-        );
-        await settle(session);
+        await build("vc", { staticSecrets: [{ path: "rabbitmq/admin", data: { username: "admin", password: pulumi.secret("mq-pass") } }] });
         const secret = session.get(T.kv, "vc-kv-rabbitmq--admin").inputs;
         expect(secret).toMatchObject({ mount: "platform", name: "rabbitmq/admin" });
         expect(isSecretInput(secret.dataJson)).toBe(true);
@@ -204,8 +194,7 @@ describe("VaultConfiguration", () => {
     });
 
     it("marks static secret data secret even when given in plain text", async () => {
-        new mod.VaultConfiguration("vc", args({ staticSecrets: [{ path: "plain", data: { key: "value" } }] }));
-        await settle(session);
+        await build("vc", { staticSecrets: [{ path: "plain", data: { key: "value" } }] });
         expect(isSecretInput(session.get(T.kv, "vc-kv-plain").inputs.dataJson)).toBe(true);
     });
 });
