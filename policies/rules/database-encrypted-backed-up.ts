@@ -32,7 +32,7 @@ export const databaseEncryptedBackedUp: ResourceValidationPolicy = {
                     reportViolation(`${at}: storageEncrypted is not true`);
                 }
                 if ((p.backupRetentionPeriod ?? 0) < min) {
-                    reportViolation(`${at}: backupRetentionPeriod is ${p.backupRetentionPeriod ?? 0}; at least ${min} days`);
+                    reportViolation(`${at}: backupRetentionPeriod is ${p.backupRetentionPeriod ?? "unset"}; at least ${min} days`);
                 }
                 return;
             case "aws:ebs/volume:Volume":
@@ -43,7 +43,7 @@ export const databaseEncryptedBackedUp: ResourceValidationPolicy = {
             case "azure-native:dbforpostgresql:Server":
                 // Azure encrypts Flexible Server storage always; retention is ours to set.
                 if ((p.backup?.backupRetentionDays ?? 7) < min) {
-                    reportViolation(`${at}: backup.backupRetentionDays is ${p.backup?.backupRetentionDays}; at least ${min} days`);
+                    reportViolation(`${at}: backup.backupRetentionDays is ${p.backup?.backupRetentionDays ?? "unset (Azure's default, 7)"}; at least ${min} days`);
                 }
                 return;
             case "kubernetes:postgresql.cnpg.io/v1:Cluster": {

@@ -58,8 +58,9 @@ export const meshWideStrictMtls: StackValidationPolicy = {
     configSchema: { properties: { rootNamespace: { type: "string", default: DEFAULT_MTLS.rootNamespace } } },
     validateStack: (args, reportViolation) => {
         const config = { ...DEFAULT_MTLS, ...args.getConfig<Partial<MtlsConfig>>() };
+        // The chart by name, a mirror's unpacked `<dir>/istiod` or its packaged `<dir>/istiod-<version>.tgz`.
         const runsIstio = args.resources.some(
-            (r) => r.type === "kubernetes:helm.sh/v4:Chart" && /(^|\/)istiod$/.test(String((r.props as { chart?: string }).chart ?? "")),
+            (r) => r.type === "kubernetes:helm.sh/v4:Chart" && /(^|\/)istiod(-[0-9.]+\.tgz)?$/.test(String((r.props as { chart?: string }).chart ?? "")),
         );
         if (!runsIstio) {
             return;
