@@ -26,8 +26,8 @@ beforeAll(() => {
 afterAll(() => project?.cleanup());
 
 describe("the local stack through the real engine (render mode)", () => {
-    it("previews with the policy pack", () => {
-        const result = project.pulumi(["preview", "--stack", "local", "--policy-pack", "policies", "--policy-pack-config", "policies/config/local.json"]);
+    it("previews with the policy pack", async () => {
+        const result = await project.pulumiAsync(["preview", "--stack", "local", "--policy-pack", "policies", "--policy-pack-config", "policies/config/local.json"]);
         expect(result.status, result.stdout + result.stderr).toBe(0);
         expect(result.stdout).toContain("platform:cluster:ExistingCluster");
         // Every policy passes; local's config makes backups advisory (its in-cluster Postgres has none).
@@ -35,8 +35,8 @@ describe("the local stack through the real engine (render mode)", () => {
         expect(result.stdout).toMatch(/\[advisory\]\s+database-encrypted-backed-up\s+\(kubernetes:postgresql\.cnpg\.io\/v1:Cluster: postgres-cluster\)/);
     });
 
-    it("deploys: manifests are rendered and the stack output is the environment record", () => {
-        const result = project.pulumi(["up", "--yes", "--stack", "local", "--policy-pack", "policies", "--policy-pack-config", "policies/config/local.json"]);
+    it("deploys: manifests are rendered and the stack output is the environment record", async () => {
+        const result = await project.pulumiAsync(["up", "--yes", "--stack", "local", "--policy-pack", "policies", "--policy-pack-config", "policies/config/local.json"]);
         expect(result.status, result.stdout + result.stderr).toBe(0);
 
         const files = readTree(project.renderDir);
@@ -92,18 +92,18 @@ describe("the local stack through the real engine (render mode)", () => {
         expect(out.stdout).not.toContain(token);
     });
 
-    it("is idempotent: a second up changes nothing and keeps the creation date", () => {
+    it("is idempotent: a second up changes nothing and keeps the creation date", async () => {
         const before = JSON.parse(project.pulumi(["stack", "output", "--stack", "local", "--json"]).stdout);
-        const result = project.pulumi(["up", "--yes", "--stack", "local", "--expect-no-changes", "--policy-pack", "policies", "--policy-pack-config", "policies/config/local.json"]);
+        const result = await project.pulumiAsync(["up", "--yes", "--stack", "local", "--expect-no-changes", "--policy-pack", "policies", "--policy-pack-config", "policies/config/local.json"]);
         expect(result.status, result.stdout + result.stderr).toBe(0);
         const after = JSON.parse(project.pulumi(["stack", "output", "--stack", "local", "--json"]).stdout);
         expect(after.environment.createdAt).toBe(before.environment.createdAt);
     });
 
-    it("stops on bad config before any resource, naming the key and without a stack trace", () => {
+    it("stops on bad config before any resource, naming the key and without a stack trace", async () => {
         project.setConfig("local", "platform:owner", "not-an-email");
         try {
-            const result = project.pulumi(["preview", "--stack", "local"]);
+            const result = await project.pulumiAsync(["preview", "--stack", "local"]);
             expect(result.status).not.toBe(0);
             const text = result.stdout + result.stderr;
             expect(text).toContain('platform:owner: must be an email address (got "not-an-email")');

@@ -11,11 +11,11 @@ beforeAll(() => {
 });
 afterAll(() => project?.cleanup());
 
-const preview = () => project.pulumi(["preview", "--stack", "dev", "--policy-pack", `${project.dir}/policies`]);
+const preview = () => project.pulumiAsync(["preview", "--stack", "dev", "--policy-pack", `${project.dir}/policies`]);
 
 describe("the policy pack through the real engine", () => {
-    it("fails a preview with violations, naming each policy and resource", () => {
-        const result = preview();
+    it("fails a preview with violations, naming each policy and resource", async () => {
+        const result = await preview();
         const text = result.stdout + result.stderr;
         expect(result.status, text).not.toBe(0);
         expect(text).toMatch(/\[mandatory\]\s+container-image-pinned\s+\(kubernetes:apps\/v1:Deployment: api\)/);
@@ -24,9 +24,9 @@ describe("the policy pack through the real engine", () => {
         expect(text).toContain("mtls.mode is PERMISSIVE; the platform requires STRICT");
     });
 
-    it("passes once the program is fixed", () => {
+    it("passes once the program is fixed", async () => {
         project.setConfig("dev", "policy-violations:fixed", "true");
-        const result = preview();
+        const result = await preview();
         const text = result.stdout + result.stderr;
         expect(result.status, text).toBe(0);
         expect(text).not.toContain("[mandatory]");

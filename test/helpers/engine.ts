@@ -3,7 +3,7 @@
  * own file backend and render directory, so the repository's stack files and
  * state are never touched.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -25,6 +25,11 @@ export interface EngineProject {
     renderDir: string;
     env: NodeJS.ProcessEnv;
     pulumi(args: string[], extraEnv?: NodeJS.ProcessEnv): PulumiResult;
+    /**
+     * The same, without blocking the test worker: use it for anything long
+     * (`up`, `destroy`); a worker blocked for a minute loses its RPC with vitest.
+     */
+    pulumiAsync(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<PulumiResult>;
     /** Sets stack config in the copy's stack file. */
     setConfig(stack: string, key: string, value: string): void;
     cleanup(): void;
@@ -43,6 +48,10 @@ export interface EngineProjectOptions {
     withPolicies?: boolean;
     /** Run pulumi in this folder of the copy (a test program under test/fixtures). Default: the project root. */
     programDir?: string;
+    /** State backend URL instead of the copy's own file backend (e.g. `azblob://` on an emulator). Default: `file://<backendDir>`. */
+    backendUrl?: string;
+    /** Extra environment for every pulumi run (a storage account's credentials, say). Default: none. */
+    env?: NodeJS.ProcessEnv;
 }
 
 export function createEngineProject(options: EngineProjectOptions = {}): EngineProject {
@@ -70,7 +79,7 @@ export function createEngineProject(options: EngineProjectOptions = {}): EngineP
     fs.mkdirSync(backendDir);
     const env: NodeJS.ProcessEnv = {
         ...process.env,
-        PULUMI_BACKEND_URL: `file://${backendDir}`,
+        PULUMI_BACKEND_URL: options.backendUrl ?? `file://${backendDir}`,
         // The local stack's committed passphrase matches its committed salt.
         PULUMI_CONFIG_PASSPHRASE_FILE: path.join(REPO_ROOT, "stacks", "local.passphrase"),
         PULUMI_SKIP_UPDATE_CHECK: "true",
@@ -81,6 +90,7 @@ export function createEngineProject(options: EngineProjectOptions = {}): EngineP
     };
     // An empty PULUMI_CONFIG_PASSPHRASE would win over the file.
     delete env.PULUMI_CONFIG_PASSPHRASE;
+    Object.assign(env, options.env);
     const pulumi = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): PulumiResult => {
         const result = spawnSync("pulumi", [...args, "--non-interactive", "--color", "never"], {
             cwd,
@@ -90,12 +100,15 @@ export function createEngineProject(options: EngineProjectOptions = {}): EngineP
         });
         return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
     };
+    const pulumiAsync = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<PulumiResult> =>
+        runAsync("pulumi", [...args, "--non-interactive", "--color", "never"], { cwd, env: { ...env, ...extraEnv } });
     return {
         dir,
         backendDir,
         renderDir,
         env,
         pulumi,
+        pulumiAsync,
         setConfig(stack, key, value) {
             const r = pulumi(["config", "set", "--stack", stack, key, value]);
             if (r.status !== 0) {
@@ -109,6 +122,20 @@ export function createEngineProject(options: EngineProjectOptions = {}): EngineP
 }
 
 /** Every YAML file below a directory, relative path → contents. */
+/** Runs a command to completion without blocking the event loop. */
+export function runAsync(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; input?: string }): Promise<PulumiResult> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+        child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
+        child.stdin.end(options.input ?? "");
+    });
+}
+
 export function readTree(dir: string): Map<string, string> {
     const files = new Map<string, string>();
     const walk = (d: string) => {

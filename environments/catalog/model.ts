@@ -1,0 +1,142 @@
+/**
+ * The catalog's view of environments: pure functions over what the backend
+ * holds (stack summaries, last operation, record output), so the decisions
+ * (status, search, reaping) are testable without a backend.
+ */
+import { EnvironmentStatus } from "../record";
+
+/** The environment record as the catalog reads it (see record.schema.json). */
+export interface RecordView {
+    name: string;
+    description: string;
+    tags: Record<string, string>;
+    createdAt: string;
+    plannedDestructionAt: string | null;
+    status: EnvironmentStatus;
+    templates: { name: string; version: string; commit: string }[];
+    entrypoints: string[];
+    statusEndpoints: string[];
+    resources: {
+        id: string;
+        template: string;
+        count: number;
+        status: string;
+        links: { entrypoints: string[]; statusEndpoints: string[] };
+        dependsOn: string[];
+    }[];
+}
+
+/** One stack of the backend, as the catalog knows it. */
+export interface EnvironmentEntry {
+    stack: string;
+    /** The record output, if the stack has one (a destroyed or never-deployed stack has none). */
+    record?: RecordView;
+    resourceCount: number;
+    updateInProgress: boolean;
+    /** The last operation: `update`/`destroy`/…, and whether it succeeded. */
+    lastOperation?: { kind: string; result: string; endTime?: string };
+    /** `platform:protect` of the stack's config. */
+    protect: boolean;
+    /** Why the stack could not be read, if it could not. */
+    error?: string;
+}
+
+/**
+ * The status the catalog reports: what the backend knows wins over what the
+ * record said when it was written (an update running now, a failed update, a
+ * completed destroy).
+ */
+export function effectiveStatus(e: EnvironmentEntry): EnvironmentStatus | "unknown" {
+    if (e.updateInProgress) {
+        return e.lastOperation?.kind === "destroy" ? "destroying" : "deploying";
+    }
+    if (e.lastOperation?.kind === "destroy" && e.lastOperation.result === "succeeded" && e.resourceCount === 0) {
+        return "destroyed";
+    }
+    if (e.lastOperation && e.lastOperation.result === "failed") {
+        return "deployed-fail";
+    }
+    return e.record?.status ?? "unknown";
+}
+
+/** Age in whole days, from the record's creation date. */
+export function ageInDays(record: RecordView | undefined, now: Date): number | undefined {
+    const created = record ? Date.parse(record.createdAt) : NaN;
+    return Number.isNaN(created) ? undefined : Math.floor((now.getTime() - created) / 86_400_000);
+}
+
+/** Where a text occurs in an environment: name, description, tags, resources. Case-insensitive. */
+export function matchesOf(e: EnvironmentEntry, text: string): string[] {
+    const needle = text.toLowerCase();
+    const has = (value: string) => value.toLowerCase().includes(needle);
+    const found: string[] = [];
+    if (has(e.stack)) {
+        found.push(`name: ${e.stack}`);
+    }
+    const r = e.record;
+    if (!r) {
+        return found;
+    }
+    if (has(r.description)) {
+        found.push(`description: ${r.description}`);
+    }
+    for (const [k, v] of Object.entries(r.tags)) {
+        if (has(k) || has(v)) {
+            found.push(`tag ${k}=${v}`);
+        }
+    }
+    for (const res of r.resources) {
+        const fields = [res.id, res.template, ...res.links.entrypoints, ...res.links.statusEndpoints];
+        const hit = fields.find(has);
+        if (hit) {
+            found.push(`resource ${res.id}: ${hit}`);
+        }
+    }
+    return found;
+}
+
+/** Templates whose environments the reaper never destroys, whatever their dates. */
+export const NEVER_REAPED_TEMPLATES = ["prod", "staging", "dev"];
+
+export interface ReapDecision {
+    stack: string;
+    reap: boolean;
+    reason: string;
+}
+
+/**
+ * Which environments the reaper destroys: review environments past their
+ * planned destruction date. Never a protected stack, never a prod (or other
+ * long-lived) template, never a stack it cannot read.
+ */
+export function reapDecision(e: EnvironmentEntry, now: Date): ReapDecision {
+    const today = now.toISOString().slice(0, 10);
+    const template = e.record?.templates[0]?.name;
+    const planned = e.record?.plannedDestructionAt;
+    const decide = (reap: boolean, reason: string) => ({ stack: e.stack, reap, reason });
+    if (e.error || !e.record) {
+        return decide(false, e.error ? `unreadable (${e.error})` : "no environment record");
+    }
+    if (e.protect) {
+        return decide(false, "protected (platform:protect)");
+    }
+    if (template === undefined || NEVER_REAPED_TEMPLATES.includes(template) || e.stack === "prod" || e.stack.startsWith("prod-")) {
+        return decide(false, `long-lived template ${template ?? "unknown"}`);
+    }
+    if (template !== "review") {
+        return decide(false, `template ${template} is not reaped`);
+    }
+    if (e.updateInProgress) {
+        return decide(false, "an operation is running");
+    }
+    if (e.resourceCount === 0) {
+        return decide(false, "already destroyed");
+    }
+    if (!planned) {
+        return decide(false, "no planned destruction date");
+    }
+    if (planned >= today) {
+        return decide(false, `planned for ${planned}`);
+    }
+    return decide(true, `planned for ${planned}, expired`);
+}
