@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
-import { cidrsOverlap, parseCidr } from "./cidr";
+import { cidrsOverlap, parseCidr } from "../components/shared/cidr";
 
 /** Environment templates this repository can build. */
 export const ENVIRONMENT_TEMPLATES = ["local", "review", "dev", "staging", "prod"] as const;

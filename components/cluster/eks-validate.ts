@@ -7,35 +7,7 @@ import {
     MAX_NODES,
     resolveEksClusterArgs,
 } from "./eks-args";
-
-/** An IPv4 CIDR as the integer range it covers. */
-interface Ipv4Range {
-    cidr: string;
-    prefix: number;
-    first: number;
-    last: number;
-}
-
-const CIDR_PATTERN = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
-/** Parses `a.b.c.d/n`; undefined when malformed or when host bits are set (AWS rejects those). */
-export function parseIpv4Cidr(cidr: string): Ipv4Range | undefined {
-    const m = CIDR_PATTERN.exec(cidr);
-    if (!m) {
-        return undefined;
-    }
-    const octets = m.slice(1, 5).map(Number);
-    const prefix = Number(m[5]);
-    if (octets.some((o) => o > 255) || prefix > 32) {
-        return undefined;
-    }
-    const address = octets.reduce((acc, o) => acc * 256 + o, 0);
-    const size = 2 ** (32 - prefix);
-    if (address % size !== 0) {
-        return undefined;
-    }
-    return { cidr, prefix, first: address, last: address + size - 1 };
-}
+import { Cidr, cidrContains, cidrsOverlap, parseCidr } from "../shared/cidr";
 
 const CLUSTER_NAME_PATTERN = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const ZONE_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/;
@@ -63,7 +35,7 @@ export function validateEksClusterArgs(name: string, args: EksClusterArgs): void
     }
 
     // Network: the VPC range, subnets inside it, no two subnets overlapping.
-    const vpc = parseIpv4Cidr(a.vpcCidr);
+    const vpc = parseCidr(a.vpcCidr);
     if (!vpc || vpc.prefix < 16 || vpc.prefix > 28) {
         fail(`vpcCidr is "${a.vpcCidr}"; allowed: an IPv4 network address with prefix /16 to /28, e.g. 10.0.0.0/16`);
     }
@@ -76,22 +48,22 @@ export function validateEksClusterArgs(name: string, args: EksClusterArgs): void
                 `allowed: exactly one per private subnet (${a.privateSubnetCidrs.length})`,
         );
     }
-    const subnets: Ipv4Range[] = [];
+    const subnets: { cidr: string; range: Cidr }[] = [];
     for (const [setting, cidrs] of [["privateSubnetCidrs", a.privateSubnetCidrs], ["publicSubnetCidrs", a.publicSubnetCidrs]] as const) {
         for (const cidr of cidrs) {
-            const range = parseIpv4Cidr(cidr);
+            const range = parseCidr(cidr);
             if (!range || range.prefix > 28) {
                 fail(`${setting} contains "${cidr}"; allowed: IPv4 network addresses with prefix up to /28`);
             }
-            if (vpc && range && (range.first < vpc.first || range.last > vpc.last)) {
+            if (vpc && range && !cidrContains(vpc, range)) {
                 fail(`${setting} contains "${cidr}", which is outside vpcCidr "${a.vpcCidr}"`);
             }
-            const clash = subnets.find((s) => range && s.first <= range.last && range.first <= s.last);
+            const clash = subnets.find((s) => range && cidrsOverlap(s.range, range));
             if (clash) {
                 fail(`${setting} contains "${cidr}", which overlaps subnet "${clash.cidr}"`);
             }
             if (range) {
-                subnets.push(range);
+                subnets.push({ cidr, range });
             }
         }
     }
@@ -124,11 +96,11 @@ export function validateEksClusterArgs(name: string, args: EksClusterArgs): void
             // EKS would otherwise default to 0.0.0.0/0.
             fail(`publicAccessCidrs is empty with endpointPublicAccess on; allowed: at least one CIDR (EKS would open 0.0.0.0/0)`);
         }
-        const bad = a.publicAccessCidrs.find((c) => !parseIpv4Cidr(c));
+        const bad = a.publicAccessCidrs.find((c) => !parseCidr(c));
         if (bad !== undefined) {
             fail(`publicAccessCidrs contains "${bad}"; allowed: IPv4 network addresses, e.g. 203.0.113.0/24`);
         }
-        if (a.production && a.publicAccessCidrs.some((c) => parseIpv4Cidr(c)?.prefix === 0)) {
+        if (a.production && a.publicAccessCidrs.some((c) => parseCidr(c)?.prefix === 0)) {
             fail(`publicAccessCidrs contains 0.0.0.0/0 with production on; allowed: specific ranges (office, VPN, CI)`);
         }
     }

@@ -15,7 +15,7 @@ import { validateEksClusterArgs } from "./eks-validate";
 import { Cluster, DeliveryMode } from "./types";
 
 export * from "./eks-args";
-export { parseIpv4Cidr, validateEksClusterArgs } from "./eks-validate";
+export { validateEksClusterArgs } from "./eks-validate";
 
 const CLUSTER_POLICIES = ["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"];
 const NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"];

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EksCluster } from "../../components/cluster/eks";
 import { RdsPostgresServer } from "../../components/postgres/aws";
 import { cloudTags } from "../../components/shared/tags";
-import { parseCidr, subnetOf } from "../cidr";
+import { parseCidr, subnetOf } from "../../components/shared/cidr";
 import { CloudFoundationBuilder, VAULT_SERVICE_ACCOUNT } from "./types";
 
 /** EKS, RDS, and a KMS key Vault unseals with through IRSA. */

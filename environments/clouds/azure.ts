@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AksCluster } from "../../components/cluster/aks";
 import { AzurePostgresServer } from "../../components/postgres/azure";
 import { cloudTags } from "../../components/shared/tags";
-import { hostOf, parseCidr, subnetOf } from "../cidr";
+import { hostOf, parseCidr, subnetOf } from "../../components/shared/cidr";
 import { CloudFoundationBuilder, VAULT_SERVICE_ACCOUNT } from "./types";
 
 /** Built-in role that may wrap and unwrap with a Key Vault key. */

@@ -50,3 +50,10 @@ export function subnetOf(network: Cidr, prefix: number, index: number): string {
 export function hostOf(network: Cidr, n: number): string {
     return formatCidr({ base: network.base + n, prefix: 32 }).replace(/\/32$/, "");
 }
+
+/** Whether `inner` lies entirely inside `outer`. */
+export function cidrContains(outer: Cidr, inner: Cidr): boolean {
+    const [o0, o1] = range(outer);
+    const [i0, i1] = range(inner);
+    return o0 <= i0 && i1 <= o1;
+}
