@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 import { createEngineProject, requirePulumi } from "../test/helpers/engine";
+import { parallelStacksBench } from "./parallel-stacks";
 import { policyEvaluation } from "./policy-evaluation";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -112,8 +113,8 @@ async function policyTable(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-    // BENCH_ONLY=mocks,policies,engine picks sections (default: all); mocks and policies need no toolchain.
-    const only = new Set((process.env.BENCH_ONLY ?? "engine,mocks,policies").split(","));
+    // BENCH_ONLY=engine,mocks,policies,parallel picks sections (default: all); mocks and policies need no toolchain.
+    const only = new Set((process.env.BENCH_ONLY ?? "engine,mocks,policies,parallel").split(","));
     console.log(`node ${process.version}, ${RUNS} runs each`);
     if (only.has("engine")) {
         requirePulumi();
@@ -129,6 +130,10 @@ async function main(): Promise<void> {
     }
     if (only.has("policies")) {
         await policyTable();
+    }
+    if (only.has("parallel")) {
+        requirePulumi();
+        await parallelStacksBench();
     }
 }
 

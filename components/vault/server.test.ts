@@ -41,7 +41,7 @@ describe("validateVaultServerArgs", () => {
     const check = (mode: Mode, tags = prodTags) => () => mod.validateVaultServerArgs("v", { cluster, tags, mode });
 
     it("refuses dev mode outside the local environment, naming mode.kind", () => {
-        expect(check({ kind: "dev" })).toThrow(/vault "v": mode\.kind "dev" is only allowed in local and review-\* environments \(this is "prod"\)/);
+        expect(check({ kind: "dev" })).toThrow(/vault "v": mode\.kind "dev" is only allowed in local, local-\* and review-\* environments \(this is "prod"\)/);
         expect(check({ kind: "dev" }, localTags)).not.toThrow();
         expect(check({ kind: "dev" }, { ...localTags, environment: "review-42" })).not.toThrow();
     });

@@ -57,9 +57,9 @@ export function validateVaultServerArgs(name: string, args: VaultServerArgs, env
         throw new Error(`${c}: mode.kind is "${String(args.mode.kind)}"; allowed: ${kinds.join(", ")}`);
     }
     // Dev mode keeps everything in memory: only where data is disposable.
-    if (args.mode.kind === "dev" && environment !== "local" && !environment.startsWith("review-")) {
+    if (args.mode.kind === "dev" && !/^(local|local-.+|review-.+)$/.test(environment)) {
         throw new Error(
-            `${c}: mode.kind "dev" is only allowed in local and review-* environments (this is "${environment}"); use "ha" with a KMS seal`,
+            `${c}: mode.kind "dev" is only allowed in local, local-* and review-* environments (this is "${environment}"); use "ha" with a KMS seal`,
         );
     }
     if (args.mode.kind === "ha") {

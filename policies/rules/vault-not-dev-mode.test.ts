@@ -34,7 +34,7 @@ describe("vault-not-dev-mode", () => {
 
     it.each(["dev", "prod"])("reports Vault in dev mode in %s, naming the URN and the type", async (stack) => {
         expect(await violationsOf(vaultNotDevMode, CHART, devVault(), "vault", { stack })).toEqual([
-            `urn:pulumi:${stack}::platform::${CHART}::vault (${CHART}): Vault is in dev mode in ${stack}; dev mode is allowed only in local`,
+            `urn:pulumi:${stack}::platform::${CHART}::vault (${CHART}): Vault is in dev mode in ${stack}; dev mode is allowed only in local, local-*`,
         ]);
     });
 

@@ -12,7 +12,7 @@ export interface VaultModeConfig {
     devModeEnvironments: string[];
 }
 
-export const DEFAULT_VAULT_MODE: VaultModeConfig = { devModeEnvironments: ["local"] };
+export const DEFAULT_VAULT_MODE: VaultModeConfig = { devModeEnvironments: ["local", "local-*"] };
 
 /** Vault runs in dev mode only where data is disposable. */
 export const vaultNotDevMode: ResourceValidationPolicy = {

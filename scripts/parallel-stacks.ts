@@ -1,0 +1,157 @@
+/**
+ * Runs one command per stack (a `pulumi preview` or `up`) with at most
+ * `workers` at a time, keeps each stack's output together, and ends with one
+ * summary. Used by `./platform stacks` (scripts/stacks.ts), the GitLab
+ * pipeline for the affected stacks, and `pnpm bench`.
+ *
+ * Stacks run in separate processes and each takes its own backend lock, so
+ * parallel runs of different stacks never touch each other's state; the
+ * `pulumi` CLI reads but does not write the workspace's current stack when
+ * given `--stack`.
+ */
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export interface StackTask {
+    stack: string;
+    command: string;
+    args: string[];
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+}
+
+export interface StackResult {
+    stack: string;
+    /** Exit code; -1 when the process could not start or was killed by a signal. */
+    status: number;
+    ms: number;
+    /** stdout and stderr, interleaved as written. */
+    output: string;
+}
+
+export interface RunOptions {
+    /** Most processes at a time (at least 1). */
+    workers: number;
+    /** Called as each stack finishes, in finishing order (print its output here). */
+    onDone?: (result: StackResult) => void;
+    /** When aborted, running processes get SIGINT (pulumi then cancels and releases its lock) and no new one starts. */
+    signal?: AbortSignal;
+}
+
+export interface RunSummary {
+    results: StackResult[];
+    wallMs: number;
+    /** The most processes that ran at once. */
+    peak: number;
+}
+
+function runOne(task: StackTask, started: (child: ChildProcess) => void): Promise<StackResult> {
+    const start = process.hrtime.bigint();
+    const elapsed = () => Number(process.hrtime.bigint() - start) / 1e6;
+    return new Promise((resolve) => {
+        const child = spawn(task.command, task.args, { cwd: task.cwd, env: task.env, stdio: ["ignore", "pipe", "pipe"] });
+        started(child);
+        let output = "";
+        child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+        child.on("error", (e) => resolve({ stack: task.stack, status: -1, ms: elapsed(), output: `${output}${e.message}\n` }));
+        child.on("close", (code) => resolve({ stack: task.stack, status: code ?? -1, ms: elapsed(), output }));
+    });
+}
+
+/** Runs every task, at most `workers` at once; results come back in the tasks' order. */
+export async function runStacks(tasks: StackTask[], options: RunOptions): Promise<RunSummary> {
+    const workers = Math.max(1, Math.floor(options.workers));
+    const results: StackResult[] = new Array(tasks.length);
+    const running = new Set<ChildProcess>();
+    let next = 0;
+    let peak = 0;
+    const start = process.hrtime.bigint();
+    const abort = () => running.forEach((child) => child.kill("SIGINT"));
+    options.signal?.addEventListener("abort", abort);
+
+    const worker = async () => {
+        while (next < tasks.length) {
+            const index = next++;
+            const task = tasks[index];
+            if (options.signal?.aborted) {
+                results[index] = { stack: task.stack, status: -1, ms: 0, output: "not started: cancelled\n" };
+                continue;
+            }
+            let child: ChildProcess | undefined;
+            const result = await runOne(task, (c) => {
+                child = c;
+                running.add(c);
+                peak = Math.max(peak, running.size);
+            });
+            if (child) {
+                running.delete(child);
+            }
+            results[index] = result;
+            options.onDone?.(result);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(workers, tasks.length) }, worker));
+    options.signal?.removeEventListener("abort", abort);
+    return { results, wallMs: Number(process.hrtime.bigint() - start) / 1e6, peak };
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The closing summary: one line per stack, then the totals. */
+export function formatSummary(operation: string, summary: RunSummary, workers: number): string {
+    const width = Math.max(5, ...summary.results.map((r) => r.stack.length));
+    const failed = summary.results.filter((r) => r.status !== 0);
+    const lines = [
+        `${operation} of ${summary.results.length} stack(s), ${workers} worker(s), ${seconds(summary.wallMs)} in all:`,
+        ...summary.results.map(
+            (r) => `  ${r.stack.padEnd(width)}  ${r.status === 0 ? "ok    " : "FAILED"}  ${seconds(r.ms).padStart(7)}${r.status === 0 ? "" : `  (exit ${r.status})`}`,
+        ),
+        `${summary.results.length - failed.length} ok, ${failed.length} failed`,
+    ];
+    return lines.join("\n");
+}
+
+/** The block printed for one finished stack: a header, then its whole output. */
+export function formatStackOutput(operation: string, result: StackResult): string {
+    const state = result.status === 0 ? "ok" : `FAILED (exit ${result.status})`;
+    return `\n===== ${operation} ${result.stack}: ${state}, ${seconds(result.ms)}\n${result.output.trimEnd()}\n`;
+}
+
+/**
+ * The policy pack arguments for a stack, as `./platform up|preview` passes them:
+ * policies/config/<stack>.json, or review.json for review-* stacks.
+ */
+export function policyArgs(projectDir: string, stack: string): string[] {
+    const config = path.join(projectDir, "policies", "config", stack.startsWith("review-") ? "review.json" : `${stack}.json`);
+    return ["--policy-pack", path.join(projectDir, "policies"), ...(fs.existsSync(config) ? ["--policy-pack-config", config] : [])];
+}
+
+export interface PulumiTaskOptions {
+    projectDir: string;
+    env: NodeJS.ProcessEnv;
+    /** Run the policy pack, as ./platform does. Default: true. */
+    policies?: boolean;
+    /** More pulumi flags (after the project's own). */
+    extraArgs?: string[];
+}
+
+/** A `pulumi preview` or `pulumi up --yes` of one stack, non-interactive. */
+export function pulumiTask(operation: "preview" | "up", stack: string, options: PulumiTaskOptions): StackTask {
+    return {
+        stack,
+        command: "pulumi",
+        args: [
+            operation,
+            "--stack",
+            stack,
+            ...(operation === "up" ? ["--yes"] : []),
+            ...((options.policies ?? true) ? policyArgs(options.projectDir, stack) : []),
+            "--non-interactive",
+            ...(options.extraArgs ?? []),
+        ],
+        cwd: options.projectDir,
+        env: options.env,
+    };
+}

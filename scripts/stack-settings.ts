@@ -1,0 +1,124 @@
+/**
+ * Where a stack keeps its state and which secrets provider encrypts it (README
+ * "State and secrets"). One place for both rules: `./platform` reads them
+ * through this file's command line, `./platform stacks` imports them.
+ *
+ *   local template   (`local`, and throwaway copies of it) file backend in the
+ *                    repository (PLATFORM_LOCAL_BACKEND_URL overrides), passphrase
+ *                    provider: committed salt and passphrase, development secrets only
+ *   every other      the team backend: PLATFORM_STATE_BACKEND_URL_<STACK>, else
+ *                    PLATFORM_STATE_BACKEND_URL (azblob:// or s3://); the secrets
+ *                    provider named by `secretsprovider:` in its stack file, else
+ *                    PLATFORM_SECRETS_PROVIDER; never the passphrase provider
+ *
+ * Usage: stack-settings.ts <stack> [project dir]  prints the backend URL and
+ * the secrets provider, one per line, or names what is missing and exits 2.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+
+/** The committed stack of the local template: the only one on the passphrase provider. */
+export const LOCAL_STACK = "local";
+/** Self-managed backends whose locking the pinned CLI always uses (pkg/backend/diy/lock.go). */
+export const BACKEND_SCHEMES = ["file", "azblob", "s3"] as const;
+/** Cloud secrets providers for every stack but local. */
+export const SECRETS_SCHEMES = ["azurekeyvault", "awskms", "hashivault"] as const;
+
+export interface StackSettings {
+    stack: string;
+    backendUrl: string;
+    /** `passphrase` (local only) or a provider URL. */
+    secretsProvider: string;
+}
+
+export class StackSettingsError extends Error {}
+
+/** The per-stack variable that overrides PLATFORM_STATE_BACKEND_URL: `review-12` → PLATFORM_STATE_BACKEND_URL_REVIEW_12. */
+export function stackBackendVariable(stack: string): string {
+    return `PLATFORM_STATE_BACKEND_URL_${stack.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+}
+
+export interface StackFile {
+    secretsprovider?: string;
+    encryptionsalt?: string;
+    config?: Record<string, unknown>;
+}
+
+/** A stack of the local template: its file says so, or it is `local` before its file exists. */
+export function isLocalTemplate(stack: string, stackFile: StackFile | undefined): boolean {
+    return stackFile ? stackFile.config?.["platform:template"] === "local" : stack === LOCAL_STACK;
+}
+
+/** A stack file's secrets settings; undefined when the stack has no file yet. */
+export function readStackFile(projectDir: string, stack: string): StackFile | undefined {
+    const file = path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`);
+    return fs.existsSync(file) ? ((parse(fs.readFileSync(file, "utf8")) as StackFile | null) ?? {}) : undefined;
+}
+
+function scheme(url: string): string {
+    return /^([a-z0-9]+):\/\//.exec(url)?.[1] ?? "";
+}
+
+export function backendUrlFor(stack: string, localTemplate: boolean, projectDir: string, env: NodeJS.ProcessEnv): string {
+    const url =
+        localTemplate
+            ? env.PLATFORM_LOCAL_BACKEND_URL || `file://${path.join(projectDir, ".pulumi-state")}`
+            : env[stackBackendVariable(stack)] || env.PLATFORM_STATE_BACKEND_URL;
+    if (!url) {
+        throw new StackSettingsError(
+            `stack ${stack} keeps its state in the team backend: set PLATFORM_STATE_BACKEND_URL ` +
+                `(azblob://<container> or s3://<bucket>), or ${stackBackendVariable(stack)} for this stack alone`,
+        );
+    }
+    if (!(BACKEND_SCHEMES as readonly string[]).includes(scheme(url))) {
+        throw new StackSettingsError(`stack ${stack}: state backend "${url}" is not one of ${BACKEND_SCHEMES.map((s) => `${s}://`).join(", ")}`);
+    }
+    return url;
+}
+
+export function secretsProviderFor(stack: string, stackFile: StackFile | undefined, env: NodeJS.ProcessEnv): string {
+    if (isLocalTemplate(stack, stackFile)) {
+        return stackFile?.secretsprovider || "passphrase";
+    }
+    const where = `stacks/Pulumi.${stack}.yaml`;
+    if (stackFile?.encryptionsalt) {
+        throw new StackSettingsError(`stack ${stack}: ${where} has an encryptionsalt, so it uses the passphrase provider; only the local template may`);
+    }
+    const provider = stackFile?.secretsprovider || env.PLATFORM_SECRETS_PROVIDER;
+    if (!provider) {
+        throw new StackSettingsError(
+            `stack ${stack} has no secrets provider: add "secretsprovider: azurekeyvault://<vault>.vault.azure.net/keys/<key>" ` +
+                `(or awskms://, hashivault://) to ${where}, or set PLATFORM_SECRETS_PROVIDER; only the local template uses the passphrase provider`,
+        );
+    }
+    if (!(SECRETS_SCHEMES as readonly string[]).includes(scheme(provider))) {
+        throw new StackSettingsError(
+            `stack ${stack}: secrets provider "${provider}" is not one of ${SECRETS_SCHEMES.map((s) => `${s}://`).join(", ")}; only the local template uses the passphrase provider`,
+        );
+    }
+    return provider;
+}
+
+export function stackSettings(stack: string, projectDir: string, env: NodeJS.ProcessEnv = process.env): StackSettings {
+    const stackFile = readStackFile(projectDir, stack);
+    return {
+        stack,
+        backendUrl: backendUrlFor(stack, isLocalTemplate(stack, stackFile), projectDir, env),
+        secretsProvider: secretsProviderFor(stack, stackFile, env),
+    };
+}
+
+if (require.main === module) {
+    const [stack, projectDir = path.resolve(__dirname, "..")] = process.argv.slice(2);
+    try {
+        if (!stack) {
+            throw new StackSettingsError("usage: stack-settings.ts <stack> [project dir]");
+        }
+        const settings = stackSettings(stack, projectDir);
+        process.stdout.write(`${settings.backendUrl}\n${settings.secretsProvider}\n`);
+    } catch (e) {
+        process.stderr.write(`[platform] ${(e as Error).message}\n`);
+        process.exit(2);
+    }
+}

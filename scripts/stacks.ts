@@ -1,0 +1,185 @@
+/**
+ * `./platform stacks`: preview or deploy several stacks at once, or list the
+ * stacks a change affects.
+ *
+ *   stacks.ts preview|up <stack...> [--workers N] [--project-dir DIR] [-- <pulumi flags>]
+ *   stacks.ts affected <base-ref> [--project-dir DIR]
+ *
+ * preview|up: each stack gets its backend and secrets provider from
+ * scripts/stack-settings.ts, missing stacks are created one after another
+ * (with their secrets provider), then the runs go at most N at a time
+ * (default: the CPU count), each stack's output printed whole as it finishes,
+ * and one summary at the end. Exits 1 when any stack failed, 2 on bad usage.
+ *
+ * affected: prints the stacks (one a line, promotion order) that the changes
+ * between the merge base of <base-ref> and HEAD can affect.
+ */
+import { spawnSync } from "node:child_process";
+import * as os from "node:os";
+import * as path from "node:path";
+
+import { affectedStacks, knownStacks } from "./affected-stacks";
+import { formatStackOutput, formatSummary, pulumiTask, runStacks } from "./parallel-stacks";
+import { StackSettings, StackSettingsError, stackSettings } from "./stack-settings";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+
+class UsageError extends Error {}
+
+interface Args {
+    command: string;
+    positional: string[];
+    workers: number;
+    projectDir: string;
+    pulumiArgs: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+    const dashDash = argv.indexOf("--");
+    const own = dashDash >= 0 ? argv.slice(0, dashDash) : argv;
+    const args: Args = {
+        command: own[0] ?? "",
+        positional: [],
+        workers: os.availableParallelism(),
+        projectDir: REPO_ROOT,
+        pulumiArgs: dashDash >= 0 ? argv.slice(dashDash + 1) : [],
+    };
+    for (let i = 1; i < own.length; i++) {
+        const [flag, inline] = own[i].split(/=(.*)/s, 2);
+        const value = () => inline ?? own[++i] ?? "";
+        if (flag === "--workers") {
+            const n = Number(value());
+            if (!Number.isInteger(n) || n < 1) {
+                throw new UsageError(`--workers must be a whole number of at least 1 (got "${own[i]}")`);
+            }
+            args.workers = n;
+        } else if (flag === "--project-dir") {
+            args.projectDir = path.resolve(value());
+        } else if (flag.startsWith("-")) {
+            throw new UsageError(`unknown option ${flag} (pulumi flags go after --)`);
+        } else {
+            args.positional.push(own[i]);
+        }
+    }
+    return args;
+}
+
+function log(message: string): void {
+    process.stderr.write(`[platform] ${message}\n`);
+}
+
+/** The environment pulumi runs a stack with: its backend, and local's committed passphrase unless one is set. */
+function stackEnv(settings: StackSettings): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, PULUMI_BACKEND_URL: settings.backendUrl };
+    if (settings.secretsProvider === "passphrase" && !env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
+        env.PULUMI_CONFIG_PASSPHRASE_FILE = path.join(REPO_ROOT, "stacks", "local.passphrase");
+    }
+    return env;
+}
+
+function pulumi(args: string[], cwd: string, env: NodeJS.ProcessEnv) {
+    return spawnSync("pulumi", [...args, "--non-interactive"], { cwd, env, encoding: "utf8" });
+}
+
+/**
+ * Creates the stacks a backend does not have yet, one after another (before
+ * the parallel runs), each with its own secrets provider: `pulumi stack init`
+ * without one would give a cloud stack the passphrase provider.
+ */
+function createMissingStacks(settings: StackSettings[], projectDir: string): void {
+    const backends = new Map<string, Set<string>>();
+    for (const s of settings) {
+        let existing = backends.get(s.backendUrl);
+        if (!existing) {
+            const ls = pulumi(["stack", "ls", "--json"], projectDir, stackEnv(s));
+            if (ls.status !== 0) {
+                throw new Error(`pulumi stack ls on ${s.backendUrl} failed:\n${ls.stderr}`);
+            }
+            existing = new Set((JSON.parse(ls.stdout) as { name: string }[]).map((x) => x.name));
+            backends.set(s.backendUrl, existing);
+        }
+        if (!existing.has(s.stack)) {
+            log(`creating stack ${s.stack} (state in ${s.backendUrl}, secrets provider ${s.secretsProvider})`);
+            const init = pulumi(["stack", "init", "--no-select", "--secrets-provider", s.secretsProvider, s.stack], projectDir, stackEnv(s));
+            if (init.status !== 0) {
+                throw new Error(`pulumi stack init ${s.stack} failed:\n${init.stdout}${init.stderr}`);
+            }
+            existing.add(s.stack);
+        }
+    }
+}
+
+async function runOperation(operation: "preview" | "up", args: Args): Promise<number> {
+    const stacks = [...new Set(args.positional)];
+    if (stacks.length === 0) {
+        throw new UsageError(`name at least one stack: ./platform stacks ${operation} <stack...>`);
+    }
+    const problems: string[] = [];
+    const settings = stacks.flatMap((stack) => {
+        try {
+            return [stackSettings(stack, args.projectDir)];
+        } catch (e) {
+            if (e instanceof StackSettingsError) {
+                problems.push(e.message);
+                return [];
+            }
+            throw e;
+        }
+    });
+    if (problems.length > 0) {
+        problems.forEach(log);
+        return 2;
+    }
+    createMissingStacks(settings, args.projectDir);
+
+    const workers = Math.min(args.workers, stacks.length);
+    log(`${operation} of ${stacks.join(", ")} with ${workers} worker(s)`);
+    const controller = new AbortController();
+    const cancel = () => controller.abort();
+    process.once("SIGINT", cancel).once("SIGTERM", cancel);
+    const tasks = settings.map((s) => pulumiTask(operation, s.stack, { projectDir: args.projectDir, env: stackEnv(s), extraArgs: args.pulumiArgs }));
+    const summary = await runStacks(tasks, {
+        workers,
+        signal: controller.signal,
+        onDone: (result) => process.stdout.write(formatStackOutput(operation, result)),
+    });
+    process.stdout.write(`\n${formatSummary(operation, summary, workers)}\n`);
+    return summary.results.every((r) => r.status === 0) ? 0 : 1;
+}
+
+function runAffected(args: Args): number {
+    const [base] = args.positional;
+    if (!base) {
+        throw new UsageError("name the base: ./platform stacks affected <base-ref> (in a merge request pipeline, $CI_MERGE_REQUEST_DIFF_BASE_SHA)");
+    }
+    const diff = spawnSync("git", ["diff", "--name-only", `${base}...HEAD`], { cwd: args.projectDir, encoding: "utf8" });
+    if (diff.status !== 0) {
+        throw new Error(`git diff ${base}...HEAD failed: ${diff.stderr}`);
+    }
+    const changed = diff.stdout.split("\n").filter((l) => l !== "");
+    for (const stack of affectedStacks(changed, knownStacks(args.projectDir))) {
+        process.stdout.write(`${stack}\n`);
+    }
+    return 0;
+}
+
+async function main(): Promise<number> {
+    const args = parseArgs(process.argv.slice(2));
+    switch (args.command) {
+        case "preview":
+        case "up":
+            return runOperation(args.command, args);
+        case "affected":
+            return runAffected(args);
+        default:
+            throw new UsageError(`unknown command "${args.command}": preview, up or affected`);
+    }
+}
+
+main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+        log((e as Error).message);
+        process.exit(e instanceof UsageError ? 2 : 1);
+    },
+);

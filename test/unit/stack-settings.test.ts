@@ -1,0 +1,101 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+
+import { backendUrlFor, isLocalTemplate, readStackFile, SECRETS_SCHEMES, secretsProviderFor, stackBackendVariable } from "../../scripts/stack-settings";
+import { REPO_ROOT } from "../helpers/engine";
+
+const stackFiles = fs
+    .readdirSync(path.join(REPO_ROOT, "stacks"))
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined);
+
+/** What `pulumi` would use: a DIY backend's default is the passphrase provider, so no secretsprovider means passphrase. */
+function usesPassphrase(stack: string): boolean {
+    const file = readStackFile(REPO_ROOT, stack) ?? {};
+    return !file.secretsprovider || file.secretsprovider === "passphrase" || file.secretsprovider === "default" || !!file.encryptionsalt;
+}
+
+describe("secrets providers of the committed stacks", () => {
+    it("has stack files for local, dev, staging and prod", () => {
+        expect(stackFiles).toEqual(expect.arrayContaining(["local", "dev", "staging", "prod"]));
+    });
+
+    it("configures no stack but local with the passphrase provider", () => {
+        expect(stackFiles.filter(usesPassphrase)).toEqual(["local"]);
+    });
+
+    it("has one stack of the local template, the one the passphrase rule lets through", () => {
+        expect(stackFiles.filter((s) => isLocalTemplate(s, readStackFile(REPO_ROOT, s)))).toEqual(["local"]);
+    });
+
+    it("gives local its committed salt, matching the committed passphrase file", () => {
+        expect(readStackFile(REPO_ROOT, "local")?.encryptionsalt).toMatch(/^v1:/);
+        expect(fs.readFileSync(path.join(REPO_ROOT, "stacks", "local.passphrase"), "utf8").trim()).not.toBe("");
+    });
+
+    it.each(stackFiles.filter((s) => s !== "local"))("gives %s a key of its own cloud (or Vault transit)", (stack) => {
+        const file = parse(fs.readFileSync(path.join(REPO_ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")) as {
+            secretsprovider: string;
+            config: Record<string, string>;
+        };
+        const provider = secretsProviderFor(stack, file, {});
+        const cloud = file.config["platform:cloud"];
+        // gocloud.dev's URL forms: azurekeyvault://<vault>.vault.azure.net/keys/<key>, awskms://<key id or alias>?region=, hashivault://<transit key>.
+        const ownCloud = cloud === "azure" ? /^azurekeyvault:\/\/[a-z0-9-]{3,24}\.vault\.azure\.net\/keys\/[A-Za-z0-9-]+$/ : /^awskms:\/\/.+\?region=[a-z0-9-]+$/;
+        expect(ownCloud.test(provider) || /^hashivault:\/\/[A-Za-z0-9_-]+$/.test(provider), provider).toBe(true);
+        // One key per stack: a leaked key must not open another environment's secrets.
+        expect(provider).toContain(stack);
+    });
+});
+
+describe("stack settings", () => {
+    const repo = "/repo";
+
+    it("keeps local in the repository's file backend unless PLATFORM_LOCAL_BACKEND_URL says otherwise", () => {
+        expect(backendUrlFor("local", true, repo, {})).toBe("file:///repo/.pulumi-state");
+        expect(backendUrlFor("local", true, repo, { PLATFORM_LOCAL_BACKEND_URL: "file:///tmp/s", PLATFORM_STATE_BACKEND_URL: "azblob://team" })).toBe("file:///tmp/s");
+    });
+
+    it("puts every other stack in the team backend, with a per-stack override", () => {
+        const env = { PLATFORM_STATE_BACKEND_URL: "azblob://pulumi-state", PLATFORM_STATE_BACKEND_URL_PROD: "azblob://pulumi-state-prod" };
+        expect(backendUrlFor("dev", false, repo, env)).toBe("azblob://pulumi-state");
+        expect(backendUrlFor("prod", false, repo, env)).toBe("azblob://pulumi-state-prod");
+        expect(backendUrlFor("review-42", false, repo, { PLATFORM_STATE_BACKEND_URL: "s3://state?region=eu-west-1" })).toBe("s3://state?region=eu-west-1");
+        expect(stackBackendVariable("review-42")).toBe("PLATFORM_STATE_BACKEND_URL_REVIEW_42");
+    });
+
+    it("names the variable when the team backend is not set, and refuses other backends", () => {
+        expect(() => backendUrlFor("dev", false, repo, {})).toThrow(/stack dev keeps its state in the team backend: set PLATFORM_STATE_BACKEND_URL/);
+        expect(() => backendUrlFor("dev", false, repo, { PLATFORM_STATE_BACKEND_URL: "https://api.pulumi.com" })).toThrow(/is not one of file:\/\/, azblob:\/\/, s3:\/\//);
+    });
+
+    it("refuses the passphrase provider outside local and names what to set", () => {
+        expect(secretsProviderFor("local", undefined, {})).toBe("passphrase");
+        // Throwaway copies of the local template (tests, benchmarks) keep its provider.
+        expect(secretsProviderFor("local-2", { config: { "platform:template": "local" } }, {})).toBe("passphrase");
+        expect(() => secretsProviderFor("local-2", { config: { "platform:template": "dev" } }, {})).toThrow(/has no secrets provider/);
+        expect(() => secretsProviderFor("dev", {}, {})).toThrow(/stack dev has no secrets provider: add "secretsprovider: azurekeyvault:/);
+        expect(() => secretsProviderFor("dev", { encryptionsalt: "v1:abc" }, {})).toThrow(/encryptionsalt.*only the local template may/);
+        expect(() => secretsProviderFor("review-1", undefined, { PLATFORM_SECRETS_PROVIDER: "passphrase" })).toThrow(/only the local template uses the passphrase provider/);
+        expect(secretsProviderFor("review-1", undefined, { PLATFORM_SECRETS_PROVIDER: "hashivault://pulumi-review" })).toBe("hashivault://pulumi-review");
+        for (const scheme of SECRETS_SCHEMES) {
+            expect(secretsProviderFor("x", { secretsprovider: `${scheme}://k` }, {})).toBe(`${scheme}://k`);
+        }
+    });
+
+    it("is what ./platform uses", () => {
+        const env: NodeJS.ProcessEnv = { ...process.env, PLATFORM_STATE_BACKEND_URL: "azblob://pulumi-state" };
+        delete env.PLATFORM_STATE_BACKEND_URL_DEV;
+        const ok = spawnSync(path.join(REPO_ROOT, "platform"), ["backend", "dev"], { encoding: "utf8", env });
+        expect(ok.status, ok.stderr).toBe(0);
+        expect(ok.stdout).toBe("azblob://pulumi-state\n");
+        delete env.PLATFORM_STATE_BACKEND_URL;
+        const missing = spawnSync(path.join(REPO_ROOT, "platform"), ["backend", "dev"], { encoding: "utf8", env });
+        expect(missing.status).toBe(2);
+        expect(missing.stderr).toContain("set PLATFORM_STATE_BACKEND_URL");
+    });
+});
