@@ -9,21 +9,23 @@ export type CloudTemplate = "dev" | "staging" | "prod";
  * retention, replicas, egress policy and protection. Everything else is the
  * same code for every environment.
  */
-export interface EnvironmentProfile {
-    /** Minimum replicas of control planes and gateways. */
-    replicas: number;
-    metricsRetention: string;
-    metricsStorage: string;
-    logsRetention: string;
-    logsStorage: string;
-    rabbitmqReplicas: number;
-    consulReplicas: number;
+export interface EnvironmentProfile
+    extends Pick<
+        PlatformServiceOptions,
+        | "replicas"
+        | "metricsRetention"
+        | "metricsStorage"
+        | "logsRetention"
+        | "logsStorage"
+        | "rabbitmqReplicas"
+        | "consulReplicas"
+        | "outboundTrafficPolicy"
+        | "protect"
+    > {
+    /** Vault's Raft voters. */
     vaultReplicas: number;
-    outboundTrafficPolicy: PlatformServiceOptions["outboundTrafficPolicy"];
     /** Production settings of the managed services (multi-AZ/zone-redundant, long backups, guard rails). */
     production: boolean;
-    /** Stateful resources refuse deletion. */
-    protect: boolean;
     /** Worker nodes: minimum and maximum. */
     nodes: { min: number; max: number };
 }

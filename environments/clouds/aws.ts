@@ -7,7 +7,7 @@ import { EksCluster } from "../../components/cluster/eks";
 import { RdsPostgresServer } from "../../components/postgres/aws";
 import { cloudTags } from "../../components/shared/tags";
 import { parseCidr, subnetOf } from "../../components/shared/cidr";
-import { CloudFoundationBuilder, VAULT_SERVICE_ACCOUNT } from "./types";
+import { CloudFoundationBuilder, unsealKeyRecord, VAULT_SERVICE_ACCOUNT } from "./types";
 
 /** EKS, RDS, and a KMS key Vault unseals with through IRSA. */
 export const buildAwsFoundation: CloudFoundationBuilder = (config, profile, tags) => {
@@ -94,16 +94,6 @@ export const buildAwsFoundation: CloudFoundationBuilder = (config, profile, tags
             seal: { type: "awskms", region, kmsKeyId: unsealKey.keyId },
             serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": role.arn },
         },
-        extraRecords: [
-            {
-                id: "vault/unseal-key",
-                template: "aws:kms:Key",
-                count: 1,
-                status: "deployed",
-                entrypoints: [],
-                statusEndpoints: [],
-                dependsOn: [],
-            },
-        ],
+        extraRecords: [unsealKeyRecord("aws:kms:Key")],
     };
 };

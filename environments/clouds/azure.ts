@@ -10,7 +10,7 @@ import { AksCluster } from "../../components/cluster/aks";
 import { AzurePostgresServer } from "../../components/postgres/azure";
 import { cloudTags } from "../../components/shared/tags";
 import { hostOf, parseCidr, subnetOf } from "../../components/shared/cidr";
-import { CloudFoundationBuilder, VAULT_SERVICE_ACCOUNT } from "./types";
+import { CloudFoundationBuilder, unsealKeyRecord, VAULT_SERVICE_ACCOUNT } from "./types";
 
 /** Built-in role that may wrap and unwrap with a Key Vault key. */
 const KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424";
@@ -101,16 +101,6 @@ export const buildAzureFoundation: CloudFoundationBuilder = (config, profile, ta
             serviceAccountAnnotations: { "azure.workload.identity/client-id": identity.clientId },
             podLabels: { "azure.workload.identity/use": "true" },
         },
-        extraRecords: [
-            {
-                id: "vault/unseal-key",
-                template: "azure-native:keyvault:Key",
-                count: 1,
-                status: "deployed",
-                entrypoints: [],
-                statusEndpoints: [],
-                dependsOn: [],
-            },
-        ],
+        extraRecords: [unsealKeyRecord("azure-native:keyvault:Key")],
     };
 };

@@ -20,3 +20,8 @@ export type CloudFoundationBuilder = (config: EnvironmentConfig, profile: Enviro
 
 /** Vault's Kubernetes identity, which the cloud trusts to use the unseal key. */
 export const VAULT_SERVICE_ACCOUNT = { namespace: "vault", name: "vault" } as const;
+
+/** The record of the key Vault unseals with (a cloud resource outside the cluster). */
+export function unsealKeyRecord(template: string): RecordSource["records"][number] {
+    return { id: "vault/unseal-key", template, count: 1, status: "deployed", entrypoints: [], statusEndpoints: [], dependsOn: [] };
+}
