@@ -1,8 +1,7 @@
 import * as path from "node:path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import {
-    chartInputs,
+import { appliedCluster, chartInputs,
     CONTAINER_RESOURCES,
     expectDistinctInstances,
     K8S as T,
@@ -193,7 +192,7 @@ describe("Observability metrics", () => {
 
 describe("Observability Grafana admin", () => {
     it("reads the admin from a generated secret that no chart's values contain", async () => {
-        await build("o");
+        await build("o", { cluster: await appliedCluster() });
         const admin = valuesOf<PrometheusValues>("o-prometheus").grafana.admin;
         const secret = session.get(T.secret, "o-grafana-admin-secret").inputs as unknown as SecretInputs;
         expect(secret.metadata).toMatchObject({ name: admin.existingSecret, namespace: "observability" });
@@ -209,8 +208,9 @@ describe("Observability Grafana admin", () => {
     });
 
     it("generates a different password per instance", async () => {
-        await build("a");
-        await build("b");
+        const applied = await appliedCluster();
+        await build("a", { cluster: applied });
+        await build("b", { cluster: applied });
         const password = (name: string) =>
             unwrapSecret<Record<string, string>>((session.get(T.secret, `${name}-grafana-admin-secret`).inputs as unknown as SecretInputs).stringData)[
                 "admin-password"

@@ -138,6 +138,7 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                 fixed: { "admin-user": "admin" },
                 labels: labels("grafana"),
                 provider: a.cluster.provider,
+                rendered: a.cluster.deliveryMode === "render",
             },
             { parent: this, dependsOn: [namespace] },
         );

@@ -1,6 +1,6 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { captureProtect, expectUniqueKeys, K8S, settled, setupRenderedComponent, TEST_TAGS as tags } from "../../test/helpers/component";
+import { appliedCluster, captureProtect, expectUniqueKeys, K8S, settled, setupRenderedComponent, TEST_TAGS as tags } from "../../test/helpers/component";
 import { isSecret, isSecretInput, MockSession, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 
 const T = {
@@ -102,7 +102,7 @@ describe("InClusterPostgres", () => {
     });
 
     it("generates the superuser password into a basic-auth Secret the Cluster references", async () => {
-        const pg = await build("pg");
+        const pg = await build("pg", { cluster: await appliedCluster() });
         const secret = session.get(T.secret, "pg-superuser-secret").inputs as { metadata: { name: string; namespace: string }; type: string; stringData: unknown };
         expect(secret.type).toBe("kubernetes.io/basic-auth");
         expect(secret.metadata).toMatchObject({ name: "platform-postgres-superuser", namespace: "postgres" });

@@ -194,6 +194,7 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
                 fixed: { username: "postgres" },
                 labels: labels("database"),
                 provider: a.cluster.provider,
+                rendered: a.cluster.deliveryMode === "render",
             },
             { parent: this, dependsOn: [dbNs], protect: a.protect },
         );

@@ -142,6 +142,7 @@ export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
                 derived: (v) => ({ "default_user.conf": `default_user = ${v.username}\ndefault_pass = ${v.password}\n` }),
                 labels: labels("credentials"),
                 provider: a.cluster.provider,
+                rendered: a.cluster.deliveryMode === "render",
             },
             { parent: this, dependsOn: [namespace] },
         );

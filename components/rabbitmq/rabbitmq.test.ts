@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { expectDistinctInstances, K8S, settled, setupRenderedComponent, TEST_TAGS as tags, tempMirror } from "../../test/helpers/component";
+import { appliedCluster, expectDistinctInstances, K8S, settled, setupRenderedComponent, TEST_TAGS as tags, tempMirror } from "../../test/helpers/component";
 import { isSecret, isSecretInput, MockSession, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 
 const T = {
@@ -103,8 +103,15 @@ describe("RabbitMq cluster", () => {
         expect(credentials("r").metadata.namespace).toBe("events");
     });
 
+    it("renders the credentials secret without its values", async () => {
+        await build("r");
+        const secret = session.get(K8S.secret, "r-default-user-secret").inputs as { stringData?: unknown; metadata: { annotations: Record<string, string> } };
+        expect(secret.stringData).toBeUndefined();
+        expect(secret.metadata.annotations["platform.example.com/values"]).toMatch(/^not rendered/);
+    });
+
     it("uses the generated credentials secret as the default user", async () => {
-        const rmq = await build("r");
+        const rmq = await build("r", { cluster: await appliedCluster() });
         const secret = credentials("r");
         expect(secret.metadata.name).toBe(rmq.credentialsSecretName);
         expect(clusterSpec("r-cluster").secretBackend).toEqual({ externalSecret: { name: rmq.credentialsSecretName } });
@@ -118,7 +125,7 @@ describe("RabbitMq cluster", () => {
     });
 
     it("exposes the password as a secret output equal to the stored one", async () => {
-        const rmq = await build("r");
+        const rmq = await build("r", { cluster: await appliedCluster() });
         expect(await isSecret(rmq.password)).toBe(true);
         expect(await valueOf(rmq.password)).toBe(credentials("r").data.password);
     });

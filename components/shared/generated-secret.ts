@@ -28,7 +28,17 @@ export interface GeneratedSecretArgs {
     labels: Record<string, string>;
     /** Kubernetes provider. */
     provider: k8s.Provider;
+    /**
+     * True when the cluster renders manifests instead of applying them
+     * (`ClusterInfo.deliveryMode` "render"). Default: false.
+     * Rendered files are read, copied and committed, so the Secret is rendered
+     * with an annotation and no values; the values only ever reach a cluster.
+     */
+    rendered?: boolean;
 }
+
+/** On a Secret rendered without its values: why it is empty. */
+export const VALUES_NOT_RENDERED_ANNOTATION = "platform.example.com/values";
 
 /** URL-safe alphabet: the values go into connection strings and config files unescaped. */
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -64,17 +74,26 @@ export class GeneratedSecret extends pulumi.ComponentResource {
         this.secretName = args.secretName;
 
         const generated = Object.fromEntries(args.generatedKeys.map((k) => [k, randomCredential(length)]));
+        const values = pulumi.secret(
+            pulumi.output({ ...(args.fixed ?? {}), ...generated }).apply((v: Record<string, string>) => ({
+                ...v,
+                ...(args.derived?.(v) ?? {}),
+            })),
+        );
+        const rendered = args.rendered ?? false;
         this.secret = new k8s.core.v1.Secret(
             `${name}-secret`,
             {
-                metadata: { name: args.secretName, namespace: args.namespace, labels: args.labels },
+                metadata: {
+                    name: args.secretName,
+                    namespace: args.namespace,
+                    labels: args.labels,
+                    annotations: rendered
+                        ? { [VALUES_NOT_RENDERED_ANNOTATION]: `not rendered: generated when applied (keys: ${args.generatedKeys.join(", ")})` }
+                        : undefined,
+                },
                 type: args.type ?? "Opaque",
-                stringData: pulumi.secret(
-                    pulumi.output({ ...(args.fixed ?? {}), ...generated }).apply((values: Record<string, string>) => ({
-                        ...values,
-                        ...(args.derived?.(values) ?? {}),
-                    })),
-                ),
+                stringData: rendered ? undefined : values,
             },
             {
                 parent: this,
@@ -86,7 +105,8 @@ export class GeneratedSecret extends pulumi.ComponentResource {
             },
         );
         // The first run has `stringData`; later runs read the stored `data`.
-        this.data = pulumi.secret(
+        // Rendered, there is no stored value: the program's own (never written) stands in.
+        this.data = rendered ? values : pulumi.secret(
             pulumi.all([this.secret.stringData, this.secret.data]).apply(([plain, encoded]) => {
                 const decoded = Object.fromEntries(
                     Object.entries(encoded ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),

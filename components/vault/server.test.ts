@@ -1,6 +1,6 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { chartInputs, expectRefusedBeforeRegistering, expectUniqueKeys, K8S as T, settled, setupRenderedComponent, TEST_TAGS } from "../../test/helpers/component";
+import { appliedCluster, chartInputs, expectRefusedBeforeRegistering, expectUniqueKeys, K8S as T, settled, setupRenderedComponent, TEST_TAGS } from "../../test/helpers/component";
 import { isSecret, isSecretInput, MockSession, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 
 const localTags = { ...TEST_TAGS, environment: "local" };
@@ -35,7 +35,7 @@ beforeEach(() => session.reset());
 type Mode = import("./server").VaultMode;
 const ha = (extra: Partial<Extract<Mode, { kind: "ha" }>> = {}): Mode => ({ kind: "ha", seal: awsSeal, ...extra });
 const chartOf = (name: string) => chartInputs<VaultValues>(session, `${name}-chart`);
-const build = (name: string, tags: typeof localTags, mode: Mode) => settled(session, () => new mod.VaultServer(name, { cluster, tags, mode }));
+const build = (name: string, tags: typeof localTags, mode: Mode, on = cluster) => settled(session, () => new mod.VaultServer(name, { cluster: on, tags, mode }));
 
 describe("validateVaultServerArgs", () => {
     const check = (mode: Mode, tags = prodTags) => () => mod.validateVaultServerArgs("v", { cluster, tags, mode });
@@ -82,7 +82,7 @@ describe("VaultServer in dev mode", () => {
     });
 
     it("generates the root token into a Secret and passes it by reference, never in the chart values", async () => {
-        const server = await build("dev", localTags, { kind: "dev" });
+        const server = await build("dev", localTags, { kind: "dev" }, await appliedCluster());
         const secret = session.get(T.secret, "dev-dev-root-token-secret").inputs;
         expect(secret.metadata).toMatchObject({ name: "vault-dev-root-token", namespace: "vault" });
         expect(isSecretInput(secret.stringData)).toBe(true);

@@ -155,6 +155,7 @@ export class VaultServer extends pulumi.ComponentResource implements RecordSourc
                     generatedKeys: ["token"],
                     labels,
                     provider: args.cluster.provider,
+                    rendered: args.cluster.deliveryMode === "render",
                 },
                 { parent: this, dependsOn: [namespace] },
             );

@@ -4,7 +4,9 @@
  * upstream repositories cannot be reached from the test machines, and the
  * tests check the program, the engine and the policies, not the charts'
  * contents. Each stand-in renders one Deployment (pinned image, requests and
- * limits) and one Service, named after the release.
+ * limits) and one Service, named after the release, plus the
+ * CustomResourceDefinitions of the real chart that the platform's own custom
+ * resources need (so they apply to a real API server).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -50,8 +52,59 @@ spec:
     - port: 80
 `;
 
+interface CrdDouble {
+    group: string;
+    version: string;
+    kind: string;
+    plural: string;
+    scope: "Namespaced" | "Cluster";
+}
+
+const crd = (group: string, version: string, kind: string, scope: CrdDouble["scope"] = "Namespaced"): CrdDouble => ({
+    group,
+    version,
+    kind,
+    plural: `${kind.toLowerCase()}${kind.endsWith("s") ? "es" : "s"}`,
+    scope,
+});
+
+/** Per chart (or manifest) name: the custom resource kinds the platform creates that it defines upstream. */
+const CRDS: Record<string, CrdDouble[]> = {
+    "cert-manager": [crd("cert-manager.io", "v1", "Certificate"), crd("cert-manager.io", "v1", "Issuer"), crd("cert-manager.io", "v1", "ClusterIssuer", "Cluster")],
+    base: [crd("security.istio.io", "v1", "PeerAuthentication"), crd("networking.istio.io", "v1", "Gateway"), crd("telemetry.istio.io", "v1", "Telemetry")],
+    "kube-prometheus-stack": [crd("monitoring.coreos.com", "v1", "ServiceMonitor"), crd("monitoring.coreos.com", "v1", "PodMonitor"), crd("monitoring.coreos.com", "v1", "PrometheusRule")],
+    "cloudnative-pg": [crd("postgresql.cnpg.io", "v1", "Cluster"), crd("postgresql.cnpg.io", "v1", "ScheduledBackup"), crd("postgresql.cnpg.io", "v1", "Backup")],
+    "plugin-barman-cloud": [crd("barmancloud.cnpg.io", "v1", "ObjectStore")],
+    "rabbitmq-cluster-operator": [crd("rabbitmq.com", "v1beta1", "RabbitmqCluster")],
+};
+
+/** Structural but permissive: the stand-in checks where objects go, not their fields. */
+function crdManifest(c: CrdDouble): string {
+    return `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: ${c.plural}.${c.group}
+spec:
+  group: ${c.group}
+  scope: ${c.scope}
+  names: { kind: ${c.kind}, listKind: ${c.kind}List, plural: ${c.plural}, singular: ${c.kind.toLowerCase()} }
+  versions:
+    - name: ${c.version}
+      served: true
+      storage: true
+      subresources: { status: {} }
+      schema:
+        openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true }
+`;
+}
+
+function crdsOf(name: string): string {
+    return (CRDS[name] ?? []).map((c) => `---\n${crdManifest(c)}`).join("");
+}
+
 function manifestDouble(m: UpstreamManifest): string {
     return `# TEST DOUBLE of ${m.url}
+${crdsOf(m.name)}---
 apiVersion: v1
 kind: Namespace
 metadata:
@@ -94,6 +147,10 @@ export function createChartMirror(
         );
         fs.writeFileSync(path.join(chartDir, "values.yaml"), "{}\n");
         fs.writeFileSync(path.join(chartDir, "templates", "workload.yaml"), WORKLOAD);
+        const crds = crdsOf(chart.name);
+        if (crds !== "") {
+            fs.writeFileSync(path.join(chartDir, "templates", "crds.yaml"), crds);
+        }
     }
     for (const manifest of manifests) {
         fs.writeFileSync(path.join(dir, `${manifest.name}-${manifest.version}.yaml`), manifestDouble(manifest));

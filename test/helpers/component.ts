@@ -55,6 +55,16 @@ export async function renderCluster(tags: StandardTags = TEST_TAGS): Promise<Exi
     return new ExistingCluster("c", { deliveryMode: "render", renderDirectory: "/tmp/x", tags });
 }
 
+/**
+ * An apply-mode `ExistingCluster` named `applied` (call it only after `setupMocks`):
+ * for the checks that need what is only written when applying, such as
+ * generated credentials (rendered Secrets carry no values).
+ */
+export async function appliedCluster(tags: StandardTags = TEST_TAGS): Promise<ExistingCluster> {
+    const { ExistingCluster } = await import("../../components/cluster");
+    return new ExistingCluster("applied", { deliveryMode: "apply", kubeconfig: "apiVersion: v1\nkind: Config\n", tags });
+}
+
 /** `setupComponent` with default mocks, plus a render-mode cluster with `clusterTags` to deploy into, settled. */
 export async function setupRenderedComponent<M>(
     load: () => Promise<M>,
