@@ -3,7 +3,7 @@
  * stacks a change affects.
  *
  *   stacks.ts preview|up <stack...> [--workers N] [--project-dir DIR] [-- <pulumi flags>]
- *   stacks.ts affected <base-ref> [--project-dir DIR]
+ *   stacks.ts affected <base-ref> [--include <stack>]... [--project-dir DIR]
  *
  * preview|up: each stack gets its backend and secrets provider from
  * scripts/stack-settings.ts, missing stacks are created one after another
@@ -12,13 +12,14 @@
  * and one summary at the end. Exits 1 when any stack failed, 2 on bad usage.
  *
  * affected: prints the stacks (one a line, promotion order) that the changes
- * between the merge base of <base-ref> and HEAD can affect.
+ * between the merge base of <base-ref> and HEAD can affect, among the stacks
+ * with a stack file and those named with --include (a merge request's
+ * review-<id>, which has none); see scripts/affected-stacks.ts for the rules.
  */
 import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 
-import { affectedStacks, knownStacks } from "./affected-stacks";
 import { formatStackOutput, formatSummary, pulumiTask, runStacks } from "./parallel-stacks";
 import { StackSettings, StackSettingsError, stackSettings } from "./stack-settings";
 
@@ -31,6 +32,8 @@ interface Args {
     positional: string[];
     workers: number;
     projectDir: string;
+    /** Stacks `affected` considers besides those with a stack file. */
+    include: string[];
     pulumiArgs: string[];
 }
 
@@ -42,6 +45,7 @@ function parseArgs(argv: string[]): Args {
         positional: [],
         workers: os.availableParallelism(),
         projectDir: REPO_ROOT,
+        include: [],
         pulumiArgs: dashDash >= 0 ? argv.slice(dashDash + 1) : [],
     };
     for (let i = 1; i < own.length; i++) {
@@ -55,6 +59,12 @@ function parseArgs(argv: string[]): Args {
             args.workers = n;
         } else if (flag === "--project-dir") {
             args.projectDir = path.resolve(value());
+        } else if (flag === "--include") {
+            const stack = value();
+            if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack)) {
+                throw new UsageError(`--include needs a stack name (got "${stack}")`);
+            }
+            args.include.push(stack);
         } else if (flag.startsWith("-")) {
             throw new UsageError(`unknown option ${flag} (pulumi flags go after --)`);
         } else {
@@ -111,6 +121,9 @@ function createMissingStacks(settings: StackSettings[], projectDir: string): voi
 
 async function runOperation(operation: "preview" | "up", args: Args): Promise<number> {
     const stacks = [...new Set(args.positional)];
+    if (args.include.length > 0) {
+        throw new UsageError("--include is for ./platform stacks affected; name the stacks to run instead");
+    }
     if (stacks.length === 0) {
         throw new UsageError(`name at least one stack: ./platform stacks ${operation} <stack...>`);
     }
@@ -147,17 +160,21 @@ async function runOperation(operation: "preview" | "up", args: Args): Promise<nu
     return summary.results.every((r) => r.status === 0) ? 0 : 1;
 }
 
-function runAffected(args: Args): number {
+async function runAffected(args: Args): Promise<number> {
     const [base] = args.positional;
     if (!base) {
         throw new UsageError("name the base: ./platform stacks affected <base-ref> (in a merge request pipeline, $CI_MERGE_REQUEST_DIFF_BASE_SHA)");
     }
-    const diff = spawnSync("git", ["diff", "--name-only", `${base}...HEAD`], { cwd: args.projectDir, encoding: "utf8" });
+    // --no-renames: a renamed file's old path is listed too, and a path gone from disk affects every stack.
+    const diff = spawnSync("git", ["diff", "--name-only", "--no-renames", `${base}...HEAD`], { cwd: args.projectDir, encoding: "utf8" });
     if (diff.status !== 0) {
         throw new Error(`git diff ${base}...HEAD failed: ${diff.stderr}`);
     }
     const changed = diff.stdout.split("\n").filter((l) => l !== "");
-    for (const stack of affectedStacks(changed, knownStacks(args.projectDir))) {
+    // Loaded here: it brings the TypeScript compiler, which preview and up do not need.
+    const { affectedStacks, knownStacks } = await import("./affected-stacks");
+    const stacks = [...new Set([...knownStacks(args.projectDir), ...args.include])];
+    for (const stack of affectedStacks(changed, stacks, args.projectDir)) {
         process.stdout.write(`${stack}\n`);
     }
     return 0;
