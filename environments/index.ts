@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import { preflightCharts } from "../components/shared/chart";
+import { registerDriftRepair } from "../components/shared/helm";
 import { IN_CLUSTER_CHARTS, PLATFORM_MANIFESTS } from "../components/upstream";
 import { EnvironmentConfig, loadEnvironmentConfig } from "./config";
 import { resolveKubernetesTarget } from "./kubernetes-target";
@@ -15,6 +16,8 @@ export async function runEnvironment() {
     const config: EnvironmentConfig = loadEnvironmentConfig();
     // Every chart must be readable before the first resource is registered.
     await preflightCharts(IN_CLUSTER_CHARTS, config.chartMirror, { manifests: PLATFORM_MANIFESTS });
+    // Declared values win over changes made with kubectl (README "Reliability and recovery").
+    registerDriftRepair();
     switch (config.template) {
         case "local":
         case "review": {

@@ -109,6 +109,19 @@ export function stackSettings(stack: string, projectDir: string, env: NodeJS.Pro
     };
 }
 
+/**
+ * The environment a pulumi command for this stack runs with: its backend and,
+ * for the passphrase provider (local only), the committed passphrase file
+ * unless a passphrase is already set.
+ */
+export function stackEnv(settings: StackSettings, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+    const out: NodeJS.ProcessEnv = { ...env, PULUMI_BACKEND_URL: settings.backendUrl };
+    if (settings.secretsProvider === "passphrase" && !out.PULUMI_CONFIG_PASSPHRASE && !out.PULUMI_CONFIG_PASSPHRASE_FILE) {
+        out.PULUMI_CONFIG_PASSPHRASE_FILE = path.join(__dirname, "..", "stacks", "local.passphrase");
+    }
+    return out;
+}
+
 if (require.main === module) {
     const [stack, projectDir = path.resolve(__dirname, "..")] = process.argv.slice(2);
     try {
@@ -122,3 +135,4 @@ if (require.main === module) {
         process.exit(2);
     }
 }
+

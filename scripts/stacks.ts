@@ -21,7 +21,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 import { formatStackOutput, formatSummary, pulumiTask, runStacks } from "./parallel-stacks";
-import { StackSettings, StackSettingsError, stackSettings } from "./stack-settings";
+import { StackSettings, StackSettingsError, stackEnv, stackSettings } from "./stack-settings";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -79,14 +79,6 @@ function log(message: string): void {
 }
 
 /** The environment pulumi runs a stack with: its backend, and local's committed passphrase unless one is set. */
-function stackEnv(settings: StackSettings): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, PULUMI_BACKEND_URL: settings.backendUrl };
-    if (settings.secretsProvider === "passphrase" && !env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
-        env.PULUMI_CONFIG_PASSPHRASE_FILE = path.join(REPO_ROOT, "stacks", "local.passphrase");
-    }
-    return env;
-}
-
 function pulumi(args: string[], cwd: string, env: NodeJS.ProcessEnv) {
     return spawnSync("pulumi", [...args, "--non-interactive"], { cwd, env, encoding: "utf8" });
 }

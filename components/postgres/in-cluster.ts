@@ -180,7 +180,9 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
                 values: { fullnameOverride: "cnpg", resources: containerResources("50m", "128Mi", "512Mi") },
                 dependsOn: [operatorNs],
             },
-            { parent: this },
+            // Deleting the operator deletes its CustomResourceDefinitions, and with
+            // them every database it runs: it is protected with the data.
+            { parent: this, protect: a.protect },
         );
 
         const clusterName = "platform-postgres";
@@ -215,7 +217,8 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
                     values: { resources: containerResources("10m", "64Mi", "256Mi") },
                     dependsOn: [operator],
                 },
-                { parent: this },
+                // Its CustomResourceDefinitions hold the backup configuration.
+                { parent: this, protect: a.protect },
             );
             const store = new k8s.apiextensions.CustomResource(
                 `${name}-object-store`,

@@ -96,6 +96,9 @@ export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
                 provider: a.cluster.provider,
                 dependsOn: a.dependsOn,
                 transforms: labelTransforms(labels("operator")),
+                // Deleting the operator deletes its CustomResourceDefinition, and with it
+                // every RabbitmqCluster: it is protected with the data.
+                protect: a.protect,
             },
         );
         // The manifest creates its own namespace; the isolation policies are added to it.

@@ -46,6 +46,36 @@ export function labelTransform(labels: Record<string, string>): pulumi.ResourceT
     };
 }
 
+/** The provider's annotation for taking fields back from other field managers. */
+export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
+
+/**
+ * The program is the source of truth for the objects it declares. Under
+ * server-side apply a field changed with kubectl (edit, scale, patch) belongs
+ * to kubectl afterwards, and the next `up` would stop on a conflict instead
+ * of repairing the drift; with this annotation the provider forces the
+ * declared values back. A stack transform, so that charts' objects get it too.
+ */
+export function driftRepairTransform(): pulumi.ResourceTransform {
+    return (args) => {
+        if (!isKubernetesObject(args.type)) {
+            return undefined;
+        }
+        const props = args.props as { metadata?: { annotations?: Record<string, string> } };
+        return {
+            props: { ...args.props, metadata: { ...props.metadata, annotations: { ...(props.metadata?.annotations ?? {}), [PATCH_FORCE_ANNOTATION]: "true" } } },
+            opts: args.opts,
+        };
+    };
+}
+
+/** Registers `driftRepairTransform` for the whole stack (not under mocks, which refuse transforms). */
+export function registerDriftRepair(): void {
+    if (pulumi.runtime.hasEngine()) {
+        pulumi.runtime.registerResourceTransform(driftRepairTransform());
+    }
+}
+
 /**
  * The label transform for a chart or manifest. Pulumi's mock runtime refuses
  * transforms (and never registers a chart's children), so under mocks, where

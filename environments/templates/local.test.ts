@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { createChartMirror } from "../../test/helpers/chart-mirror";
 import { policyReport } from "../../test/helpers/policy-report";
 import { recordProblems } from "../record-schema";
-import { isSecretInput, MockSession, setupMocks, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
+import { MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
 
 const config = {
     "platform:template": "local",

@@ -53,7 +53,8 @@ export async function buildLocalEnvironment(config: EnvironmentConfig, target: R
         consulReplicas: 1,
         vault: { kind: "dev" },
         postgres: { kind: "in-cluster", instances: 1 },
-        protect: false,
+        // Off by default: local and review environments are throwaway.
+        protect: config.protect ?? false,
         chartMirror: config.chartMirror,
     });
 
@@ -64,7 +65,7 @@ export async function buildLocalEnvironment(config: EnvironmentConfig, target: R
         template: { name: config.template, version: LOCAL_TEMPLATE_VERSION },
         mesh: services.mesh,
         records: [...cluster.records, ...services.records],
-        protect: false,
+        protect: config.protect ?? false,
     });
 
     // Vault and Consul are configured through their APIs, which only a live,

@@ -233,7 +233,8 @@ export async function startTestCluster(): Promise<TestCluster> {
             `--service-account-private-key-file=${path.join(dir, "sa.key")}`,
             `--root-ca-file=${path.join(dir, "ca.crt")}`,
             "--use-service-account-credentials=false",
-            "--controllers=*,-nodeipam,-nodelifecycle",
+            // nodelifecycle lifts the not-ready taint admission puts on a new node.
+            "--controllers=*,-nodeipam",
         ]);
         start("kube-scheduler", [...common, "--secure-port=0"]);
         const stages = fs.readdirSync(path.join(bin, "kwok-stages")).filter((f) => f.endsWith(".yaml"));
@@ -252,13 +253,14 @@ export async function startTestCluster(): Promise<TestCluster> {
         if (node.status !== 0) {
             throw new Error(`creating the fake node failed: ${node.stderr}`);
         }
-        // Ready when the node is Ready and the default service account exists (pods need it).
+        // Ready when the node is Ready without taints (pods can land) and the
+        // default service account exists (pods need it).
         await waitFor(
             "the fake node and the default service account",
             async () => {
-                const ready = await kubectl(["get", "node", FAKE_NODE, "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}"]);
+                const node = await kubectl(["get", "node", FAKE_NODE, "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status} {.spec.taints}"]);
                 const sa = await kubectl(["get", "serviceaccount", "default", "-n", "default", "-o", "name"]);
-                return ready.stdout.trim() === "True" && sa.status === 0;
+                return node.stdout.trim() === "True" && sa.status === 0;
             },
             60_000,
             died,

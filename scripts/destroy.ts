@@ -1,0 +1,143 @@
+/**
+ * `./platform destroy <stack> [--unprotect] [-- pulumi flags]`: destroys a
+ * stack only when nothing in it is protected, or when told to unprotect.
+ *
+ * Why not plain `pulumi destroy`: it stops at the first protected resource,
+ * but only after deleting every unprotected resource it reached first,
+ * operators' CustomResourceDefinitions among them, and deleting a CRD deletes
+ * every object of its kind (databases, message brokers) whatever their own
+ * protection. So the state is checked before anything is deleted:
+ *
+ * - protected resources and no `--unprotect`: refused, listing them (exit 3);
+ * - `--unprotect`: `pulumi state unprotect --all`, then `pulumi destroy`;
+ * - a prod stack (template prod) also needs PLATFORM_CONFIRM_DESTROY=<stack>,
+ *   typed by a person, with `--unprotect`.
+ *
+ * Exit codes: 0 destroyed, 1 pulumi failed, 2 usage, 3 refused.
+ */
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+
+import { readStackFile, StackSettingsError, stackEnv, stackSettings } from "./stack-settings";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+
+interface ExportedResource {
+    urn: string;
+    type: string;
+    protect?: boolean;
+}
+
+export interface DestroyRequest {
+    stack: string;
+    template: string | undefined;
+    unprotect: boolean;
+    /** The value of PLATFORM_CONFIRM_DESTROY. */
+    confirmation: string | undefined;
+}
+
+export type DestroyDecision = { action: "destroy"; unprotectFirst: boolean } | { action: "refuse"; reason: string };
+
+/** What to do with a destroy request, given the stack's state. Pure: the tests call it directly. */
+export function decideDestroy(request: DestroyRequest, resources: ExportedResource[]): DestroyDecision {
+    const protectedOnes = resources.filter((r) => r.protect);
+    if (request.template === "prod" || request.stack === "prod") {
+        if (!request.unprotect || request.confirmation !== request.stack) {
+            return {
+                action: "refuse",
+                reason:
+                    `stack ${request.stack} is a prod stack (${protectedOnes.length} protected resources): destroying it needs --unprotect ` +
+                    `and PLATFORM_CONFIRM_DESTROY=${request.stack}`,
+            };
+        }
+        return { action: "destroy", unprotectFirst: true };
+    }
+    if (protectedOnes.length > 0 && !request.unprotect) {
+        const listed = protectedOnes.slice(0, 20).map((r) => `  ${r.urn}`);
+        if (protectedOnes.length > 20) {
+            listed.push(`  … and ${protectedOnes.length - 20} more`);
+        }
+        return {
+            action: "refuse",
+            reason:
+                `stack ${request.stack} has ${protectedOnes.length} protected resources; nothing was deleted:\n${listed.join("\n")}\n` +
+                `to destroy them too, run again with --unprotect`,
+        };
+    }
+    return { action: "destroy", unprotectFirst: protectedOnes.length > 0 };
+}
+
+function parseArgs(argv: string[]): { stack: string; unprotect: boolean; projectDir: string; pulumiArgs: string[] } {
+    const dashDash = argv.indexOf("--");
+    const own = dashDash >= 0 ? argv.slice(0, dashDash) : argv;
+    const out = { stack: "", unprotect: false, projectDir: REPO_ROOT, pulumiArgs: dashDash >= 0 ? argv.slice(dashDash + 1) : [] };
+    for (let i = 0; i < own.length; i++) {
+        if (own[i] === "--unprotect") {
+            out.unprotect = true;
+        } else if (own[i] === "--project-dir") {
+            out.projectDir = path.resolve(own[++i] ?? "");
+        } else if (own[i].startsWith("-")) {
+            throw new StackSettingsError(`unknown option ${own[i]} (pulumi flags go after --)`);
+        } else if (!out.stack) {
+            out.stack = own[i];
+        } else {
+            throw new StackSettingsError(`one stack at a time (got ${out.stack} and ${own[i]})`);
+        }
+    }
+    if (!out.stack) {
+        throw new StackSettingsError("usage: ./platform destroy <stack> [--unprotect] [-- pulumi flags]");
+    }
+    return out;
+}
+
+function main(): number {
+    let args: ReturnType<typeof parseArgs>;
+    let env: NodeJS.ProcessEnv;
+    try {
+        args = parseArgs(process.argv.slice(2));
+        env = stackEnv(stackSettings(args.stack, args.projectDir));
+    } catch (e) {
+        console.error(`[platform] ${(e as Error).message}`);
+        return 2;
+    }
+    const pulumi = (cmd: string[], capture = false) =>
+        spawnSync("pulumi", [...cmd, "--stack", args.stack, "--non-interactive"], {
+            cwd: args.projectDir,
+            env,
+            encoding: "utf8",
+            maxBuffer: 1024 * 1024 * 1024,
+            stdio: capture ? ["ignore", "pipe", "inherit"] : "inherit",
+        });
+
+    const exported = pulumi(["stack", "export"], true);
+    if (exported.status !== 0) {
+        console.error(`[platform] could not read the state of ${args.stack}`);
+        return 1;
+    }
+    const resources = (JSON.parse(exported.stdout) as { deployment: { resources?: ExportedResource[] } }).deployment.resources ?? [];
+    const template = readStackFile(args.projectDir, args.stack)?.config?.["platform:template"];
+    const decision = decideDestroy(
+        {
+            stack: args.stack,
+            template: typeof template === "string" ? template : undefined,
+            unprotect: args.unprotect,
+            confirmation: process.env.PLATFORM_CONFIRM_DESTROY,
+        },
+        resources,
+    );
+    if (decision.action === "refuse") {
+        console.error(`[platform] destroy refused: ${decision.reason}`);
+        return 3;
+    }
+    if (decision.unprotectFirst) {
+        console.error(`[platform] unprotecting every resource of ${args.stack} (--unprotect)`);
+        if (pulumi(["state", "unprotect", "--all", "--yes"]).status !== 0) {
+            return 1;
+        }
+    }
+    return pulumi(["destroy", "--yes", ...args.pulumiArgs]).status === 0 ? 0 : 1;
+}
+
+if (require.main === module) {
+    process.exit(main());
+}

@@ -1,0 +1,282 @@
+/**
+ * The local stack against a real Kubernetes API server (test/helpers/test-cluster.ts):
+ * up, refresh, drift, the backend's lock, protection, destroy, and recovery from
+ * an `up` killed with SIGKILL. Each figure the README's reliability section
+ * quotes is printed here with a `[figure]` prefix.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { createChartMirror } from "../helpers/chart-mirror";
+import { liveObjects, parseStackExport, reconcile, StackState, stateKinds, stateObjects } from "../helpers/cluster-objects";
+import { createEngineProject, EngineProject, PulumiResult, readTree, REPO_ROOT, runAsync } from "../helpers/engine";
+import { startTestCluster, TestCluster } from "../helpers/test-cluster";
+
+const STACK = "local";
+const POLICIES = ["--policy-pack", "policies", "--policy-pack-config", "policies/config/local.json"];
+
+let cluster: TestCluster;
+let project: EngineProject;
+/** Everything every pulumi run printed: scanned for secrets at the end. */
+const logs: string[] = [];
+
+function figure(text: string): void {
+    console.log(`[figure] ${text}`);
+}
+
+async function pulumi(args: string[]): Promise<PulumiResult> {
+    const result = await project.pulumiAsync([...args, "--stack", STACK]);
+    logs.push(result.stdout, result.stderr);
+    return result;
+}
+
+async function up(...extra: string[]): Promise<PulumiResult> {
+    return pulumi(["up", "--yes", "--skip-preview", ...POLICIES, ...extra]);
+}
+
+/** One of the repository's scripts (scripts/<name>.ts) for the stack, against this project copy. */
+async function script(name: "destroy" | "drift-report", extra: string[] = []): Promise<PulumiResult> {
+    const result = await runAsync("node", ["--import", "tsx", path.join(REPO_ROOT, "scripts", `${name}.ts`), STACK, "--project-dir", project.dir, ...extra], {
+        cwd: project.dir,
+        env: { ...project.env, PLATFORM_LOCAL_BACKEND_URL: project.env.PULUMI_BACKEND_URL },
+    });
+    logs.push(result.stdout, result.stderr);
+    return result;
+}
+
+async function exported(): Promise<StackState> {
+    const result = await pulumi(["stack", "export"]);
+    expect(result.status, result.stderr).toBe(0);
+    return parseStackExport(result.stdout);
+}
+
+/** State vs API server, by the kinds the state holds (or `kinds`, once the state is empty). */
+async function reconciled(kinds?: string[]) {
+    const state = await exported();
+    return reconcile(stateObjects(state), await liveObjects(cluster.kubectl, kinds ?? stateKinds(state)));
+}
+
+/** For `expect(...ok(result)).toBe(0)`: the exit code, with the run's diagnostics as the message. */
+const ok = (r: PulumiResult) => {
+    const diagnostics = r.stdout.indexOf("Diagnostics:");
+    return [r.status, (diagnostics >= 0 ? r.stdout.slice(diagnostics, diagnostics + 4000) : r.stdout.slice(-3000)) + r.stderr.slice(-3000)] as const;
+};
+
+beforeAll(async () => {
+    cluster = await startTestCluster();
+    project = createEngineProject({ env: { KUBECONFIG: cluster.kubeconfigPath } });
+    const init = project.pulumi(["stack", "init", STACK]);
+    expect(init.status, init.stderr).toBe(0);
+    project.setConfig(STACK, "platform:kubernetesTarget", "apply");
+    // Shaped like prod where it matters here: every stateful resource protected.
+    project.setConfig(STACK, "platform:protect", "true");
+    project.setConfig(STACK, "platform:chartMirror", createChartMirror(path.join(project.dir, "..", "chart-mirror")));
+}, 180_000);
+
+afterAll(async () => {
+    await cluster?.stop();
+    project?.cleanup();
+});
+
+describe("the local stack on a real API server", () => {
+    let kinds: string[] = [];
+
+    it("deploys every object and waits for the workloads to become ready", async () => {
+        const result = await up();
+        expect(...ok(result)).toBe(0);
+        expect(result.stdout).toContain("environment local: apply (platform:kubernetesTarget is apply");
+
+        const state = await exported();
+        kinds = stateKinds(state);
+        const r = reconcile(stateObjects(state), await liveObjects(cluster.kubectl, kinds));
+        figure(`up: ${state.resources.length} resources in state, ${r.inState} Kubernetes objects, ${r.live} in the API server`);
+        expect(r).toMatchObject({ orphaned: [], lost: [] });
+        expect(r.inState).toBeGreaterThan(100);
+
+        // kwok ran the pods: every Deployment the stack made is available.
+        const deployments = JSON.parse((await cluster.kubectl(["get", "deployments", "-A", "-l", "app.kubernetes.io/managed-by=pulumi", "-o", "json"])).stdout) as {
+            items: { metadata: { name: string }; status: { availableReplicas?: number }; spec: { replicas: number } }[];
+        };
+        expect(deployments.items.length).toBeGreaterThanOrEqual(10);
+        // Declared values win over kubectl: every object asks the provider to force them back.
+        const force = await cluster.kubectl(["get", "deployments,services,configmaps,networkpolicies", "-A", "-l", "app.kubernetes.io/managed-by=pulumi", "-o", "jsonpath={range .items[*]}{.metadata.annotations.pulumi\\.com/patchForce}{\"\\n\"}{end}"]);
+        expect(new Set(force.stdout.trim().split("\n"))).toEqual(new Set(["true"]));
+        for (const d of deployments.items) {
+            expect(d.status.availableReplicas ?? 0, d.metadata.name).toBe(d.spec.replicas);
+        }
+    });
+
+    it("changes nothing on a second up, and finds no drift right after", async () => {
+        const again = await up("--expect-no-changes");
+        expect(...ok(again)).toBe(0);
+        const drift = await script("drift-report");
+        expect(drift.status, drift.stdout + drift.stderr).toBe(0);
+    });
+
+    it("keeps the generated credentials out of the state, the outputs and the logs in plain text", async () => {
+        const list = await cluster.kubectl(["get", "secrets", "-A", "-l", "app.kubernetes.io/managed-by=pulumi", "-o", "json"]);
+        const secrets = JSON.parse(list.stdout) as { items: { metadata: { name: string }; data: Record<string, string> }[] };
+        const known = secrets.items.flatMap((s) =>
+            Object.entries(s.data)
+                .filter(([key]) => /password|token|default_user\.conf/.test(key))
+                .map(([key, b64]) => ({ where: `${s.metadata.name}.${key}`, value: Buffer.from(b64, "base64").toString("utf8") })),
+        );
+        expect(known.map((k) => k.where).sort()).toEqual([
+            "grafana-admin.admin-password",
+            "platform-postgres-superuser.password",
+            "rabbitmq-default-user.default_user.conf",
+            "rabbitmq-default-user.password",
+            "vault-dev-root-token.token",
+        ]);
+        for (const k of known) {
+            expect(k.value.length, k.where).toBeGreaterThanOrEqual(32);
+        }
+
+        const outputs = await pulumi(["stack", "output", "--json"]);
+        const places: Record<string, string> = {
+            state: [...readTree(project.backendDir).values(), ...fs.readdirSync(project.backendDir, { recursive: true, encoding: "utf8" })]
+                .join("\n"),
+            "stack export": (await pulumi(["stack", "export"])).stdout,
+            outputs: outputs.stdout,
+            logs: logs.join("\n"),
+        };
+        let hits = 0;
+        for (const [place, text] of Object.entries(places)) {
+            for (const k of known) {
+                // Plain text, and base64 (which is no protection either).
+                for (const form of [k.value, Buffer.from(k.value).toString("base64")]) {
+                    if (text.includes(form)) {
+                        hits++;
+                        console.error(`secret ${k.where} found in ${place}`);
+                    }
+                }
+            }
+        }
+        figure(`secrets scan: ${known.length} generated values x ${Object.keys(places).length} places (state ${places.state.length} chars, logs ${places.logs.length} chars): ${hits} hits`);
+        expect(hits).toBe(0);
+    });
+
+    it("reports drift made with kubectl and repairs it on the next up", async () => {
+        const scaled = await cluster.kubectl(["scale", "deployment/rabbitmq-cluster-operator", "-n", "rabbitmq-system", "--replicas=3"]);
+        expect(...ok(scaled)).toBe(0);
+        const patched = await cluster.kubectl(["patch", "configmap/platform-environment", "-n", "platform-system", "--type=merge", "-p", '{"data":{"template":"tampered"}}']);
+        expect(...ok(patched)).toBe(0);
+        const deleted = await cluster.kubectl(["delete", "networkpolicy/default-deny", "-n", "platform-system"]);
+        expect(...ok(deleted)).toBe(0);
+
+        // The scheduled drift job's report: each object, and what changed.
+        const drift = await script("drift-report");
+        console.log(drift.stdout);
+        expect(drift.status, drift.stdout + drift.stderr).toBe(1);
+        for (const expected of ["rabbitmq-cluster-operator", "spec.replicas", "platform-environment", "data.template", "default-deny"]) {
+            expect(drift.stdout, expected).toContain(expected);
+        }
+
+        const repaired = await up("--refresh");
+        expect(...ok(repaired)).toBe(0);
+        const replicas = await cluster.kubectl(["get", "deployment/rabbitmq-cluster-operator", "-n", "rabbitmq-system", "-o", "jsonpath={.spec.replicas}"]);
+        expect(replicas.stdout).toBe("1");
+        const template = await cluster.kubectl(["get", "configmap/platform-environment", "-n", "platform-system", "-o", "jsonpath={.data.template}"]);
+        expect(template.stdout).toBe("local");
+        const policy = await cluster.kubectl(["get", "networkpolicy/default-deny", "-n", "platform-system", "-o", "name"]);
+        expect(...ok(policy)).toBe(0);
+        const clean = await script("drift-report");
+        expect(clean.status, clean.stdout + clean.stderr).toBe(0);
+        figure("drift: 3 objects changed with kubectl (scale, patch, delete) reported by the drift report, repaired by up --refresh, then no drift");
+    });
+
+    it("refuses a second concurrent up with the backend's lock, and loses nothing", async () => {
+        const before = await exported();
+        const first = up("--refresh");
+        // Wait until the first run holds the lock, then start the second.
+        const lockDir = path.join(project.backendDir, ".pulumi", "locks");
+        const deadline = Date.now() + 60_000;
+        while (!(fs.existsSync(lockDir) && fs.readdirSync(lockDir, { recursive: true }).some((f) => String(f).endsWith(".json")))) {
+            expect(Date.now()).toBeLessThan(deadline);
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        const second = await up();
+        expect(second.status).not.toBe(0);
+        expect(second.stderr + second.stdout).toContain("the stack is currently locked by 1 lock(s)");
+        expect(...ok(await first)).toBe(0);
+
+        const after = await exported();
+        const r = await reconciled(kinds);
+        figure(`concurrent up: second refused by the lock; resources ${before.resources.length} before, ${after.resources.length} after; ${r.lost.length} lost, ${r.orphaned.length} orphaned`);
+        expect(after.resources.map((x) => x.urn).sort()).toEqual(before.resources.map((x) => x.urn).sort());
+        expect(r).toMatchObject({ orphaned: [], lost: [] });
+    });
+
+    it("refuses to destroy protected stateful resources without an explicit override", async () => {
+        const state = await exported();
+        const protectedTypes = state.resources.filter((r) => r.protect).map((r) => r.type.split(":").slice(1).join(":"));
+        // Every stateful resource of the environment (the data services and the
+        // record) and the operators' CRDs, whose deletion would take the data with them.
+        expect(protectedTypes).toEqual(
+            expect.arrayContaining([
+                "postgresql.cnpg.io/v1:Cluster",
+                "rabbitmq.com/v1beta1:RabbitmqCluster",
+                "core/v1:ConfigMap",
+                "apiextensions.k8s.io/v1:CustomResourceDefinition",
+            ]),
+        );
+        const refused = await script("destroy");
+        expect(refused.status).toBe(3);
+        expect(refused.stderr).toContain(`destroy refused: stack local has ${protectedTypes.length} protected resources; nothing was deleted`);
+        const r = await reconciled(kinds);
+        figure(`prod safety: ${protectedTypes.length} protected resources; ./platform destroy refused; ${r.lost.length} objects lost`);
+        expect(r.lost).toEqual([]);
+    });
+
+    it("destroys everything with --unprotect, leaving nothing in the API server", async () => {
+        const destroyed = await script("destroy", ["--unprotect"]);
+        expect(...ok(destroyed)).toBe(0);
+        const live = await liveObjects(cluster.kubectl, kinds);
+        figure(`destroy: ${live.size} platform objects left in the API server`);
+        expect([...live]).toEqual([]);
+    });
+
+    it("recovers from an up killed with SIGKILL: cancel, refresh, up converge with 0 orphans", async () => {
+        // Start a fresh up and kill the whole process tree once some objects exist.
+        const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--stack", STACK, "--non-interactive", "--color", "never", ...POLICIES], {
+            cwd: project.dir,
+            env: project.env,
+            detached: true,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+        const exited = new Promise<void>((r) => child.on("exit", () => r()));
+        const deadline = Date.now() + 180_000;
+        while ((out.match(/ created \(/g) ?? []).length < 40) {
+            expect(Date.now(), out.slice(-2000)).toBeLessThan(deadline);
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        process.kill(-child.pid!, "SIGKILL");
+        await exited;
+        logs.push(out);
+        const createdBeforeKill = (out.match(/ created \(/g) ?? []).length;
+
+        const locked = await up();
+        expect(locked.status).not.toBe(0);
+        expect(locked.stderr + locked.stdout).toContain("currently locked");
+
+        // The documented recovery (README "Reliability and recovery").
+        const cancel = await pulumi(["cancel", "--yes"]);
+        expect(...ok(cancel)).toBe(0);
+        const pending = (await exported()).pendingOperations;
+        const refresh = await pulumi(["refresh", "--yes", "--skip-preview", "--clear-pending-creates"]);
+        expect(...ok(refresh)).toBe(0);
+        const converged = await up();
+        expect(...ok(converged)).toBe(0);
+        const again = await up("--expect-no-changes");
+        expect(...ok(again)).toBe(0);
+
+        const r = await reconciled(kinds);
+        figure(`SIGKILL: killed after ${createdBeforeKill} creates with ${pending} pending operations; after cancel + refresh + up: ${r.inState} objects, ${r.orphaned.length} orphaned, ${r.lost.length} lost`);
+        expect(r).toMatchObject({ orphaned: [], lost: [] });
+        expect(r.inState).toBeGreaterThan(100);
+    });
+});
