@@ -161,7 +161,8 @@ describe("the local stack on a real API server", () => {
     it("reports drift made with kubectl and repairs it on the next up", async () => {
         const scaled = await cluster.kubectl(["scale", "deployment/rabbitmq-cluster-operator", "-n", "rabbitmq-system", "--replicas=3"]);
         expect(...ok(scaled)).toBe(0);
-        const patched = await cluster.kubectl(["patch", "configmap/platform-environment", "-n", "platform-system", "--type=merge", "-p", '{"data":{"template":"tampered"}}']);
+        // A label, not data: the provider replaces a ConfigMap whose data changed, and this one is protected.
+        const patched = await cluster.kubectl(["label", "configmap/platform-environment", "-n", "platform-system", "--overwrite", "platform.example.com/cost-center=tampered"]);
         expect(...ok(patched)).toBe(0);
         const deleted = await cluster.kubectl(["delete", "networkpolicy/default-deny", "-n", "platform-system"]);
         expect(...ok(deleted)).toBe(0);
@@ -170,7 +171,12 @@ describe("the local stack on a real API server", () => {
         const drift = await script("drift-report");
         console.log(drift.stdout);
         expect(drift.status, drift.stdout + drift.stderr).toBe(1);
-        for (const expected of ["rabbitmq-cluster-operator", "spec.replicas", "platform-environment", "data.template", "default-deny"]) {
+        for (const expected of [
+            "3 resource(s) changed outside code",
+            "rabbitmq-cluster-operator (kubernetes:apps/v1:Deployment): changed: spec.replicas",
+            "environment-record (kubernetes:core/v1:ConfigMap): changed: metadata.labels",
+            "platform-system-default-deny (kubernetes:networking.k8s.io/v1:NetworkPolicy): deleted outside code",
+        ]) {
             expect(drift.stdout, expected).toContain(expected);
         }
 
@@ -178,8 +184,8 @@ describe("the local stack on a real API server", () => {
         expect(...ok(repaired)).toBe(0);
         const replicas = await cluster.kubectl(["get", "deployment/rabbitmq-cluster-operator", "-n", "rabbitmq-system", "-o", "jsonpath={.spec.replicas}"]);
         expect(replicas.stdout).toBe("1");
-        const template = await cluster.kubectl(["get", "configmap/platform-environment", "-n", "platform-system", "-o", "jsonpath={.data.template}"]);
-        expect(template.stdout).toBe("local");
+        const costCenter = await cluster.kubectl(["get", "configmap/platform-environment", "-n", "platform-system", "-o", "jsonpath={.metadata.labels.platform\\.example\\.com/cost-center}"]);
+        expect(costCenter.stdout).toBe("PLT-0001");
         const policy = await cluster.kubectl(["get", "networkpolicy/default-deny", "-n", "platform-system", "-o", "name"]);
         expect(...ok(policy)).toBe(0);
         const clean = await script("drift-report");
