@@ -3,7 +3,7 @@ import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/**", "**/node_modules/**", "dist/**", "rendered/**", "test/fixtures/**", "eslint.config.mjs"] },
+    { ignores: ["node_modules/**", "**/node_modules/**", "dist/**", "rendered/**", "test/fixtures/**", "eslint.config.mjs", ".cache/**", ".gitlab-ci-local/**"] },
     ...tseslint.configs.recommended,
     {
         // CommonJS entry points loaded by Pulumi's runners.
