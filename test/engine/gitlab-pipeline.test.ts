@@ -1,0 +1,125 @@
+/**
+ * The pipeline itself (.gitlab-ci.yml), run with gitlab-ci-local in shell
+ * mode: a merge request's `validate` and `preview` jobs in a throwaway git
+ * repository made from this checkout, with one change to the local template
+ * on top. The preview job must find `local` as the only affected stack,
+ * preview it with the policy pack and post its note to a stand-in for
+ * GitLab's API (test/helpers/fake-gitlab.ts).
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { NOTE_MARKER } from "../../scripts/preview-note";
+import { createChartMirror } from "../helpers/chart-mirror";
+import { PulumiResult, REPO_ROOT, runAsync } from "../helpers/engine";
+import { FakeGitLab, MR, NOTES_PATH, PROJECT, TOKEN } from "../helpers/fake-gitlab";
+
+const GITLAB_CI_LOCAL = path.join(REPO_ROOT, "node_modules", ".bin", "gitlab-ci-local");
+
+let root: string;
+let repo: string;
+let baseSha: string;
+const gitlab = new FakeGitLab();
+
+function git(args: string[]): string {
+    return execFileSync("git", args, { cwd: repo, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "ci", GIT_AUTHOR_EMAIL: "ci@example.com", GIT_COMMITTER_NAME: "ci", GIT_COMMITTER_EMAIL: "ci@example.com" } }).trim();
+}
+
+/** The merge request's predefined variables, as GitLab would set them. */
+function mergeRequestVariables(): Record<string, string> {
+    return {
+        CI_PIPELINE_SOURCE: "merge_request_event",
+        CI_MERGE_REQUEST_IID: MR,
+        CI_MERGE_REQUEST_DIFF_BASE_SHA: baseSha,
+        CI_PROJECT_ID: PROJECT,
+        CI_API_V4_URL: gitlab.apiUrl,
+        CI_PIPELINE_URL: "https://gitlab.example.com/platform/platform-gitops/-/pipelines/4711",
+        PLATFORM_GITLAB_TOKEN: TOKEN,
+        // The toolchain this run already built, instead of the job's project-local cache.
+        PLATFORM_CACHE_DIR: process.env.PLATFORM_CACHE_DIR ?? "",
+    };
+}
+
+function gitlabCiLocal(args: string[], variables: Record<string, string>): Promise<PulumiResult> {
+    const vars = Object.entries(variables).flatMap(([k, v]) => ["--variable", `${k}=${v}`]);
+    // Merge request pipelines have no CI_COMMIT_BRANCH (gitlab-ci-local sets the checked-out branch).
+    return runAsync(GITLAB_CI_LOCAL, ["--force-shell-executor", "--no-color", "--unset-variable", "CI_COMMIT_BRANCH", ...vars, ...args], {
+        cwd: repo,
+        env: {
+            ...process.env,
+            GCL_IGNORE_PREDEFINED_VARS: Object.keys(variables).filter((k) => k.startsWith("CI_")).join(","),
+            // The upstream chart repositories are not reachable here: test doubles.
+            PLATFORM_CHART_MIRROR: createChartMirror(path.join(root, "chart-mirror")),
+            KUBECONFIG: path.join(root, "no-kubeconfig"),
+            NO_COLOR: "1",
+        },
+    });
+}
+
+beforeAll(async () => {
+    await gitlab.start();
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "platform-pipeline-"));
+    repo = path.join(root, "repo");
+    // This checkout's files as they are (committed or not), without ignored ones.
+    const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: REPO_ROOT, encoding: "utf8" })
+        .split("\0")
+        .filter((f) => f !== "" && fs.existsSync(path.join(REPO_ROOT, f)));
+    for (const file of files) {
+        fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
+        fs.copyFileSync(path.join(REPO_ROOT, file), path.join(repo, file));
+    }
+    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(repo, "node_modules"));
+    fs.symlinkSync(path.join(REPO_ROOT, "policies", "node_modules"), path.join(repo, "policies", "node_modules"));
+    git(["init", "-q", "-b", "main"]);
+    git(["add", "-A"]);
+    git(["commit", "-q", "-m", "base"]);
+    baseSha = git(["rev-parse", "HEAD"]);
+    // The merge request: one change to the local template.
+    fs.appendFileSync(path.join(repo, "environments", "templates", "local.ts"), "// A merge request's change to the local template.\n");
+    git(["commit", "-q", "-am", "change the local template"]);
+}, 120_000);
+
+afterAll(async () => {
+    await gitlab.stop();
+    if (root) {
+        fs.rmSync(root, { recursive: true, force: true });
+    }
+});
+
+describe("the GitLab pipeline under gitlab-ci-local", () => {
+    it("plans a merge request pipeline: validate, engine tests, preview, review environment", async () => {
+        const listed = await gitlabCiLocal(["--list"], mergeRequestVariables());
+        expect(listed.status, listed.stderr).toBe(0);
+        const jobs = listed.stdout.split("\n").map((l) => l.split(/\s+/)[0]);
+        expect(jobs).toEqual(expect.arrayContaining(["validate", "test:engine", "preview", "review:deploy", "review:stop"]));
+        for (const branchOnly of ["apply:dev", "apply:staging", "promote:prod", "drift", "reaper"]) {
+            expect(jobs, branchOnly).not.toContain(branchOnly);
+        }
+    });
+
+    it("runs validate and preview: previews the one affected stack with the policy pack and posts the note", async () => {
+        const run = await gitlabCiLocal(["validate", "preview"], mergeRequestVariables());
+        const output = run.stdout + run.stderr;
+        expect(run.status, output.slice(-6000)).toBe(0);
+        console.log(output.split("\n").filter((l) => /ci: |Test Files|Tests |passed|PASS|FAIL|finished/.test(l)).join("\n"));
+
+        // validate ran the unit tests; preview found `local` alone.
+        expect(output).toMatch(/Tests\s+\d+ passed/);
+        expect(output).toContain("ci: previewing local");
+        expect(output).not.toMatch(/ci: previewing (dev|staging|prod)/);
+        expect(output).toContain("ci: local preview exited with 0");
+
+        // One note, created on the merge request with the token, holding local's counts.
+        expect(gitlab.calls()).toEqual(["GET /api/v4/user", `GET ${NOTES_PATH}`, `POST ${NOTES_PATH}`]);
+        const post = gitlab.requests[2];
+        expect(post.headers["private-token"]).toBe(TOKEN);
+        const body = (JSON.parse(post.body) as { body: string }).body;
+        expect(body.startsWith(NOTE_MARKER)).toBe(true);
+        expect(body).toMatch(/\| `local` \| ✅ ok \| \d{3} \| 0 \| 0 \| 0 \| 0 \|/);
+        expect(body).toContain("database-encrypted-backed-up");
+        expect(body).not.toContain(TOKEN);
+    });
+});
