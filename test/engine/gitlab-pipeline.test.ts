@@ -7,6 +7,7 @@
  * GitLab's API (test/helpers/fake-gitlab.ts).
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -59,7 +60,24 @@ function gitlabCiLocal(args: string[], variables: Record<string, string>): Promi
     });
 }
 
+/**
+ * The jobs' `./platform` reinstalls dependencies when the install stamp does
+ * not match the lockfile, and would do it through the linked node_modules,
+ * with links pointing into the throwaway clone: refuse to start instead.
+ */
+function requireCurrentInstall(): void {
+    const key = createHash("sha256")
+        .update(Buffer.concat(["pnpm-lock.yaml", "package.json", path.join("policies", "package.json")].map((f) => fs.readFileSync(path.join(REPO_ROOT, f)))))
+        .digest("hex")
+        .slice(0, 16);
+    const stamp = path.join(REPO_ROOT, "node_modules", ".platform-install-stamp");
+    if (!fs.existsSync(stamp) || fs.readFileSync(stamp, "utf8").trim() !== key) {
+        throw new Error("dependencies are not installed for the current lockfile: run the tests with ./platform test");
+    }
+}
+
 beforeAll(async () => {
+    requireCurrentInstall();
     await gitlab.start();
     root = fs.mkdtempSync(path.join(os.tmpdir(), "platform-pipeline-"));
     repo = path.join(root, "repo");

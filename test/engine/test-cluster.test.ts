@@ -190,7 +190,7 @@ describe("the local stack on a real API server", () => {
         expect(...ok(policy)).toBe(0);
         const clean = await script("drift-report");
         expect(clean.status, clean.stdout + clean.stderr).toBe(0);
-        figure("drift: 3 objects changed with kubectl (scale, patch, delete) reported by the drift report, repaired by up --refresh, then no drift");
+        figure("drift: 3 objects changed with kubectl (scale, label, delete) reported by the drift report, repaired by up --refresh, then no drift");
     });
 
     it("refuses a second concurrent up with the backend's lock, and loses nothing", async () => {
