@@ -1,6 +1,11 @@
-import { describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
-import { ConfigError, parseEnvironmentConfig } from "./config";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+
+import { setupMocks } from "../test/helpers/mocks";
+import { CONFIG_KEYS, ConfigError, environmentConfigSchema, loadEnvironmentConfig, parseEnvironmentConfig } from "./config";
 
 const valid = {
     template: "local",
@@ -144,9 +149,9 @@ describe("parseEnvironmentConfig", () => {
         });
 
         it("refuses node counts out of range or crossed", () => {
-            expect(errorOf({ ...dev, nodeMin: "0" })).toContain('platform:nodeMin: must be from 1 to 100 (got "0")');
-            expect(errorOf({ ...dev, nodeMax: "500" })).toContain('platform:nodeMax: must be from 1 to 100 (got "500")');
-            expect(errorOf({ ...dev, nodeMin: "2.5" })).toContain("platform:nodeMin: must be a whole number");
+            expect(errorOf({ ...dev, nodeMin: "0" })).toContain('platform:nodeMin: must be a whole number from 1 to 100 (got "0")');
+            expect(errorOf({ ...dev, nodeMax: "500" })).toContain('platform:nodeMax: must be a whole number from 1 to 100 (got "500")');
+            expect(errorOf({ ...dev, nodeMin: "2.5" })).toContain('platform:nodeMin: must be a whole number from 1 to 100 (got "2.5")');
             expect(errorOf({ ...dev, nodeMin: "6", nodeMax: "3" })).toContain("platform:nodeMin: must not exceed platform:nodeMax (3)");
             expect(parseEnvironmentConfig({ ...dev, nodeMin: "3", nodeMax: "9" })).toMatchObject({ nodeMin: 3, nodeMax: 9 });
         });
@@ -157,5 +162,185 @@ describe("parseEnvironmentConfig", () => {
             expect(errorOf({ ...dev, protect: "yes" })).toContain('platform:protect: allowed: true, false (got "yes")');
             expect(parseEnvironmentConfig({ ...prod, protect: "true" }).protect).toBe(true);
         });
+    });
+});
+
+/** A complete azure dev config (the committed dev stack's shape). */
+const azureDev = {
+    ...valid,
+    template: "dev",
+    name: "dev",
+    cloud: "azure",
+    region: "westeurope",
+    clusterAdmins: "7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90",
+    ingressDomain: "dev.example.com",
+    acmeEmail: "team@example.com",
+};
+const awsDev = { ...azureDev, cloud: "aws", region: "eu-west-1", clusterAdmins: "arn:aws:iam::111122223333:role/platform-admins" };
+const ALLOWED_KEYS = `allowed: ${CONFIG_KEYS.map((k) => `platform:${k}`).join(", ")}`;
+
+describe("unknown keys in the platform namespace", () => {
+    it("refuses a misspelt key, suggesting the closest known one and listing what is allowed", () => {
+        const message = errorOf({ ...valid, costCentre: "PLT-0001" });
+        expect(message).toContain(`platform:costCentre: is not a setting; did you mean platform:costCenter? ${ALLOWED_KEYS}`);
+        expect(errorOf({ ...valid, kubernetesTarge: "render" })).toContain("platform:kubernetesTarge: is not a setting; did you mean platform:kubernetesTarget? allowed: ");
+        expect(errorOf({ ...valid, nodemin: "3" })).toContain("did you mean platform:nodeMin?");
+        expect(errorOf({ ...valid, regoin: "westeurope" })).toContain("did you mean platform:region?");
+    });
+
+    it("suggests nothing when no known key is close, and never shows the value (it may be a secret)", () => {
+        const message = errorOf({ ...valid, team: "s3cr3t-value" });
+        expect(message).toContain(`platform:team: is not a setting; ${ALLOWED_KEYS}`);
+        expect(message).not.toContain("did you mean");
+        expect(message).not.toContain("s3cr3t-value");
+    });
+
+    it("names every unknown key, alongside the other problems", () => {
+        const message = errorOf({ ...valid, owner: "bob", costCentre: "x", protection: "true" });
+        expect(message).toContain("platform:costCentre: is not a setting; did you mean platform:costCenter?");
+        expect(message).toContain("platform:protection: is not a setting; did you mean platform:protect?");
+        expect(message).toContain('platform:owner: must be an email address (got "bob")');
+    });
+});
+
+describe("loadEnvironmentConfig reads every key of the stack (pulumi.runtime.allConfig under the test mocks)", () => {
+    const stackConfig = (config: Record<string, string>) => Object.fromEntries(Object.entries(config).map(([k, v]) => [`platform:${k}`, v]));
+
+    it("loads the platform keys, leaves other namespaces alone and reads '' as not set", async () => {
+        await setupMocks({
+            stack: "local",
+            config: { ...stackConfig(valid), "platform:name": "", "platform:kubeContext": "", "kubernetes:context": "kind-x", "pulumi:disable-default-providers": '["*"]' },
+        });
+        const config = loadEnvironmentConfig();
+        expect(config).toMatchObject({ template: "local", name: "local", costCenter: "PLT-0001" });
+        expect(config.kubeContext).toBeUndefined();
+    });
+
+    it("refuses a misspelt key the stack carries, whatever its value ('' included)", async () => {
+        await setupMocks({ stack: "local", config: { ...stackConfig(valid), "platform:kubernetesTarge": "render", "platform:costCentre": "" } });
+        expect(() => loadEnvironmentConfig()).toThrow(ConfigError);
+        expect(() => loadEnvironmentConfig()).toThrow("platform:kubernetesTarge: is not a setting; did you mean platform:kubernetesTarget?");
+        expect(() => loadEnvironmentConfig()).toThrow("platform:costCentre: is not a setting; did you mean platform:costCenter?");
+    });
+
+    it("reads the keys in the older `platform:config:key` form the language host may pass", async () => {
+        await setupMocks({ stack: "local", config: { ...stackConfig(valid), "platform:config:costCentre": "PLT-0001" } });
+        expect(() => loadEnvironmentConfig()).toThrow("platform:costCentre: is not a setting");
+    });
+
+    it("rejects a bad config through runEnvironment without an unhandled rejection (no PromiseRejectionHandledWarning)", async () => {
+        await setupMocks({ stack: "local", config: { ...stackConfig(valid), "platform:costCentre": "PLT-0001" } });
+        const { runEnvironment } = await import("./index");
+        const unhandled: unknown[] = [];
+        const listener = (reason: unknown) => unhandled.push(reason);
+        process.on("unhandledRejection", listener);
+        try {
+            const run = runEnvironment();
+            // Pulumi awaits the program's promise only after an I/O turn: let one pass first.
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            expect(unhandled).toEqual([]);
+            await expect(run).rejects.toThrow("platform:costCentre: is not a setting");
+            await expect(run).rejects.toBeInstanceOf(ConfigError);
+        } finally {
+            process.off("unhandledRejection", listener);
+        }
+    });
+});
+
+describe("Pulumi.yaml and the schema", () => {
+    const project = parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8")) as {
+        config: Record<string, { type: string; default?: unknown }>;
+    };
+    const declared = Object.keys(project.config).filter((k) => k.startsWith("platform:"));
+
+    it("declares exactly the keys the schema knows, and only in the platform namespace", () => {
+        expect(Object.keys(project.config).filter((k) => !k.startsWith("platform:"))).toEqual([]);
+        expect(declared.map((k) => k.replace(/^platform:/, "")).sort()).toEqual([...CONFIG_KEYS].sort());
+    });
+
+    it("declares every key as a string, without a default exactly for the keys the schema requires (name comes from the stack)", () => {
+        for (const key of declared) {
+            expect(project.config[key].type, key).toBe("string");
+        }
+        const withoutDefault = declared.filter((k) => project.config[k].default === undefined).map((k) => k.replace(/^platform:/, ""));
+        const required = CONFIG_KEYS.filter((k) => k !== "name" && !environmentConfigSchema.shape[k as keyof typeof environmentConfigSchema.shape].safeParse(undefined).success);
+        expect(withoutDefault.sort()).toEqual(required.sort());
+    });
+
+    it("loads every committed stack (stacks/Pulumi.*.yaml) with Pulumi.yaml's defaults, as the engine passes them", () => {
+        const stacksDir = path.join(__dirname, "..", "stacks");
+        const files = fs.readdirSync(stacksDir).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
+        expect(files.length).toBeGreaterThanOrEqual(4);
+        const defaults = Object.fromEntries(
+            Object.entries(project.config).filter(([, d]) => d.default !== undefined).map(([k, d]) => [k, String(d.default)]),
+        );
+        for (const file of files) {
+            const stack = /^Pulumi\.(.+)\.yaml$/.exec(file)![1];
+            const { config } = parse(fs.readFileSync(path.join(stacksDir, file), "utf8")) as { config: Record<string, unknown> };
+            const values = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)]));
+            expect(() => loadEnvironmentConfig({ ...defaults, "platform:name": stack, ...values }), file).not.toThrow();
+        }
+    });
+});
+
+describe("node counts, blank text, cluster admins per cloud, networks", () => {
+    it("accepts only digits for node counts, from 1 to 100, in its own words", () => {
+        for (const [key, value] of [["nodeMin", "0x10"], ["nodeMax", "1e1"], ["nodeMin", " 3 "], ["nodeMax", "three"], ["nodeMin", "-2"], ["nodeMax", "+4"], ["nodeMin", "2.0"]]) {
+            const message = errorOf({ ...azureDev, [key]: value });
+            expect(message).toContain(`platform:${key}: must be a whole number from 1 to 100 (got ${JSON.stringify(value)})`);
+            expect(message).not.toContain("NaN");
+        }
+        expect(parseEnvironmentConfig({ ...azureDev, nodeMin: "1", nodeMax: "100" })).toMatchObject({ nodeMin: 1, nodeMax: 100 });
+        expect(parseEnvironmentConfig({ ...azureDev, nodeMax: "010" }).nodeMax).toBe(10);
+    });
+
+    it("refuses a description or a repository of whitespace only, and trims them", () => {
+        expect(errorOf({ ...valid, description: "   " })).toContain('platform:description: it is required (got "   ")');
+        expect(errorOf({ ...valid, repository: " \t " })).toContain('platform:repository: it is required (got " \\t ")');
+        expect(errorOf({ ...valid, description: ` ${"x".repeat(501)} ` })).toContain("platform:description: ");
+        expect(parseEnvironmentConfig({ ...valid, description: "  dev box  ", repository: " platform-gitops " })).toMatchObject({
+            description: "dev box",
+            repository: "platform-gitops",
+        });
+    });
+
+    it("requires Entra ID object ids on azure, naming the cloud and the bad entry", () => {
+        const message = errorOf({ ...azureDev, clusterAdmins: "7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90, platform-admins, arn:aws:iam::111122223333:role/admins" });
+        expect(message).toContain(
+            'platform:clusterAdmins: "platform-admins" is not an administrator on azure; allowed for azure: Entra ID object ids (GUIDs) such as 7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90',
+        );
+        expect(message).toContain('platform:clusterAdmins: "arn:aws:iam::111122223333:role/admins" is not an administrator on azure');
+        expect(message).not.toContain('"7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90" is not');
+        expect(errorOf({ ...azureDev, clusterAdmins: "7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f9" })).toContain("is not an administrator on azure");
+        expect(parseEnvironmentConfig({ ...azureDev, clusterAdmins: "7F3C2A10-5B1E-4D8A-9C3F-2E6B8A1D4F90,11111111-2222-3333-4444-555555555555" }).clusterAdmins).toHaveLength(2);
+    });
+
+    it("requires IAM role ARNs on aws (what EksCluster accepts: no users, no other account shape)", () => {
+        const allowed = "allowed for aws: IAM role ARNs, arn:aws:iam::<12-digit account>:role/<name>";
+        expect(errorOf({ ...awsDev, clusterAdmins: "7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90" })).toContain(
+            `platform:clusterAdmins: "7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90" is not an administrator on aws; ${allowed}`,
+        );
+        for (const bad of ["arn:aws:iam::111122223333:user/alice", "arn:aws:iam::11112222333:role/admins", "arn:aws-cn:iam::111122223333:role/admins", "arn:aws:iam::111122223333:role/", "admins"]) {
+            expect(errorOf({ ...awsDev, clusterAdmins: bad })).toContain(`platform:clusterAdmins: "${bad}" is not an administrator on aws; ${allowed}`);
+        }
+        expect(parseEnvironmentConfig({ ...awsDev, clusterAdmins: "arn:aws:iam::111122223333:role/ops/platform-admins, arn:aws:iam::444455556666:role/break+glass" }).clusterAdmins).toHaveLength(2);
+    });
+
+    it("refuses networks written with leading zeros or inside 0.0.0.0/8, for both network settings", () => {
+        expect(errorOf({ ...azureDev, networkCidr: "010.40.0.0/16" })).toContain(
+            'platform:networkCidr: must be an IPv4 /16 network such as 10.40.0.0/16, written without leading zeros (got "010.40.0.0/16")',
+        );
+        expect(errorOf({ ...azureDev, networkCidr: "10.040.0.0/16" })).toContain("written without leading zeros");
+        expect(errorOf({ ...azureDev, networkCidr: "10.40.0.0/016" })).toContain("written without leading zeros");
+        expect(errorOf({ ...azureDev, networkCidr: "0.0.0.0/16" })).toContain(
+            'platform:networkCidr: must be an IPv4 /16 network such as 10.40.0.0/16, outside 0.0.0.0/8 (reserved, not routable) (got "0.0.0.0/16")',
+        );
+        expect(errorOf({ ...azureDev, networkCidr: "0.16.0.0/16" })).toContain("outside 0.0.0.0/8");
+        expect(errorOf({ ...azureDev, serviceCidr: "0.0.0.0/12" })).toContain(
+            'platform:serviceCidr: must be an IPv4 network from /12 to /24 such as 10.0.0.0/16, outside 0.0.0.0/8 (reserved, not routable) (got "0.0.0.0/12")',
+        );
+        expect(errorOf({ ...azureDev, serviceCidr: "10.00.0.0/16" })).toContain("platform:serviceCidr: must be an IPv4 network from /12 to /24 such as 10.0.0.0/16, written without leading zeros");
+        expect(parseEnvironmentConfig({ ...azureDev, networkCidr: "10.0.0.0/16", serviceCidr: "172.16.0.0/16" })).toMatchObject({ networkCidr: "10.0.0.0/16" });
+        expect(parseEnvironmentConfig({ ...azureDev, networkCidr: "100.64.0.0/16" }).networkCidr).toBe("100.64.0.0/16");
     });
 });

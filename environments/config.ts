@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
-import { cidrsOverlap, parseCidr } from "../components/shared/cidr";
+import { Cidr, cidrsOverlap, hasLeadingZeros, parseCidr } from "../components/shared/cidr";
+import { ENTRA_OBJECT_ID, IAM_ROLE_ARN } from "../components/shared/identifiers";
 
 /** Environment templates this repository can build. */
 export const ENVIRONMENT_TEMPLATES = ["local", "review", "dev", "staging", "prod"] as const;
@@ -27,6 +28,61 @@ export const KUBERNETES_TARGETS = ["auto", "apply", "render"] as const;
 
 const KEY_PREFIX = "platform";
 
+/** Node counts: digits only (no "0x10", "1e1", " 3 "), 1 to 100. */
+const NODE_COUNT = "must be a whole number from 1 to 100";
+const nodeCount = z
+    .string({ error: NODE_COUNT })
+    .refine((v) => /^[0-9]+$/.test(v) && Number(v) >= 1 && Number(v) <= 100, NODE_COUNT)
+    .transform(Number);
+
+/** Free text that must say something: whitespace alone is not a value. */
+const requiredText = z.string().trim().min(1, "it is required");
+
+/** What one cluster administrator is on each cloud. */
+const CLUSTER_ADMIN: Record<(typeof CLOUDS)[number], { pattern: RegExp; allowed: string }> = {
+    azure: { pattern: ENTRA_OBJECT_ID, allowed: "Entra ID object ids (GUIDs) such as 7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90" },
+    aws: { pattern: IAM_ROLE_ARN, allowed: "IAM role ARNs, arn:aws:iam::<12-digit account>:role/<name>" },
+};
+
+/** The reserved "this network" block (RFC 1122): no cloud network can use it. */
+const THIS_NETWORK: Cidr = { base: 0, prefix: 8 };
+
+/**
+ * A network of the stack config (platform:networkCidr, platform:serviceCidr), or
+ * why it is not one. On top of parseCidr: no leading zeros (`010.40.0.0/16`
+ * reads as 10.40.0.0/16 to some tools and 8.40.0.0/16 to others) and nothing in
+ * 0.0.0.0/8. The one place for these rules; `example` is the shape to show.
+ */
+export function parseConfigCidr(text: string, prefixes: { min: number; max: number }, example: string): { cidr: Cidr } | { problem: string } {
+    const shape =
+        prefixes.min === prefixes.max
+            ? `must be an IPv4 /${prefixes.min} network such as ${example}`
+            : `must be an IPv4 network from /${prefixes.min} to /${prefixes.max} such as ${example}`;
+    if (hasLeadingZeros(text)) {
+        return { problem: `${shape}, written without leading zeros` };
+    }
+    const cidr = parseCidr(text);
+    if (cidr === undefined || cidr.prefix < prefixes.min || cidr.prefix > prefixes.max) {
+        return { problem: shape };
+    }
+    if (cidrsOverlap(cidr, THIS_NETWORK)) {
+        return { problem: `${shape}, outside 0.0.0.0/8 (reserved, not routable)` };
+    }
+    return { cidr };
+}
+
+const NETWORK_PREFIXES = { min: 16, max: 16 };
+const SERVICE_PREFIXES = { min: 12, max: 24 };
+
+function cidrSetting(prefixes: { min: number; max: number }, example: string) {
+    return z.string().superRefine((v, ctx) => {
+        const parsed = parseConfigCidr(v, prefixes, example);
+        if ("problem" in parsed) {
+            ctx.addIssue({ code: "custom", message: parsed.problem });
+        }
+    });
+}
+
 /**
  * The stack configuration every environment is built from. Keys are the
  * project config keys declared in Pulumi.yaml (namespace `platform`).
@@ -37,10 +93,10 @@ export const environmentConfigSchema = z
         name: z
             .string()
             .regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/, "must be 3-32 lower-case letters, digits or '-', starting with a letter"),
-        description: z.string().min(1).max(500),
+        description: requiredText.max(500),
         owner: z.email("must be an email address"),
         costCenter: z.string().regex(/^[A-Z]{2,5}-[0-9]{3,6}$/, "must look like ABC-1234 (2-5 capitals, '-', 3-6 digits)"),
-        repository: z.string().min(1),
+        repository: requiredText,
         kubernetesTarget: z.enum(KUBERNETES_TARGETS).default("auto"),
         kubeContext: z.string().min(1).optional(),
         renderDirectory: z.string().min(1).default("rendered"),
@@ -48,7 +104,7 @@ export const environmentConfigSchema = z
         chartMirror: z.string().min(1).optional(),
         cloud: z.enum(CLOUDS).optional(),
         region: z.string().min(1).optional(),
-        /** Azure: Entra ID groups that administer the cluster. AWS: IAM role ARNs with cluster-admin access. */
+        /** Azure: Entra ID groups that administer the cluster. AWS: IAM role ARNs with cluster-admin access (checked per cloud below). */
         clusterAdmins: commaList.optional(),
         /** DNS domain the ingress gateway serves, e.g. dev.example.com. */
         ingressDomain: z
@@ -58,21 +114,12 @@ export const environmentConfigSchema = z
         /** Account email for ACME (Let's Encrypt) certificates. */
         acmeEmail: z.email("must be an email address").optional(),
         /** The cloud network (VNet / VPC); a /16 the subnets are carved from. */
-        networkCidr: z
-            .string()
-            .refine((v) => parseCidr(v)?.prefix === 16, "must be an IPv4 /16 network such as 10.40.0.0/16")
-            .optional(),
+        networkCidr: cidrSetting(NETWORK_PREFIXES, "10.40.0.0/16").optional(),
         /** Kubernetes service addresses (AKS); must not overlap the network. */
-        serviceCidr: z
-            .string()
-            .refine((v) => {
-                const c = parseCidr(v);
-                return c !== undefined && c.prefix >= 12 && c.prefix <= 24;
-            }, "must be an IPv4 network from /12 to /24 such as 10.0.0.0/16")
-            .optional(),
+        serviceCidr: cidrSetting(SERVICE_PREFIXES, "10.0.0.0/16").optional(),
         /** Worker nodes, overriding the template's profile. */
-        nodeMin: z.coerce.number().int("must be a whole number").min(1, "must be from 1 to 100").max(100, "must be from 1 to 100").optional(),
-        nodeMax: z.coerce.number().int("must be a whole number").min(1, "must be from 1 to 100").max(100, "must be from 1 to 100").optional(),
+        nodeMin: nodeCount.optional(),
+        nodeMax: nodeCount.optional(),
         /** Protect stateful resources from deletion (always on in prod). */
         protect: z.enum(["true", "false"]).transform((v) => v === "true").optional(),
         vaultAddress: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://127.0.0.1:8200" }).optional(),
@@ -112,6 +159,12 @@ export const environmentConfigSchema = z
         }
         if (c.clusterAdmins !== undefined && c.clusterAdmins.length === 0) {
             ctx.addIssue({ code: "custom", path: ["clusterAdmins"], message: "must name at least one administrator (comma-separated)" });
+        }
+        if (c.cloud && c.clusterAdmins) {
+            const { pattern, allowed } = CLUSTER_ADMIN[c.cloud];
+            for (const admin of c.clusterAdmins.filter((a) => !pattern.test(a))) {
+                ctx.addIssue({ code: "custom", path: ["clusterAdmins"], message: `"${admin}" is not an administrator on ${c.cloud}; allowed for ${c.cloud}: ${allowed}` });
+            }
         }
         if (c.kubernetesTarget === "render") {
             ctx.addIssue({ code: "custom", path: ["kubernetesTarget"], message: `allowed for the ${c.template} template: auto, apply (a cloud cluster is always applied to)` });
@@ -156,39 +209,90 @@ export class ConfigError extends pulumi.RunError {
     }
 }
 
-function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string {
+/** Every key the schema knows, without the `platform:` prefix, in declaration order. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(environmentConfigSchema.shape);
+
+/** Edit distance (Levenshtein; two neighbours swapped count as one edit). */
+export function editDistance(a: string, b: string): number {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+                d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    return d[a.length][b.length];
+}
+
+/**
+ * The known key an unknown one was probably meant to be: at most 3 edits away
+ * (case ignored) and fewer edits than half its length, so that a short,
+ * unrelated word is not "corrected". Ties go to the first declared key.
+ */
+export function closestKey(key: string): string | undefined {
+    let best: { key: string; distance: number } | undefined;
+    for (const known of CONFIG_KEYS) {
+        const distance = editDistance(key.toLowerCase(), known.toLowerCase());
+        if (distance <= 3 && distance < known.length / 2 && (best === undefined || distance < best.distance)) {
+            best = { key: known, distance };
+        }
+    }
+    return best?.key;
+}
+
+function describeUnknownKey(key: string): string {
+    const suggestion = closestKey(key);
+    // The value is not shown: an unknown key may hold a secret.
+    return `${KEY_PREFIX}:${key}: is not a setting; ${suggestion ? `did you mean ${KEY_PREFIX}:${suggestion}? ` : ""}` +
+        `allowed: ${CONFIG_KEYS.map((k) => `${KEY_PREFIX}:${k}`).join(", ")}`;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string[] {
+    if (issue.code === "unrecognized_keys") {
+        return issue.keys.map(describeUnknownKey);
+    }
     const key = issue.path.length > 0 ? `${KEY_PREFIX}:${issue.path.join(".")}` : KEY_PREFIX;
     const value = issue.path.length > 0 ? raw[String(issue.path[0])] : undefined;
     const got = value === undefined ? "it is not set" : `got ${JSON.stringify(value)}`;
     let allowed = issue.message;
     if (issue.code === "invalid_value" && "values" in issue) {
         allowed = `allowed: ${issue.values.map((v) => String(v)).join(", ")}`;
-    } else if (issue.code === "unrecognized_keys") {
-        return `${KEY_PREFIX}: unknown keys ${issue.keys.map((k) => `${KEY_PREFIX}:${k}`).join(", ")} ` +
-            `(allowed: ${Object.keys(environmentConfigSchema.shape).map((k) => `${KEY_PREFIX}:${k}`).join(", ")})`;
     } else if (issue.code === "invalid_type" && value === undefined) {
         allowed = "it is required";
     }
-    return `${key}: ${allowed} (${got})`;
+    return [`${key}: ${allowed} (${got})`];
 }
 
 /** Validates raw config values; throws a ConfigError listing every problem. */
 export function parseEnvironmentConfig(raw: Record<string, unknown>): EnvironmentConfig {
     const result = environmentConfigSchema.safeParse(raw);
     if (!result.success) {
-        const lines = result.error.issues.map((issue) => `  - ${describeIssue(issue, raw)}`);
+        const lines = result.error.issues.flatMap((issue) => describeIssue(issue, raw)).map((line) => `  - ${line}`);
         throw new ConfigError(`invalid stack configuration:\n${lines.join("\n")}`);
     }
     return result.data;
 }
 
-/** Reads the `platform:*` keys of the current stack and validates them. */
-export function loadEnvironmentConfig(config = new pulumi.Config(KEY_PREFIX)): EnvironmentConfig {
+/**
+ * Reads every `platform:*` key of the current stack and validates them. All of
+ * the stack's config is read (`pulumi.runtime.allConfig()`, `namespace:key` →
+ * value, the same map `pulumi.Config` reads), not just the keys the schema
+ * knows, so that a misspelt key is refused instead of silently ignored. Keys of
+ * other namespaces (`kubernetes:`, `pulumi:`, …) are left alone.
+ */
+export function loadEnvironmentConfig(stackConfig: Record<string, string> = pulumi.runtime.allConfig()): EnvironmentConfig {
     const raw: Record<string, unknown> = {};
-    for (const key of Object.keys(environmentConfigSchema.shape)) {
-        const value = config.get(key);
-        // Pulumi.yaml declares optional keys with "" as their default.
-        if (value !== undefined && value !== "") {
+    for (const [fullKey, value] of Object.entries(stackConfig)) {
+        if (!fullKey.startsWith(`${KEY_PREFIX}:`)) {
+            continue;
+        }
+        const key = fullKey.slice(KEY_PREFIX.length + 1);
+        // Pulumi.yaml declares optional keys with "" as their default: "" means "not set".
+        // An unknown key is refused whatever its value.
+        if (value !== "" || !CONFIG_KEYS.includes(key)) {
             raw[key] = value;
         }
     }

@@ -7,12 +7,26 @@ import { EnvironmentConfig, loadEnvironmentConfig } from "./config";
 import { resolveKubernetesTarget } from "./kubernetes-target";
 
 /**
- * The program behind every stack: validate the configuration (before any
- * resource is registered), check that every chart can be read, build the
- * template. Templates are imported on demand so that `local` never loads a
- * cloud SDK.
+ * The program behind every stack (index.ts exports its promise): validate the
+ * configuration (before any resource is registered), check that every chart
+ * can be read, build the template.
+ *
+ * The promise is marked as handled at once. Pulumi's runtime awaits the
+ * exported promise only after a turn of the event loop (it checks the program
+ * directory first), so a rejection that comes before that (bad config: the
+ * loader throws on the first line) was reported by Node as unhandled and then
+ * as handled late, a `PromiseRejectionHandledWarning` in the CLI's output. The
+ * rejection itself still reaches Pulumi through its await, and a ConfigError
+ * (a RunError) is printed as its message alone.
  */
-export async function runEnvironment() {
+export function runEnvironment(): ReturnType<typeof buildEnvironment> {
+    const run = buildEnvironment();
+    run.catch(() => undefined);
+    return run;
+}
+
+/** Templates are imported on demand so that `local` never loads a cloud SDK. */
+async function buildEnvironment() {
     const config: EnvironmentConfig = loadEnvironmentConfig();
     // Every chart must be readable before the first resource is registered.
     await preflightCharts(IN_CLUSTER_CHARTS, config.chartMirror, { manifests: PLATFORM_MANIFESTS });

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { RecordSource, ResourceRecord } from "../shared/records";
 import { cloudTags, StandardTags } from "../shared/tags";
 import { Cluster, DeliveryMode } from "./types";
+import { ENTRA_OBJECT_ID } from "../shared/identifiers";
 
 /**
  * AKS minor versions this component accepts (N-2 window of the AKS release
@@ -110,7 +111,6 @@ const defaults = {
     extraTags: {} as Record<string, string>,
 } satisfies Omit<Required<AksClusterArgs>, "adminGroupObjectIds" | "tags" | "tenantId">;
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function ipv4(text: string): number | undefined {
     const parts = text.split(".");
@@ -153,7 +153,7 @@ export function validateAksClusterArgs(name: string, args: AksClusterArgs): void
         fail("adminGroupObjectIds is empty; allowed: one or more Entra ID group object ids (local accounts are disabled)");
     }
     for (const id of a.adminGroupObjectIds) {
-        if (!GUID.test(id)) fail(`adminGroupObjectIds contains "${id}"; allowed: Entra ID object ids (GUIDs)`);
+        if (!ENTRA_OBJECT_ID.test(id)) fail(`adminGroupObjectIds contains "${id}"; allowed: Entra ID object ids (GUIDs)`);
     }
     for (const [key, pool, floor] of [["systemPool", a.systemPool, 1], ["userPool", a.userPool, 0]] as const) {
         const { minCount: min, maxCount: max } = pool;

@@ -8,10 +8,10 @@ import {
     resolveEksClusterArgs,
 } from "./eks-args";
 import { Cidr, cidrContains, cidrsOverlap, parseCidr } from "../shared/cidr";
+import { IAM_ROLE_ARN } from "../shared/identifiers";
 
 const CLUSTER_NAME_PATTERN = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const ZONE_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/;
-const ROLE_ARN_PATTERN = /^arn:aws:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 /**
  * Throws a message naming the setting, the bad value and what is allowed.
@@ -132,7 +132,7 @@ export function validateEksClusterArgs(name: string, args: EksClusterArgs): void
         fail(`nodeMinSize is ${a.nodeMinSize} with production on; allowed: 2 or more (nodes in at least two zones)`);
     }
 
-    const badArn = a.adminRoleArns.find((arn) => !ROLE_ARN_PATTERN.test(arn));
+    const badArn = a.adminRoleArns.find((arn) => !IAM_ROLE_ARN.test(arn));
     if (badArn !== undefined) {
         fail(`adminRoleArns contains "${badArn}"; allowed: IAM role ARNs, arn:aws:iam::<account>:role/<name>`);
     }

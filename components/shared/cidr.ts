@@ -8,10 +8,15 @@ export interface Cidr {
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
-/** Parses `a.b.c.d/n`; undefined when malformed or when host bits are set. */
+/** True when an octet or the prefix is written with a leading zero (`010.0.0.0/16`), which some tools read as octal. */
+export function hasLeadingZeros(text: string): boolean {
+    return /(^|[./])0\d/.test(text);
+}
+
+/** Parses `a.b.c.d/n`; undefined when malformed, written with leading zeros, or when host bits are set. */
 export function parseCidr(text: string): Cidr | undefined {
     const m = CIDR.exec(text);
-    if (!m) {
+    if (!m || hasLeadingZeros(text)) {
         return undefined;
     }
     const octets = m.slice(1, 5).map(Number);

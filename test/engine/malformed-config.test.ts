@@ -30,7 +30,8 @@ import { createEngineProject, EngineProject, PulumiResult, REPO_ROOT } from "../
 /**
  * Workers running `pulumi preview` at once (MALFORMED_CONFIG_CONCURRENCY overrides). Measured on
  * the 2-core machine with other engine work running (load ~5), with an earlier 60-preview table:
- * 1 worker 308 s, 2 workers 181 s; the current 51 previews take ~150 s with 2.
+ * 1 worker 308 s, 2 workers 181 s; 51 previews took ~150 s with 2, the current 61 took 215 s with 2
+ * (load ~3; 229 s for the file). Keep the file under ~4 minutes: drop a redundant case before adding past that.
  */
 const CONCURRENCY = Math.max(1, Number(process.env.MALFORMED_CONFIG_CONCURRENCY ?? "2"));
 
@@ -96,13 +97,27 @@ const MALFORMED_CASES: MalformedCase[] = [
     { name: "consulAddress over plain http", base: "local", set: { consulAddress: "http://127.0.0.1:8500" }, key: "consulAddress", message: 'must be an https URL such as https://127.0.0.1:8501 (got "http://127.0.0.1:8500")', by: "loader" },
     { name: "networkCidr not a /16", base: "dev", set: { networkCidr: "10.40.0.0/24" }, key: "networkCidr", message: 'must be an IPv4 /16 network such as 10.40.0.0/16 (got "10.40.0.0/24")', by: "loader" },
     { name: "serviceCidr wider than /12", base: "dev", set: { serviceCidr: "10.0.0.0/8" }, key: "serviceCidr", message: 'must be an IPv4 network from /12 to /24 such as 10.0.0.0/16 (got "10.0.0.0/8")', by: "loader" },
-    { name: "nodeMin not a whole number", base: "dev", set: { nodeMin: "2.5" }, key: "nodeMin", message: 'must be a whole number (got "2.5")', by: "loader" },
-    { name: "nodeMin below 1", base: "dev", set: { nodeMin: "0" }, key: "nodeMin", message: 'must be from 1 to 100 (got "0")', by: "loader" },
-    { name: "nodeMax above 100", base: "dev", set: { nodeMax: "500" }, key: "nodeMax", message: 'must be from 1 to 100 (got "500")', by: "loader" },
-    { name: "nodeMax not a number", base: "dev", set: { nodeMax: "three" }, key: "nodeMax", message: 'expected number, received NaN (got "three")', by: "loader" },
+    // Node counts: digits only, 1 to 100 (also "2.5", "500", "-2" in environments/config.test.ts).
+    { name: "nodeMin below 1", base: "dev", set: { nodeMin: "0" }, key: "nodeMin", message: 'must be a whole number from 1 to 100 (got "0")', by: "loader" },
+    { name: "nodeMax not a number", base: "dev", set: { nodeMax: "three" }, key: "nodeMax", message: 'must be a whole number from 1 to 100 (got "three")', by: "loader" },
+    { name: "nodeMin in hex", base: "dev", set: { nodeMin: "0x10" }, key: "nodeMin", message: 'must be a whole number from 1 to 100 (got "0x10")', by: "loader" },
+    { name: "nodeMax in exponent notation", base: "dev", set: { nodeMax: "1e1" }, key: "nodeMax", message: 'must be a whole number from 1 to 100 (got "1e1")', by: "loader" },
+    { name: "nodeMin padded with spaces", base: "dev", set: { nodeMin: " 3 " }, key: "nodeMin", message: 'must be a whole number from 1 to 100 (got " 3 ")', by: "loader" },
     { name: "ingressDomain a URL", base: "dev", set: { ingressDomain: "https://dev.example.com" }, key: "ingressDomain", message: 'must be a DNS domain such as dev.example.com (got "https://dev.example.com")', by: "loader" },
     { name: "name not lower-case", base: "local", set: { name: "Local_Env" }, key: "name", message: "must be 3-32 lower-case letters, digits or '-', starting with a letter (got \"Local_Env\")", by: "loader" },
+    { name: "description of spaces only", base: "local", set: { description: "   " }, key: "description", message: 'it is required (got "   ")', by: "loader" },
+    { name: "repository of spaces only", base: "local", set: { repository: " " }, key: "repository", message: 'it is required (got " ")', by: "loader" },
+    { name: "networkCidr with leading zeros", base: "dev", set: { networkCidr: "010.40.0.0/16" }, key: "networkCidr", message: 'must be an IPv4 /16 network such as 10.40.0.0/16, written without leading zeros (got "010.40.0.0/16")', by: "loader" },
+    { name: "networkCidr in 0.0.0.0/8", base: "dev", set: { networkCidr: "0.0.0.0/16" }, key: "networkCidr", message: 'must be an IPv4 /16 network such as 10.40.0.0/16, outside 0.0.0.0/8 (reserved, not routable) (got "0.0.0.0/16")', by: "loader" },
+    // Cluster administrators, per cloud: what AksCluster and EksCluster accept.
+    { name: "clusterAdmins a group name (azure)", base: "dev", set: { clusterAdmins: "platform-admins" }, key: "clusterAdmins", message: '"platform-admins" is not an administrator on azure; allowed for azure: Entra ID object ids (GUIDs)', by: "loader" },
+    { name: "cloud changed, Entra admins kept (aws)", base: "dev", set: { cloud: "aws", region: "eu-west-1" }, key: "clusterAdmins", message: '"7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90" is not an administrator on aws; allowed for aws: IAM role ARNs, arn:aws:iam::<12-digit account>:role/<name>', by: "loader" },
+    { name: "clusterAdmins an IAM user (aws)", base: "dev", set: { cloud: "aws", region: "eu-west-1", clusterAdmins: "arn:aws:iam::111122223333:user/alice" }, key: "clusterAdmins", message: '"arn:aws:iam::111122223333:user/alice" is not an administrator on aws', by: "loader" },
     { name: "description over 500 characters", base: "local", set: { description: "x".repeat(501) }, key: "description", message: "expected string to have <=500 characters", by: "loader" },
+
+    // Keys the schema does not know: a misspelling is refused, not ignored.
+    { name: "misspelt key costCentre", base: "local", set: { costCentre: "PLT-0001" }, key: "costCentre", message: "is not a setting; did you mean platform:costCenter? allowed: platform:template, platform:name, ", by: "loader" },
+    { name: "misspelt key kubernetesTarge (dev)", base: "dev", set: { kubernetesTarge: "apply" }, key: "kubernetesTarge", message: "is not a setting; did you mean platform:kubernetesTarget? allowed: ", by: "loader" },
 
     // Rules across keys.
     { name: "nodeMin above nodeMax", base: "dev", set: { nodeMin: "6", nodeMax: "3" }, key: "nodeMin", message: 'must not exceed platform:nodeMax (3) (got "6")', by: "loader" },
@@ -133,6 +148,8 @@ const LAYER_MARK: Record<Layer, string> = {
 const STACK_TRACE = /\n\s+at .+\(.+:\d+:\d+\)|\n\s+at [^\s()]+:\d+:\d+/;
 /** Resource type tokens (`platform:cluster:ExistingCluster`, `kubernetes:core/v1:Namespace`…); config keys never match. */
 const TYPE_TOKEN = /\b[a-z][a-z0-9-]*:[A-Za-z0-9./-]+:[A-Z][A-Za-z0-9]*\b/g;
+/** Node's warning for a rejection reported unhandled, then handled late (environments/index.ts). */
+const NODE_WARNING = /PromiseRejectionHandledWarning|node --trace-warnings/;
 /** The program's log line once config and charts are accepted (environments/index.ts). */
 const PAST_VALIDATION = /\benvironment [a-z0-9-]+: (render|apply|dev|staging|prod) /;
 
@@ -158,6 +175,7 @@ interface Verdict {
     namesKey: boolean;
     byLayer: boolean;
     stackTrace: boolean;
+    nodeWarning: boolean;
     resources: string[];
     pastValidation: boolean;
 }
@@ -170,6 +188,7 @@ function judge(c: MalformedCase, r: PulumiResult): Verdict {
         namesKey: text.split("\n").some((line) => line.includes(keyToken) && line.includes(c.message)),
         byLayer: text.includes(LAYER_MARK[c.by]),
         stackTrace: STACK_TRACE.test(text),
+        nodeWarning: NODE_WARNING.test(text),
         resources: resourcesShown(text),
         pastValidation: PAST_VALIDATION.test(text),
     };
@@ -302,6 +321,7 @@ afterAll(async () => {
         const rejected = all.filter((v) => v.rejected).length;
         const naming = all.filter((v) => v.namesKey).length;
         const traces = all.filter((v) => v.stackTrace).length;
+        const warnings = all.filter((v) => v.nodeWarning).length;
         const registering = all.filter((v) => v.resources.length > 0 || v.pastValidation).length;
         const times = await Promise.all(jobs.map(async (j) => (await runs.get(j.id)!.promise).seconds));
         console.log(
@@ -310,7 +330,7 @@ afterAll(async () => {
         );
         console.log(
             `[figure] malformed configs: ${rejected} rejected of ${n}, ${naming === n ? "all" : `${naming} of ${n}`} naming their key, ` +
-                `${traces} with a stack trace, ${registering} registering a resource`,
+                `${traces} with a stack trace, ${warnings} with a Node warning, ${registering} registering a resource`,
         );
     }
     project?.cleanup();
@@ -348,13 +368,17 @@ describe(`malformed stack configs through the real engine (${MALFORMED_CASES.len
         expect(new Set(MALFORMED_CASES.map((c) => c.name)).size).toBe(MALFORMED_CASES.length);
     });
 
-    it("has checks that see what they look for (resources, a run past validation, a stack frame)", async () => {
+    it("has checks that see what they look for (resources, a run past validation, a stack frame, a Node warning)", async () => {
         const { result } = await runOf("base:local");
         const v = judge(MALFORMED_CASES[0], result);
         expect(v.resources).toContain("platform:cluster:ExistingCluster");
         expect(v.pastValidation).toBe(true);
         expect("error: boom\n    at loadEnvironmentConfig (/p/environments/config.ts:190:11)\n").toMatch(STACK_TRACE);
         expect("error: boom\n    at file:///p/index.ts:4:1\n").toMatch(STACK_TRACE);
+        expect(
+            "(node:4242) PromiseRejectionHandledWarning: Promise rejection was handled asynchronously (rejection id: 1)\n" +
+                "(Use `node --trace-warnings ...` to show where the warning was created)",
+        ).toMatch(NODE_WARNING);
     });
 
     it.each(MALFORMED_CASES)("$name: refused by the $by, naming platform:$key", async (c) => {
@@ -365,6 +389,7 @@ describe(`malformed stack configs through the real engine (${MALFORMED_CASES.len
         expect(text, "the layer that must refuse it").toContain(LAYER_MARK[c.by]);
         expect(v.namesKey, `a line naming platform:${c.key} with: ${c.message}\n${text}`).toBe(true);
         expect(text).not.toMatch(STACK_TRACE);
+        expect(text, "no PromiseRejectionHandledWarning").not.toMatch(NODE_WARNING);
         expect(v.resources, text).toEqual([]);
         expect(v.pastValidation, text).toBe(false);
     });
