@@ -5,7 +5,9 @@ import { cidrsOverlap, formatCidr, hostOf, parseCidr, subnetOf } from "./cidr";
 describe("CIDR helpers", () => {
     it("parses networks and refuses malformed ones or set host bits", () => {
         expect(formatCidr(parseCidr("10.40.0.0/16")!)).toBe("10.40.0.0/16");
-        for (const bad of ["10.40.0.0", "10.40.0.0/33", "10.400.0.0/16", "10.40.1.0/16", "ten/8"]) {
+        expect(formatCidr(parseCidr("10.0.0.0/8")!)).toBe("10.0.0.0/8");
+        // Leading zeros: some tools read them as octal, so 010.40.0.0 is not 10.40.0.0 everywhere.
+        for (const bad of ["10.40.0.0", "10.40.0.0/33", "10.400.0.0/16", "10.40.1.0/16", "ten/8", "010.40.0.0/16", "10.040.0.0/16", "10.40.0.0/016"]) {
             expect(parseCidr(bad), bad).toBeUndefined();
         }
     });
