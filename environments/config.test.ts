@@ -16,6 +16,18 @@ const valid = {
     repository: "platform-gitops",
 };
 
+/** A complete azure dev config (the committed dev stack's shape). */
+const azureDev = {
+    ...valid,
+    template: "dev",
+    name: "dev",
+    cloud: "azure",
+    region: "westeurope",
+    clusterAdmins: "7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90",
+    ingressDomain: "dev.example.com",
+    acmeEmail: "team@example.com",
+};
+
 function errorOf(raw: Record<string, unknown>): string {
     try {
         parseEnvironmentConfig(raw);
@@ -70,14 +82,10 @@ describe("parseEnvironmentConfig", () => {
 
     describe("cloud templates", () => {
         const dev = {
-            ...valid,
-            template: "dev",
-            name: "dev",
+            ...azureDev,
             cloud: "aws",
             region: "eu-west-1",
             clusterAdmins: "arn:aws:iam::111122223333:role/admins, arn:aws:iam::111122223333:role/oncall",
-            ingressDomain: "dev.example.com",
-            acmeEmail: "team@example.com",
         };
 
         it("accepts a complete dev config and splits the admin list", () => {
@@ -112,16 +120,7 @@ describe("parseEnvironmentConfig", () => {
     });
 
     describe("names, dates, networks, nodes and protection", () => {
-        const dev = {
-            ...valid,
-            template: "dev",
-            name: "dev",
-            cloud: "azure",
-            region: "westeurope",
-            clusterAdmins: "7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90",
-            ingressDomain: "dev.example.com",
-            acmeEmail: "team@example.com",
-        };
+        const dev = azureDev;
         const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 
         it("refuses a name its template does not make", () => {
@@ -165,17 +164,6 @@ describe("parseEnvironmentConfig", () => {
     });
 });
 
-/** A complete azure dev config (the committed dev stack's shape). */
-const azureDev = {
-    ...valid,
-    template: "dev",
-    name: "dev",
-    cloud: "azure",
-    region: "westeurope",
-    clusterAdmins: "7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90",
-    ingressDomain: "dev.example.com",
-    acmeEmail: "team@example.com",
-};
 const awsDev = { ...azureDev, cloud: "aws", region: "eu-west-1", clusterAdmins: "arn:aws:iam::111122223333:role/platform-admins" };
 const ALLOWED_KEYS = `allowed: ${CONFIG_KEYS.map((k) => `platform:${k}`).join(", ")}`;
 

@@ -50,7 +50,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 
-import { createChartMirror } from "../test/helpers/chart-mirror";
+import { createChartMirror, workloadTemplate } from "../test/helpers/chart-mirror";
 import { createEngineProject, EngineProject, PulumiResult, REPO_ROOT } from "../test/helpers/engine";
 import { writeLocalStacks } from "../test/helpers/local-stacks";
 import { policyArgs } from "./parallel-stacks";
@@ -74,53 +74,6 @@ function must(result: PulumiResult, what: string): PulumiResult {
         throw new Error(`${what} failed (exit ${result.status}):\n${result.stderr || result.stdout}`);
     }
     return result;
-}
-
-/**
- * A chart double's workload template (the same shape as test/helpers/chart-mirror.ts
- * writes) with the changes a scenario needs: written whole, so a change to the
- * helper's template cannot silently turn a scenario into a no-op.
- */
-function workloadTemplate(o: { replicas?: number; extraSelector?: Record<string, string>; tag?: string; service?: boolean }): string {
-    const selector = { "app.kubernetes.io/name": "{{ .Chart.Name }}", "app.kubernetes.io/instance": "{{ .Release.Name }}", ...o.extraSelector };
-    const labels = (indent: string) => Object.entries(selector).map(([k, v]) => `${indent}${k}: ${v}`).join("\n");
-    const deployment = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .Release.Name }}
-  namespace: {{ .Release.Namespace }}
-  labels:
-    app.kubernetes.io/name: {{ .Chart.Name }}
-spec:
-  replicas: ${o.replicas ?? 1}
-  selector:
-    matchLabels:
-${labels("      ")}
-  template:
-    metadata:
-      labels:
-${labels("        ")}
-    spec:
-      containers:
-        - name: main
-          image: registry.example.com/test-double/{{ .Chart.Name }}:${o.tag ?? "{{ .Chart.Version }}"}
-          resources:
-            requests: { cpu: 10m, memory: 16Mi }
-            limits: { memory: 32Mi }
-`;
-    const service = `---
-apiVersion: v1
-kind: Service
-metadata:
-  name: {{ .Release.Name }}
-  namespace: {{ .Release.Namespace }}
-spec:
-  selector:
-    app.kubernetes.io/instance: {{ .Release.Name }}
-  ports:
-    - port: 80
-`;
-    return deployment + ((o.service ?? true) ? service : "");
 }
 
 /** Replaces chart doubles' workload templates for one scenario; returns the function that restores them. */

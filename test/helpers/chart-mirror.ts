@@ -14,7 +14,15 @@ import * as path from "node:path";
 import { UpstreamChart, UpstreamManifest } from "../../components/shared/chart";
 import { PLATFORM_CHARTS, PLATFORM_MANIFESTS } from "../../components/upstream";
 
-const WORKLOAD = `apiVersion: apps/v1
+/**
+ * A stand-in chart's workload template: a Deployment and a Service named after
+ * the release. The options are what scripts/capture-preview-fixtures.ts changes
+ * to make an update, a replacement, a deletion or a policy violation.
+ */
+export function workloadTemplate(o: { replicas?: number; extraSelector?: Record<string, string>; tag?: string; service?: boolean }): string {
+    const selector = { "app.kubernetes.io/name": "{{ .Chart.Name }}", "app.kubernetes.io/instance": "{{ .Release.Name }}", ...o.extraSelector };
+    const labels = (indent: string) => Object.entries(selector).map(([k, v]) => `${indent}${k}: ${v}`).join("\n");
+    const deployment = `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: {{ .Release.Name }}
@@ -22,24 +30,23 @@ metadata:
   labels:
     app.kubernetes.io/name: {{ .Chart.Name }}
 spec:
-  replicas: 1
+  replicas: ${o.replicas ?? 1}
   selector:
     matchLabels:
-      app.kubernetes.io/name: {{ .Chart.Name }}
-      app.kubernetes.io/instance: {{ .Release.Name }}
+${labels("      ")}
   template:
     metadata:
       labels:
-        app.kubernetes.io/name: {{ .Chart.Name }}
-        app.kubernetes.io/instance: {{ .Release.Name }}
+${labels("        ")}
     spec:
       containers:
         - name: main
-          image: registry.example.com/test-double/{{ .Chart.Name }}:{{ .Chart.Version }}
+          image: registry.example.com/test-double/{{ .Chart.Name }}:${o.tag ?? "{{ .Chart.Version }}"}
           resources:
             requests: { cpu: 10m, memory: 16Mi }
             limits: { memory: 32Mi }
----
+`;
+    const service = `---
 apiVersion: v1
 kind: Service
 metadata:
@@ -51,6 +58,11 @@ spec:
   ports:
     - port: 80
 `;
+    return deployment + ((o.service ?? true) ? service : "");
+}
+
+
+const WORKLOAD = workloadTemplate({});
 
 interface CrdDouble {
     group: string;
