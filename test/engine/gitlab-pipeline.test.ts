@@ -47,7 +47,8 @@ function mergeRequestVariables(): Record<string, string> {
 function gitlabCiLocal(args: string[], variables: Record<string, string>): Promise<PulumiResult> {
     const vars = Object.entries(variables).flatMap(([k, v]) => ["--variable", `${k}=${v}`]);
     // Merge request pipelines have no CI_COMMIT_BRANCH (gitlab-ci-local sets the checked-out branch).
-    return runAsync(GITLAB_CI_LOCAL, ["--force-shell-executor", "--no-color", "--unset-variable", "CI_COMMIT_BRANCH", ...vars, ...args], {
+    const unset = "CI_COMMIT_BRANCH" in variables ? [] : ["--unset-variable", "CI_COMMIT_BRANCH"];
+    return runAsync(GITLAB_CI_LOCAL, ["--force-shell-executor", "--no-color", ...unset, ...vars, ...args], {
         cwd: repo,
         env: {
             ...process.env,
@@ -116,6 +117,24 @@ describe("the GitLab pipeline under gitlab-ci-local", () => {
         for (const branchOnly of ["apply:dev", "apply:staging", "promote:prod", "drift", "reaper"]) {
             expect(jobs, branchOnly).not.toContain(branchOnly);
         }
+    });
+
+    it("plans the other pipelines: default branch applies, a tag promotes, schedules check drift or reap", async () => {
+        const plan = async (variables: Record<string, string>) => {
+            const listed = await gitlabCiLocal(["--list"], { ...mergeRequestVariables(), ...variables });
+            expect(listed.status, listed.stderr).toBe(0);
+            const lines = listed.stdout.split("\n");
+            return lines
+                .slice(lines.findIndex((l) => l.startsWith("name ")) + 1)
+                .map((l) => l.split(/\s{2,}/)[0].trim())
+                .filter((j) => j !== "")
+                .sort();
+        };
+        const push = { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main" };
+        expect(await plan(push)).toEqual(["apply:dev", "apply:staging", "test:engine", "validate"]);
+        expect(await plan({ CI_PIPELINE_SOURCE: "push", CI_COMMIT_TAG: "v1.4.0" })).toEqual(["preview:prod", "promote:prod", "validate"]);
+        expect(await plan({ CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main", PLATFORM_SCHEDULE: "drift" })).toEqual(["drift: [dev]", "drift: [prod]", "drift: [staging]"]);
+        expect(await plan({ CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main", PLATFORM_SCHEDULE: "reaper" })).toEqual(["reaper"]);
     });
 
     it("runs validate and preview: previews the one affected stack with the policy pack and posts the note", async () => {
