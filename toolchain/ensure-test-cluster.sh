@@ -5,8 +5,9 @@
 #   eval "$(toolchain/ensure-test-cluster.sh)"   # exports PLATFORM_TEST_CLUSTER_BIN
 #
 # - etcd, from go.etcd.io/etcd/server/v3 (toolchain/etcd)
-# - kube-apiserver, kube-controller-manager and kube-scheduler, from
-#   k8s.io/kubernetes (toolchain/kubernetes)
+# - kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (the
+#   tests' client, at the server's version), from k8s.io/kubernetes
+#   (toolchain/kubernetes)
 # - kwok, which plays the kubelet (toolchain/kwok), and the upstream stage
 #   files it needs, taken from the kwok module as downloaded
 # Each build is cached under PLATFORM_CACHE_DIR, keyed by its version and the
@@ -60,7 +61,8 @@ k8s_ldflags="-X k8s.io/component-base/version.gitVersion=$k8s_version \
 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$k8s_minor \
 -X k8s.io/component-base/version.gitTreeState=clean"
 build kubernetes "$repo_root/toolchain/kubernetes" "$k8s_version" "$k8s_ldflags" \
-  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
+  k8s.io/kubernetes/cmd/kubectl
 
 build kwok "$repo_root/toolchain/kwok" "v$KWOK_VERSION" "" sigs.k8s.io/kwok/cmd/kwok
 stages="$bin_dir/kwok-stages"
@@ -78,7 +80,7 @@ if [ ! -s "$stages/.version" ] || [ "$(cat "$stages/.version")" != "$KWOK_VERSIO
   echo "$KWOK_VERSION" >"$stages/.version"
 fi
 
-for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
+for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
   [ -x "$bin_dir/$b" ] || fail "$bin_dir/$b is missing after the build"
 done
 echo "export PLATFORM_TEST_CLUSTER_BIN=\"$bin_dir\""

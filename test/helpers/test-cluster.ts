@@ -14,7 +14,7 @@
  * Also a command, for trying the platform against a real API server by hand:
  *   ./platform test-cluster      (prints the KUBECONFIG to use; Ctrl-C stops it)
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
@@ -37,7 +37,7 @@ export interface TestCluster {
     stop(): Promise<void>;
 }
 
-const BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] as const;
+const BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok"] as const;
 const FAKE_NODE = "kwok-node-0";
 
 /** The folder of the built binaries, from the environment ./platform test sets. */
@@ -46,7 +46,7 @@ export function testClusterBinDir(env: NodeJS.ProcessEnv = process.env): string 
     if (!dir || !BINARIES.every((b) => fs.existsSync(path.join(dir, b)))) {
         throw new Error(
             "PLATFORM_TEST_CLUSTER_BIN does not name a folder with etcd, kube-apiserver, kube-controller-manager, " +
-                'kube-scheduler and kwok: run the tests with ./platform test, or eval "$(toolchain/ensure-test-cluster.sh)"',
+                'kube-scheduler, kubectl and kwok: run the tests with ./platform test, or eval "$(toolchain/ensure-test-cluster.sh)"',
         );
     }
     return dir;
@@ -248,7 +248,7 @@ export async function startTestCluster(): Promise<TestCluster> {
         ]);
 
         const kubectl = (args: string[], input?: string) =>
-            runAsync("kubectl", [`--kubeconfig=${kubeconfigPath}`, ...args], { cwd: dir, env: process.env, input });
+            runAsync(path.join(bin, "kubectl"), [`--kubeconfig=${kubeconfigPath}`, ...args], { cwd: dir, env: process.env, input });
         const node = await kubectl(["apply", "-f", "-"], fakeNodeManifest());
         if (node.status !== 0) {
             throw new Error(`creating the fake node failed: ${node.stderr}`);
@@ -310,11 +310,4 @@ if (require.main === module) {
         console.error(err.message);
         process.exit(1);
     });
-}
-
-/** For tests that check the binaries were built (spawnSync keeps it simple). */
-export function testClusterVersions(): Record<string, string> {
-    const bin = testClusterBinDir();
-    const version = (name: string, flag: string) => spawnSync(path.join(bin, name), [flag], { encoding: "utf8" }).stdout.trim().split("\n")[0];
-    return { "kube-apiserver": version("kube-apiserver", "--version"), etcd: version("etcd", "--version") };
 }
