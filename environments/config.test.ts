@@ -155,6 +155,15 @@ describe("parseEnvironmentConfig", () => {
             expect(parseEnvironmentConfig({ ...dev, nodeMin: "3", nodeMax: "9" })).toMatchObject({ nodeMin: 3, nodeMax: 9 });
         });
 
+        it("checks node counts against what the template fills in", () => {
+            // dev's profile starts at 2 nodes: a lone nodeMax of 1 would fail in the cluster component.
+            expect(errorOf({ ...dev, nodeMax: "1" })).toContain("platform:nodeMax: is below the dev template's minimum of 2 nodes; set platform:nodeMin too");
+            expect(parseEnvironmentConfig({ ...dev, nodeMin: "1", nodeMax: "1" })).toMatchObject({ nodeMin: 1, nodeMax: 1 });
+            const prod = { ...dev, template: "prod", name: "prod" };
+            expect(errorOf({ ...prod, nodeMin: "1" })).toContain("platform:nodeMin: prod runs at least 2 nodes; allowed: 2 to 100");
+            expect(parseEnvironmentConfig({ ...prod, nodeMin: "2" })).toMatchObject({ nodeMin: 2 });
+        });
+
         it("refuses prod without protection", () => {
             const prod = { ...dev, template: "prod", name: "prod", ingressDomain: "example.com" };
             expect(errorOf({ ...prod, protect: "false" })).toContain("platform:protect: prod must protect its stateful resources; allowed: true (or unset)");
@@ -290,6 +299,13 @@ describe("node counts, blank text, cluster admins per cloud, networks", () => {
             description: "dev box",
             repository: "platform-gitops",
         });
+    });
+
+    it("refuses whitespace-only context, render directory, chart mirror and region", () => {
+        for (const key of ["kubeContext", "renderDirectory", "chartMirror"]) {
+            expect(errorOf({ ...valid, [key]: "  " }), key).toContain(`platform:${key}: it is required`);
+        }
+        expect(errorOf({ ...azureDev, region: " " })).toContain("platform:region: it is required");
     });
 
     it("requires Entra ID object ids on azure, naming the cloud and the bad entry", () => {

@@ -3,6 +3,7 @@ import { z } from "zod";
 
 import { Cidr, cidrsOverlap, hasLeadingZeros, parseCidr } from "../components/shared/cidr";
 import { ENTRA_OBJECT_ID, IAM_ROLE_ARN } from "../components/shared/identifiers";
+import { PROFILES } from "./profiles";
 
 /** Environment templates this repository can build. */
 export const ENVIRONMENT_TEMPLATES = ["local", "review", "dev", "staging", "prod"] as const;
@@ -98,12 +99,12 @@ export const environmentConfigSchema = z
         costCenter: z.string().regex(/^[A-Z]{2,5}-[0-9]{3,6}$/, "must look like ABC-1234 (2-5 capitals, '-', 3-6 digits)"),
         repository: requiredText,
         kubernetesTarget: z.enum(KUBERNETES_TARGETS).default("auto"),
-        kubeContext: z.string().min(1).optional(),
-        renderDirectory: z.string().min(1).default("rendered"),
+        kubeContext: requiredText.optional(),
+        renderDirectory: requiredText.default("rendered"),
         plannedDestruction: z.iso.date("must be a date as YYYY-MM-DD").optional(),
-        chartMirror: z.string().min(1).optional(),
+        chartMirror: requiredText.optional(),
         cloud: z.enum(CLOUDS).optional(),
-        region: z.string().min(1).optional(),
+        region: requiredText.optional(),
         /** Azure: Entra ID groups that administer the cluster. AWS: IAM role ARNs with cluster-admin access (checked per cloud below). */
         clusterAdmins: commaList.optional(),
         /** DNS domain the ingress gateway serves, e.g. dev.example.com. */
@@ -137,6 +138,7 @@ export const environmentConfigSchema = z
         if (c.nodeMin !== undefined && c.nodeMax !== undefined && c.nodeMin > c.nodeMax) {
             ctx.addIssue({ code: "custom", path: ["nodeMin"], message: `must not exceed platform:nodeMax (${c.nodeMax})` });
         }
+        checkNodeCountsAgainstProfile(c, ctx);
         if (c.template === "prod" && c.protect === false) {
             ctx.addIssue({ code: "custom", path: ["protect"], message: "prod must protect its stateful resources; allowed: true (or unset)" });
         }
@@ -174,7 +176,32 @@ export const environmentConfigSchema = z
 type ConfigShape = {
     template: string;
     plannedDestruction?: string;
+    nodeMin?: number;
+    nodeMax?: number;
 };
+
+/**
+ * Node counts as the cloud templates will use them (environments/profiles.ts
+ * fills what the stack leaves unset): a nodeMax below the template's minimum,
+ * or a production pool of one node, would otherwise only fail in the cluster
+ * component, after resources are registered.
+ */
+function checkNodeCountsAgainstProfile(c: ConfigShape, ctx: z.RefinementCtx): void {
+    if (c.template !== "dev" && c.template !== "staging" && c.template !== "prod") {
+        return;
+    }
+    const profile = PROFILES[c.template];
+    if (c.nodeMin === undefined && c.nodeMax !== undefined && c.nodeMax < profile.nodes.min) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["nodeMax"],
+            message: `is below the ${c.template} template's minimum of ${profile.nodes.min} nodes; set platform:nodeMin too, or allowed: ${profile.nodes.min} to 100`,
+        });
+    }
+    if (profile.production && c.nodeMin !== undefined && c.nodeMin < 2) {
+        ctx.addIssue({ code: "custom", path: ["nodeMin"], message: `${c.template} runs at least 2 nodes; allowed: 2 to 100` });
+    }
+}
 
 /** Planned destruction: a real date, not in the past; review environments need one within REVIEW_MAX_DAYS. */
 function checkPlannedDestruction(c: ConfigShape, ctx: z.RefinementCtx, now = new Date()): void {
