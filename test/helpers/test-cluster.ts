@@ -164,7 +164,6 @@ export async function startTestCluster(): Promise<TestCluster> {
             return;
         }
         stopped = true;
-        process.off("exit", killAll);
         // Reverse order: the API server's clients first, etcd last.
         for (const p of [...processes].reverse()) {
             if (p.child.exitCode === null && p.child.signalCode === null) {
@@ -176,9 +175,14 @@ export async function startTestCluster(): Promise<TestCluster> {
             }
         }
         fs.rmSync(dir, { recursive: true, force: true });
+        process.off("exit", killAll);
     };
-    // A test run that dies must not leave servers behind.
-    const killAll = () => processes.forEach((p) => p.child.kill("SIGKILL"));
+    // A process that exits before stop() finished (a test run that dies, a
+    // signal handler that calls process.exit) must not leave servers or files behind.
+    const killAll = () => {
+        processes.forEach((p) => p.child.kill("SIGKILL"));
+        fs.rmSync(dir, { recursive: true, force: true });
+    };
     process.on("exit", killAll);
 
     try {
