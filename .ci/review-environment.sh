@@ -24,7 +24,9 @@ case "$action" in
     days="${PLATFORM_REVIEW_DAYS:-3}"
     planned="$(date -u -d "+$days days" +%Y-%m-%d)"
     set_config() { ./platform pulumi config set --stack "$stack" "$1" "$2" >/dev/null; }
-    # Creates the stack (with its secrets provider) on first use.
+    # Creates the stack (with its secrets provider) on first use. A later deploy
+    # runs on a fresh checkout without the stack file: the secrets provider then
+    # comes from the state (PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER, set by the job).
     ./platform pulumi stack select --create --stack "$stack" --secrets-provider "${PLATFORM_SECRETS_PROVIDER:?set PLATFORM_SECRETS_PROVIDER}" >/dev/null
     set_config platform:template review
     set_config platform:description "MR !$iid: ${CI_MERGE_REQUEST_TITLE:-review}"
@@ -37,6 +39,13 @@ case "$action" in
     KUBECONFIG="$PLATFORM_REVIEW_KUBECONFIG" ./platform up "$stack"
     ;;
   stop)
+    # Already gone (the reaper, or an earlier stop): nothing to do.
+    if ! ./platform pulumi stack select --stack "$stack" >/dev/null 2>&1; then
+      echo "ci: $stack does not exist; nothing to stop"
+      exit 0
+    fi
+    # The required config comes from the last deployment (no stack file here).
+    ./platform pulumi config refresh --stack "$stack" --force >/dev/null
     echo "ci: destroying $stack"
     KUBECONFIG="${PLATFORM_REVIEW_KUBECONFIG:-}" ./platform destroy "$stack"
     ./platform pulumi stack rm --stack "$stack" --yes

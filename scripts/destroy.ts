@@ -18,54 +18,10 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 
+import { decideDestroy, ExportedResource } from "../environments/destroy-guard";
 import { readStackFile, StackSettingsError, stackEnv, stackSettings } from "./stack-settings";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
-
-interface ExportedResource {
-    urn: string;
-    type: string;
-    protect?: boolean;
-}
-
-export interface DestroyRequest {
-    stack: string;
-    template: string | undefined;
-    unprotect: boolean;
-    /** The value of PLATFORM_CONFIRM_DESTROY. */
-    confirmation: string | undefined;
-}
-
-export type DestroyDecision = { action: "destroy"; unprotectFirst: boolean } | { action: "refuse"; reason: string };
-
-/** What to do with a destroy request, given the stack's state. Pure: the tests call it directly. */
-export function decideDestroy(request: DestroyRequest, resources: ExportedResource[]): DestroyDecision {
-    const protectedOnes = resources.filter((r) => r.protect);
-    if (request.template === "prod" || request.stack === "prod") {
-        if (!request.unprotect || request.confirmation !== request.stack) {
-            return {
-                action: "refuse",
-                reason:
-                    `stack ${request.stack} is a prod stack (${protectedOnes.length} protected resources): destroying it needs --unprotect ` +
-                    `and PLATFORM_CONFIRM_DESTROY=${request.stack}`,
-            };
-        }
-        return { action: "destroy", unprotectFirst: true };
-    }
-    if (protectedOnes.length > 0 && !request.unprotect) {
-        const listed = protectedOnes.slice(0, 20).map((r) => `  ${r.urn}`);
-        if (protectedOnes.length > 20) {
-            listed.push(`  … and ${protectedOnes.length - 20} more`);
-        }
-        return {
-            action: "refuse",
-            reason:
-                `stack ${request.stack} has ${protectedOnes.length} protected resources; nothing was deleted:\n${listed.join("\n")}\n` +
-                `to destroy them too, run again with --unprotect`,
-        };
-    }
-    return { action: "destroy", unprotectFirst: protectedOnes.length > 0 };
-}
 
 function parseArgs(argv: string[]): { stack: string; unprotect: boolean; projectDir: string; pulumiArgs: string[] } {
     const dashDash = argv.indexOf("--");

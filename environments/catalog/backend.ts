@@ -8,6 +8,7 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
 
 import { EnvironmentEntry, RecordView } from "./model";
+import { decideDestroy } from "../destroy-guard";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
@@ -80,9 +81,22 @@ export async function readAllEnvironments(ws: LocalWorkspace, progress: (message
     return entries.sort((a, b) => a.stack.localeCompare(b.stack));
 }
 
-/** Destroys a stack's resources and removes the stack from the backend. */
+/**
+ * Destroys a stack's resources and removes the stack from the backend, with
+ * the guard of `./platform destroy` (scripts/destroy.ts): nothing is deleted
+ * while the state holds a protected resource. Review stacks have no stack
+ * file in a fresh checkout, so their config comes from the last deployment.
+ */
 export async function destroyEnvironment(ws: LocalWorkspace, stack: string, onOutput: (line: string) => void): Promise<void> {
     const s = await Stack.select(stack, ws);
+    const state = (await s.exportStack()) as { deployment?: { resources?: { urn: string; type: string; protect?: boolean }[] } };
+    const decision = decideDestroy({ stack, template: undefined, unprotect: false, confirmation: undefined }, state.deployment?.resources ?? []);
+    if (decision.action === "refuse") {
+        throw new Error(decision.reason);
+    }
+    if (!fs.existsSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`))) {
+        await s.refreshConfig();
+    }
     await s.destroy({ onOutput, color: "never" });
     await ws.removeStack(stack);
 }

@@ -39,7 +39,8 @@ describe("affected stacks", () => {
         ["Azure's managed Postgres", ["components/postgres/azure.ts"], CLOUD_STACKS],
         ["the local and review template", ["environments/templates/local.ts"], LOCAL_TEMPLATE],
         ["the cloud template", ["environments/templates/cloud.ts"], CLOUD_STACKS],
-        ["the cloud profiles", ["environments/profiles.ts"], CLOUD_STACKS],
+        // The config loader checks node counts against the profiles: every stack loads them.
+        ["the profiles", ["environments/profiles.ts"], ALL],
         ["the existing-cluster component", ["components/cluster/existing.ts"], LOCAL_TEMPLATE],
         ["the Consul catalog (loaded by local.ts)", ["components/consul/catalog.ts"], LOCAL_TEMPLATE],
         ["Vault's configuration (loaded by local.ts)", ["components/vault/configuration.ts"], LOCAL_TEMPLATE],
