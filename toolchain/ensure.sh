@@ -107,7 +107,16 @@ fi
 pulumi_home="${PULUMI_HOME:-$cache_dir/pulumi-home}"
 mkdir -p "$pulumi_home"
 k8s_plugin_dir="$pulumi_home/plugins/resource-kubernetes-v$KUBERNETES_PROVIDER_VERSION"
-if [ ! -x "$k8s_plugin_dir/pulumi-resource-kubernetes" ]; then
+# Render mode has no cluster to ask, so Helm answers .Capabilities.KubeVersion
+# from values linked into the provider; unset, they say v1.20 and charts that
+# need >=1.22 refuse to render. helm.v4.Chart offers no setting for it, so the
+# build stamps the version of the clusters the platform targets.
+render_major="${KUBERNETES_VERSION%%.*}"
+render_minor="${KUBERNETES_VERSION#*.}"
+render_minor="${render_minor%%.*}"
+k8s_build_key="v$KUBERNETES_PROVIDER_VERSION+render-k8s-$render_major.$render_minor"
+if [ ! -x "$k8s_plugin_dir/pulumi-resource-kubernetes" ] \
+  || [ "$(cat "$k8s_plugin_dir/.platform-build-key" 2>/dev/null)" != "$k8s_build_key" ]; then
   go_build_env
   build_dir="$cache_dir/build/pulumi-resource-kubernetes-v$KUBERNETES_PROVIDER_VERSION"
   rm -rf "$build_dir"
@@ -124,10 +133,12 @@ if [ ! -x "$k8s_plugin_dir/pulumi-resource-kubernetes" ]; then
   rm "$build_dir/schema.json" "$build_dir/terraform-mapping.json" "$build_dir/generate.go"
   log "building the kubernetes provider v$KUBERNETES_PROVIDER_VERSION (first run only; several minutes)"
   timed "kubernetes provider build" go -C "$build_dir" build -trimpath \
-    -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION \
+      -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$render_major -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$render_minor" \
     -o "$build_dir/pulumi-resource-kubernetes" .
   PULUMI_HOME="$pulumi_home" PULUMI_SKIP_UPDATE_CHECK=true "$pulumi_bin/pulumi" plugin install resource kubernetes \
-    "$KUBERNETES_PROVIDER_VERSION" --file "$build_dir/pulumi-resource-kubernetes" >&2
+    "$KUBERNETES_PROVIDER_VERSION" --file "$build_dir/pulumi-resource-kubernetes" --reinstall >&2
+  echo "$k8s_build_key" >"$k8s_plugin_dir/.platform-build-key"
   rm -rf "$build_dir"
 fi
 

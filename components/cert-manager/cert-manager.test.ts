@@ -107,8 +107,10 @@ describe("CertManager chart", () => {
         await build("cm", selfSigned());
         const blocks = resourceBlocks(chartOf("cm-chart").values);
         expect(blocks.map(([at]) => at)).toEqual(
-            expect.arrayContaining(["values.resources", "values.webhook.resources", "values.cainjector.resources", "values.startupapicheck.resources"]),
+            expect.arrayContaining(["values.resources", "values.webhook.resources", "values.cainjector.resources"]),
         );
+        // startupapicheck is a post-install hook job, which the platform does not run.
+        expect(chartOf("cm-chart").values.startupapicheck).toEqual({ enabled: false });
         for (const [at, block] of blocks) {
             expect(block, at).toMatchObject(CONTAINER_RESOURCES);
         }

@@ -12,7 +12,7 @@ import { StandardTags, standardLabels } from "../shared/tags";
 /** cert-manager, pinned. */
 export const CERT_MANAGER_CHART: UpstreamChart = {
     name: "cert-manager",
-    version: "v1.21.2",
+    version: "v1.21.1",
     repository: "https://charts.jetstack.io",
 };
 
@@ -113,7 +113,8 @@ export class CertManager extends pulumi.ComponentResource implements RecordSourc
                     resources,
                     webhook: { replicaCount: a.replicas, resources, podDisruptionBudget: { enabled: a.replicas > 1 } },
                     cainjector: { replicaCount: a.replicas, resources, podDisruptionBudget: { enabled: a.replicas > 1 } },
-                    startupapicheck: { resources },
+                    // A post-install Helm hook, which the platform does not run; Pulumi waits for the webhook instead.
+                    startupapicheck: { enabled: false },
                     podDisruptionBudget: { enabled: a.replicas > 1 },
                 },
                 dependsOn: [namespace],

@@ -50,11 +50,11 @@ describe("validateConsulServerArgs", () => {
 
 describe("ConsulServer", () => {
     it("installs the pinned consul chart into the consul namespace", async () => {
-        expect(mod.CONSUL_CHART).toEqual({ name: "consul", version: "1.9.3", repository: "https://helm.releases.hashicorp.com" });
+        expect(mod.CONSUL_CHART).toEqual({ name: "consul", version: "2.0.3", repository: "https://helm.releases.hashicorp.com" });
         await build("consul", args());
         expect(session.get(T.chart, "consul-chart").inputs).toMatchObject({
             chart: "consul",
-            version: "1.9.3",
+            version: "2.0.3",
             repositoryOpts: { repo: "https://helm.releases.hashicorp.com" },
             namespace: "consul",
         });
@@ -65,9 +65,16 @@ describe("ConsulServer", () => {
     it("secures Consul itself (TLS only, ACLs, gossip encryption) and leaves the mesh to Istio", async () => {
         await build("consul", args());
         const values = valuesOf("consul");
-        expect(values.global.tls).toEqual({ enabled: true, httpsOnly: true });
+        expect(values.global.tls).toEqual({
+            enabled: true,
+            httpsOnly: true,
+            caCert: { secretName: "consul-ca", secretKey: "tls.crt" },
+            caKey: { secretName: "consul-ca", secretKey: "tls.key" },
+        });
+        expect(values.server.serverCert).toEqual({ secretName: "consul-server-cert" });
         expect(values.global.acls.manageSystemACLs).toBe(true);
-        expect(values.global.gossipEncryption.autoGenerate).toBe(true);
+        // The chart's hook jobs never run: the key is the platform's, generated once.
+        expect(values.global.gossipEncryption).toEqual({ autoGenerate: false, secretName: "consul-gossip-key", secretKey: "key" });
         expect(values.connectInject.enabled).toBe(false);
         expect(values.syncCatalog.enabled).toBe(false);
     });

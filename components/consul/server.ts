@@ -5,6 +5,7 @@ import { Cluster } from "../cluster/types";
 import { OBSERVABILITY_NAMESPACE } from "../mesh/network";
 import { PlatformNamespace } from "../namespace";
 import { ChartMirror, UpstreamChart } from "../shared/chart";
+import { GeneratedSecret } from "../shared/generated-secret";
 import { platformChart } from "../shared/helm";
 import { ALLOW_KUBE_API, checkCount, checkQuantity, containerResources, deliveredStatus, serviceHost } from "../shared/kubernetes";
 import { RecordSource, ResourceRecord } from "../shared/records";
@@ -13,7 +14,7 @@ import { StandardTags, standardLabels } from "../shared/tags";
 /** HashiCorp's Consul chart (consul-k8s; the chart version is the consul-k8s version). */
 export const CONSUL_CHART: UpstreamChart = {
     name: "consul",
-    version: "1.9.3",
+    version: "2.0.3",
     repository: "https://helm.releases.hashicorp.com",
 };
 
@@ -34,6 +35,25 @@ export interface ConsulServerArgs {
     protect?: boolean;
     /** Chart mirror of the environment. Default: upstream repositories. */
     chartMirror?: ChartMirror;
+    /** What must exist first: cert-manager, whose CRDs the servers' certificates need. */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** Secrets the platform makes for Consul in place of the chart's Helm-hook jobs (tls-init, gossip-encryption-autogenerate). */
+export const CONSUL_SECRETS = { ca: "consul-ca", serverCert: "consul-server-cert", gossip: "consul-gossip-key" } as const;
+
+/** Names the servers' certificate answers to: Consul's own (`server.<dc>.consul`) and the Service's. */
+export function consulServerDnsNames(datacenter: string): string[] {
+    const svc = "consul-server";
+    return [
+        `server.${datacenter}.consul`,
+        `*.server.${datacenter}.consul`,
+        svc,
+        `${svc}.${CONSUL_NAMESPACE}`,
+        `${svc}.${CONSUL_NAMESPACE}.svc`,
+        `*.${svc}.${CONSUL_NAMESPACE}.svc`,
+        "localhost",
+    ];
 }
 
 /** Throws a message naming the setting and what is allowed. */
@@ -80,6 +100,75 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
             },
             { parent: this },
         );
+        // The chart makes its CA, server certificate and gossip key in Helm-hook
+        // jobs, which the platform does not run: cert-manager issues the
+        // certificates from a CA of Consul's own, and the key is generated once.
+        const certOpts = { parent: this, provider: args.cluster.provider, dependsOn: [namespace, ...(args.dependsOn ?? [])] };
+        const certLabels = standardLabels(args.tags, { name: "consul", instance: name, component: "tls" });
+        const issuer = (issuerName: string, spec: Record<string, unknown>, dependsOn: pulumi.Resource[] = []) =>
+            new k8s.apiextensions.CustomResource(
+                `${name}-${issuerName}`,
+                {
+                    apiVersion: "cert-manager.io/v1",
+                    kind: "Issuer",
+                    metadata: { name: issuerName, namespace: CONSUL_NAMESPACE, labels: certLabels },
+                    spec,
+                },
+                { ...certOpts, dependsOn: [...certOpts.dependsOn, ...dependsOn] },
+            );
+        const certificate = (certName: string, spec: Record<string, unknown>, dependsOn: pulumi.Resource[]) =>
+            new k8s.apiextensions.CustomResource(
+                `${name}-${certName}`,
+                {
+                    apiVersion: "cert-manager.io/v1",
+                    kind: "Certificate",
+                    metadata: { name: certName, namespace: CONSUL_NAMESPACE, labels: certLabels },
+                    spec: { privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" }, ...spec },
+                },
+                { ...certOpts, dependsOn: [...certOpts.dependsOn, ...dependsOn] },
+            );
+        const selfSigned = issuer("consul-selfsigned", { selfSigned: {} });
+        const ca = certificate(
+            CONSUL_SECRETS.ca,
+            {
+                isCA: true,
+                commonName: `Consul CA ${this.datacenter}`,
+                secretName: CONSUL_SECRETS.ca,
+                duration: "87600h",
+                issuerRef: { name: "consul-selfsigned", kind: "Issuer", group: "cert-manager.io" },
+            },
+            [selfSigned],
+        );
+        const caIssuer = issuer("consul-ca", { ca: { secretName: CONSUL_SECRETS.ca } }, [ca]);
+        const serverCert = certificate(
+            CONSUL_SECRETS.serverCert,
+            {
+                secretName: CONSUL_SECRETS.serverCert,
+                commonName: `server.${this.datacenter}.consul`,
+                dnsNames: consulServerDnsNames(this.datacenter),
+                ipAddresses: ["127.0.0.1"],
+                usages: ["digital signature", "key encipherment", "server auth", "client auth"],
+                duration: "8760h",
+                renewBefore: "720h",
+                issuerRef: { name: "consul-ca", kind: "Issuer", group: "cert-manager.io" },
+            },
+            [caIssuer],
+        );
+        // Consul's gossip key is 32 bytes, base64: 32 generated characters are 32 bytes.
+        const gossip = new GeneratedSecret(
+            `${name}-gossip-key`,
+            {
+                namespace: CONSUL_NAMESPACE,
+                secretName: CONSUL_SECRETS.gossip,
+                generatedKeys: ["seed"],
+                derived: (v) => ({ key: Buffer.from(v.seed, "utf8").toString("base64") }),
+                labels: certLabels,
+                provider: args.cluster.provider,
+                rendered: args.cluster.deliveryMode === "render",
+            },
+            { parent: this, dependsOn: [namespace] },
+        );
+
         this.chart = platformChart(
             `${name}-chart`,
             {
@@ -92,9 +181,14 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
                     global: {
                         name: "consul",
                         datacenter: this.datacenter,
-                        tls: { enabled: true, httpsOnly: true },
+                        tls: {
+                            enabled: true,
+                            httpsOnly: true,
+                            caCert: { secretName: CONSUL_SECRETS.ca, secretKey: "tls.crt" },
+                            caKey: { secretName: CONSUL_SECRETS.ca, secretKey: "tls.key" },
+                        },
                         acls: { manageSystemACLs: true },
-                        gossipEncryption: { autoGenerate: true },
+                        gossipEncryption: { autoGenerate: false, secretName: CONSUL_SECRETS.gossip, secretKey: "key" },
                         metrics: { enabled: true },
                     },
                     server: {
@@ -102,15 +196,30 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
                         storage: args.storageSize ?? "10Gi",
                         storageClass: args.storageClass,
                         resources: containerResources("100m", "256Mi", "1Gi"),
+                        serverCert: { secretName: CONSUL_SECRETS.serverCert },
+                        // The chart picks the budget's API version by asking the cluster,
+                        // which render mode cannot: the component makes a policy/v1 one.
+                        disruptionBudget: { enabled: false },
                     },
                     // Istio is the mesh: no Consul sidecars, no catalog sync.
                     connectInject: { enabled: false },
                     syncCatalog: { enabled: false },
                     ui: { enabled: true, metrics: { enabled: false } },
                 },
-                dependsOn: [namespace],
+                dependsOn: [namespace, serverCert, gossip],
+                // fetch-server-region, an init container the chart gives no resources value.
+                unconfigurableContainers: { "locality-init": containerResources("10m", "32Mi", "64Mi") },
             },
             { parent: this, protect: args.protect },
+        );
+        // One server may be down at a time: an odd Raft cluster keeps its quorum.
+        new k8s.policy.v1.PodDisruptionBudget(
+            `${name}-server-budget`,
+            {
+                metadata: { name: "consul-server", namespace: CONSUL_NAMESPACE, labels: standardLabels(args.tags, { name: "consul", instance: name, component: "service-discovery" }) },
+                spec: { maxUnavailable: 1, selector: { matchLabels: { app: "consul", release: "consul", component: "server" } } },
+            },
+            { parent: this, provider: args.cluster.provider, dependsOn: [namespace] },
         );
         this.records = [
             ...namespace.records,

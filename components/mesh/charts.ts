@@ -1,7 +1,7 @@
 import { UpstreamChart } from "../shared/chart";
 
 /** Istio release the mesh runs; every Istio chart is pinned to it. */
-export const ISTIO_VERSION = "1.30.5";
+export const ISTIO_VERSION = "1.30.3";
 const ISTIO_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";
 
 export const ISTIO_BASE_CHART: UpstreamChart = { name: "base", version: ISTIO_VERSION, repository: ISTIO_REPOSITORY };

@@ -136,9 +136,9 @@ export class IstioMesh extends pulumi.ComponentResource implements RecordSource 
                         resources: containerResources("100m", "256Mi", "1Gi"),
                     },
                     global: {
-                        // Every injected sidecar gets requests and limits.
+                        // Every injected sidecar gets requests and limits; the injection
+                        // template gives the istio-init container the same ones.
                         proxy: { resources: containerResources("10m", "64Mi", "256Mi") },
-                        proxy_init: { resources: containerResources("10m", "16Mi", "64Mi") },
                     },
                     meshConfig: {
                         accessLogFile: "/dev/stdout",

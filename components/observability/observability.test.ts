@@ -223,7 +223,8 @@ describe("Observability tracing and logs", () => {
     it("runs Jaeger all-in-one behind the service the mesh sends traces to", async () => {
         const obs = await build("o");
         const jaeger = chartOf("o-jaeger");
-        expect(jaeger.values).toMatchObject({ fullnameOverride: "jaeger", allInOne: { enabled: true }, storage: { type: "memory" } });
+        expect(jaeger.values).toMatchObject({ fullnameOverride: "jaeger", jaeger: { resources: { limits: { memory: "1Gi" } } } });
+        expect(jaeger.values).not.toHaveProperty("userconfig");
         const service = (jaeger.values as { fullnameOverride: string }).fullnameOverride;
         expect(mod.TRACING_ENDPOINT).toEqual({ host: `${service}.${jaeger.namespace}.svc.cluster.local`, port: 4317 });
         expect(new URL(obs.jaegerQueryUrl).hostname).toBe(mod.TRACING_ENDPOINT.host);

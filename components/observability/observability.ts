@@ -152,7 +152,13 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                 labels: labels("metrics"),
                 values: {
                     fullnameOverride: "kube-prometheus-stack",
-                    prometheusOperator: { resources: containerResources("50m", "128Mi", "512Mi") },
+                    prometheusOperator: {
+                        resources: containerResources("50m", "128Mi", "512Mi"),
+                        // The chart's certificate jobs are Helm hooks, which the platform does not run:
+                        // cert-manager issues the admission webhook's certificate instead.
+                        admissionWebhooks: { certManager: { enabled: true } },
+                        prometheusConfigReloader: { resources: containerResources("10m", "32Mi", "64Mi") },
+                    },
                     prometheus: {
                         prometheusSpec: {
                             replicas: a.replicas,
@@ -176,7 +182,10 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                     grafana: {
                         admin: { existingSecret: grafanaAdmin.secretName, userKey: "admin-user", passwordKey: "admin-password" },
                         resources: containerResources("50m", "256Mi", "512Mi"),
-                        persistence: { enabled: true, size: "5Gi", storageClassName: a.storageClass },
+                        // lookupVolumeName asks the cluster, which render mode has not got.
+                        persistence: { enabled: true, size: "5Gi", storageClassName: a.storageClass, lookupVolumeName: false },
+                        initChownData: { resources: containerResources("10m", "16Mi", "32Mi") },
+                        sidecar: { resources: containerResources("10m", "64Mi", "128Mi") },
                         additionalDataSources: [
                             { name: "Loki", type: "loki", uid: "loki", url: this.lokiUrl, access: "proxy" },
                             { name: "Jaeger", type: "jaeger", uid: "jaeger", url: this.jaegerQueryUrl, access: "proxy" },
@@ -198,9 +207,8 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                 labels: labels("tracing"),
                 values: {
                     fullnameOverride: "jaeger",
-                    allInOne: { enabled: true, resources: containerResources("100m", "256Mi", "1Gi") },
-                    storage: { type: "memory" },
-                    provisionDataStore: { cassandra: false, elasticsearch: false },
+                    // Jaeger v2's built-in configuration: all in one, in-memory storage.
+                    jaeger: { resources: containerResources("100m", "256Mi", "1Gi") },
                 },
                 dependsOn: [namespace],
             },
@@ -215,6 +223,8 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                 labels: labels("mesh-console"),
                 values: {
                     auth: { strategy: "token" },
+                    // Autodetecting remote clusters lists Secrets through lookup, which render mode cannot answer.
+                    clustering: { autodetect_secrets: { enabled: false } },
                     deployment: { instance_name: "kiali", resources: containerResources("10m", "128Mi", "1Gi"), cluster_wide_access: true },
                     istio_namespace: MESH_NAMESPACES.control,
                     external_services: {
@@ -269,6 +279,7 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                     chunksCache: { enabled: false },
                     resultsCache: { enabled: false },
                     lokiCanary: { enabled: false },
+                    sidecar: { resources: containerResources("10m", "64Mi", "128Mi") },
                     test: { enabled: false },
                 },
                 dependsOn: [namespace],

@@ -64,11 +64,11 @@ describe("validateInClusterPostgresArgs", () => {
 
 describe("InClusterPostgres", () => {
     it("installs the pinned CloudNativePG operator", async () => {
-        expect(mod.CLOUDNATIVE_PG_CHART).toEqual({ name: "cloudnative-pg", version: "0.28.3", repository: "https://cloudnative-pg.github.io/charts" });
+        expect(mod.CLOUDNATIVE_PG_CHART).toEqual({ name: "cloudnative-pg", version: "0.29.0", repository: "https://cloudnative-pg.github.io/charts" });
         await build("pg");
         expect(session.get(T.chart, "pg-operator").inputs).toMatchObject({
             chart: "cloudnative-pg",
-            version: "0.28.3",
+            version: "0.29.0",
             repositoryOpts: { repo: "https://cloudnative-pg.github.io/charts" },
             namespace: mod.OPERATOR_NAMESPACE,
         });

@@ -15,7 +15,7 @@ import { POSTGRES_MAJOR_VERSIONS, PostgresMajorVersion, PostgresServer } from ".
 /** The CloudNativePG operator. */
 export const CLOUDNATIVE_PG_CHART: UpstreamChart = {
     name: "cloudnative-pg",
-    version: "0.28.3",
+    version: "0.29.0",
     repository: "https://cloudnative-pg.github.io/charts",
 };
 

@@ -19,8 +19,9 @@ import { StandardTags, standardLabels } from "../shared/tags";
  */
 export const RABBITMQ_OPERATOR_MANIFEST: UpstreamManifest = {
     name: "rabbitmq-cluster-operator",
-    version: "v2.22.4",
-    url: "https://github.com/rabbitmq/cluster-operator/releases/download/v2.22.4/cluster-operator.yml",
+    version: "v2.22.3",
+    url: "https://github.com/rabbitmq/cluster-operator/releases/download/v2.22.3/cluster-operator.yml",
+    sha256: "8e2c20fe9fe8fb06a8e4a99574951d7933ba7cbc4d83c854bc5e7acc7dc0624e",
 };
 
 /** RabbitMQ server image the operator runs, pinned. */

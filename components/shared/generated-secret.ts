@@ -93,7 +93,9 @@ export class GeneratedSecret extends pulumi.ComponentResource {
                         : undefined,
                 },
                 type: args.type ?? "Opaque",
-                stringData: rendered ? undefined : values,
+                // Rendered: only the fixed keys, which are not secret (a username), so
+                // that typed Secrets stay valid (basic-auth needs a username or password).
+                stringData: rendered ? (args.fixed ?? undefined) : values,
             },
             {
                 parent: this,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { Cluster } from "../cluster/types";
 import { ChartMirror, resolveChartSource, UpstreamChart } from "./chart";
+import { ContainerResources } from "./kubernetes";
 
 export interface PlatformChartArgs {
     /** The cluster the chart is installed in. */
@@ -21,11 +22,40 @@ export interface PlatformChartArgs {
     releaseName?: string;
     /** Resources the chart waits for (CRDs, namespaces). */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Requests and limits for containers the chart has no value for (by
+     * container name): they are set on the rendered workloads. Default: none.
+     */
+    unconfigurableContainers?: Record<string, ContainerResources>;
 }
 
 /** Types that are not Kubernetes objects and so take no labels. */
 function isKubernetesObject(type: string): boolean {
     return type.startsWith("kubernetes:") && !type.startsWith("kubernetes:helm.sh/") && !type.startsWith("kubernetes:yaml/");
+}
+
+/**
+ * Label keys the platform owns on every object, whatever a chart says: its
+ * own keys, and managed-by (Pulumi manages the objects, not Helm).
+ */
+export function isPlatformOwnedLabel(key: string): boolean {
+    return key.startsWith("platform.example.com/") || key === "app.kubernetes.io/managed-by";
+}
+
+/**
+ * Adds the platform's labels to one object's labels. A chart's own labels win
+ * (its Services, ServiceMonitors and PodDisruptionBudgets select on them:
+ * overwriting `app.kubernetes.io/name` or `instance` made them select
+ * nothing), except the keys the platform owns.
+ */
+export function mergePlatformLabels(chartLabels: Record<string, string> | undefined, labels: Record<string, string>): Record<string, string> {
+    const merged: Record<string, string> = { ...(chartLabels ?? {}) };
+    for (const [key, value] of Object.entries(labels)) {
+        if (isPlatformOwnedLabel(key) || merged[key] === undefined) {
+            merged[key] = value;
+        }
+    }
+    return merged;
 }
 
 /**
@@ -40,7 +70,47 @@ export function labelTransform(labels: Record<string, string>): pulumi.ResourceT
         }
         const props = args.props as { metadata?: { labels?: Record<string, string> } };
         return {
-            props: { ...args.props, metadata: { ...props.metadata, labels: { ...(props.metadata?.labels ?? {}), ...labels } } },
+            props: { ...args.props, metadata: { ...props.metadata, labels: mergePlatformLabels(props.metadata?.labels, labels) } },
+            opts: args.opts,
+        };
+    };
+}
+
+interface PodSpecLike {
+    containers?: { name: string; resources?: unknown }[];
+    initContainers?: { name: string; resources?: unknown }[];
+}
+
+/** The pod spec inside a workload's props (Deployment, StatefulSet, DaemonSet, Job: `spec.template.spec`). */
+function podSpecOf(props: unknown): PodSpecLike | undefined {
+    return (props as { spec?: { template?: { spec?: PodSpecLike } } }).spec?.template?.spec;
+}
+
+/**
+ * A resource transform that gives the named containers of a chart's workloads
+ * requests and limits, where the chart renders them without any and offers
+ * no value to set them (an upstream gap, not a policy exception).
+ */
+export function containerResourcesTransform(byName: Record<string, ContainerResources>): pulumi.ResourceTransform {
+    return (args) => {
+        const pod = podSpecOf(args.props);
+        if (!isKubernetesObject(args.type) || !pod) {
+            return undefined;
+        }
+        const fill = <T extends { name: string; resources?: unknown }>(list: T[] | undefined) =>
+            list?.map((c) => (byName[c.name] && !c.resources ? { ...c, resources: byName[c.name] } : c));
+        const props = args.props as { spec: { template: { spec: PodSpecLike } } };
+        return {
+            props: {
+                ...args.props,
+                spec: {
+                    ...props.spec,
+                    template: {
+                        ...props.spec.template,
+                        spec: { ...pod, containers: fill(pod.containers), initContainers: fill(pod.initContainers) },
+                    },
+                },
+            },
             opts: args.opts,
         };
     };
@@ -85,6 +155,17 @@ export function labelTransforms(labels: Record<string, string>): pulumi.Resource
     return pulumi.runtime.hasEngine() ? [labelTransform(labels)] : [];
 }
 
+function chartTransforms(args: PlatformChartArgs): pulumi.ResourceTransform[] {
+    if (!pulumi.runtime.hasEngine()) {
+        return [];
+    }
+    const transforms = labelTransforms(args.labels);
+    if (args.unconfigurableContainers) {
+        transforms.push(containerResourcesTransform(args.unconfigurableContainers));
+    }
+    return transforms;
+}
+
 /** Installs a pinned upstream chart (or its mirror copy) with the standard labels on every object. */
 export function platformChart(name: string, args: PlatformChartArgs, opts: pulumi.ComponentResourceOptions): k8s.helm.v4.Chart {
     const source = resolveChartSource(args.chart, args.mirror);
@@ -102,7 +183,7 @@ export function platformChart(name: string, args: PlatformChartArgs, opts: pulum
             ...opts,
             provider: args.cluster.provider,
             dependsOn: args.dependsOn,
-            transforms: labelTransforms(args.labels),
+            transforms: chartTransforms(args),
         },
     );
 }

@@ -196,7 +196,8 @@ export class VaultServer extends pulumi.ComponentResource implements RecordSourc
                     global: { tlsDisable: true },
                     // Services authenticate with the Kubernetes auth method directly; no agent injector webhook.
                     injector: { enabled: false },
-                    server: { ...server, podAnnotations: { "sidecar.istio.io/inject": "true" } },
+                    // `server.annotations` are the pods' annotations in this chart.
+                    server: { ...server, annotations: { "sidecar.istio.io/inject": "true" } },
                     ui: { enabled: true },
                 },
                 dependsOn,

@@ -103,7 +103,14 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         monitoringCrds: observability.monitoringCrds,
         dependsOn: [certManager, mesh],
     });
-    const consul = new ConsulServer("consul", { cluster, tags, replicas: o.consulReplicas, protect: o.protect, chartMirror: mirror });
+    const consul = new ConsulServer("consul", {
+        cluster,
+        tags,
+        replicas: o.consulReplicas,
+        protect: o.protect,
+        chartMirror: mirror,
+        dependsOn: [certManager],
+    });
 
     const records = [certManager, mesh, observability, vault, postgres, rabbitmq, consul].flatMap((c) => c.records);
     return { certManager, mesh, observability, rabbitmq, vault, postgres, consul, records };

@@ -119,7 +119,7 @@ describe("mesh-wide-strict-mtls", () => {
     it.each([
         ["by name", "istiod"],
         ["from an unpacked mirror directory", "/x/istiod"],
-        ["from a packaged mirror directory", "/mirror/charts/istiod-1.30.5.tgz"],
+        ["from a packaged mirror directory", "/mirror/charts/istiod-1.30.3.tgz"],
         ["from an OCI mirror", "oci://registry.example.com/charts/istiod"],
     ])("reports istiod %s without a mesh-wide PeerAuthentication", async (_label, chart) => {
         expect(await stackViolationsOf(meshWideStrictMtls, [istiod(chart)])).toEqual([MISSING]);

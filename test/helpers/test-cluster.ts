@@ -219,6 +219,11 @@ export async function startTestCluster(): Promise<TestCluster> {
             "--service-cluster-ip-range=10.96.0.0/16",
             "--authorization-mode=RBAC",
             "--allow-privileged=true",
+            // kwok runs no containers, so no webhook server ever answers: with the
+            // webhook admission plugins on, every object under a chart's
+            // failurePolicy: Fail webhook (cert-manager, Istio, the Prometheus
+            // operator, CloudNativePG) would be refused. A real cluster calls them.
+            "--disable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
             "--v=0",
         ]);
         const kubeconfigPath = path.join(dir, "kubeconfig");
@@ -269,6 +274,7 @@ export async function startTestCluster(): Promise<TestCluster> {
             60_000,
             died,
         );
+        provisionVolumes(kubectl, path.join(dir, "volumes"), () => stopped);
         return { server, kubeconfigPath, dir, kubectl, stop };
     } catch (err) {
         const tails = processes
@@ -277,6 +283,56 @@ export async function startTestCluster(): Promise<TestCluster> {
         await stop();
         throw new Error(`${(err as Error).message}\n${tails}`);
     }
+}
+
+interface PendingClaim {
+    metadata: { name: string; namespace: string; uid: string };
+    spec: { storageClassName?: string; accessModes?: string[]; resources?: { requests?: { storage?: string } }; volumeName?: string };
+    status?: { phase?: string };
+}
+
+/**
+ * Plays a storage driver: every pending PersistentVolumeClaim gets a hostPath
+ * PersistentVolume reserved for it, which the controller manager's binder
+ * binds. Without it StatefulSets with volume claims (Consul, Loki, Grafana)
+ * never schedule. Polls until the cluster stops.
+ */
+function provisionVolumes(kubectl: TestCluster["kubectl"], root: string, stopped: () => boolean): void {
+    const made = new Set<string>();
+    const tick = async () => {
+        if (stopped()) {
+            return;
+        }
+        const listed = await kubectl(["get", "persistentvolumeclaims", "-A", "-o", "json"]);
+        if (listed.status === 0 && !stopped()) {
+            const claims = (JSON.parse(listed.stdout) as { items: PendingClaim[] }).items;
+            const volumes = claims
+                .filter((c) => c.status?.phase === "Pending" && !c.spec.volumeName && !made.has(c.metadata.uid))
+                .map((c) => {
+                    made.add(c.metadata.uid);
+                    return {
+                        apiVersion: "v1",
+                        kind: "PersistentVolume",
+                        metadata: { name: `pv-${c.metadata.uid}` },
+                        spec: {
+                            capacity: { storage: c.spec.resources?.requests?.storage ?? "1Gi" },
+                            accessModes: c.spec.accessModes ?? ["ReadWriteOnce"],
+                            storageClassName: c.spec.storageClassName ?? "",
+                            persistentVolumeReclaimPolicy: "Delete",
+                            hostPath: { path: path.join(root, c.metadata.uid), type: "DirectoryOrCreate" },
+                            claimRef: { namespace: c.metadata.namespace, name: c.metadata.name, uid: c.metadata.uid },
+                        },
+                    };
+                });
+            if (volumes.length > 0) {
+                await kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: volumes }));
+            }
+        }
+        if (!stopped()) {
+            setTimeout(() => void tick(), 2000).unref();
+        }
+    };
+    void tick();
 }
 
 function tail(file: string, lines: number): string {

@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+
+import { labelTransform, mergePlatformLabels } from "./helm";
+
+const platform = {
+    "app.kubernetes.io/name": "observability",
+    "app.kubernetes.io/instance": "observability",
+    "app.kubernetes.io/component": "metrics",
+    "app.kubernetes.io/part-of": "platform",
+    "app.kubernetes.io/managed-by": "pulumi",
+    "platform.example.com/environment": "local",
+    "platform.example.com/owner": "platform-team_at_example.com",
+    "platform.example.com/cost-center": "PLT-0001",
+};
+
+describe("mergePlatformLabels", () => {
+    it("keeps a chart's own selector labels and adds the platform's", () => {
+        const chart = { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "kube-prometheus-stack", "app.kubernetes.io/managed-by": "Helm" };
+        expect(mergePlatformLabels(chart, platform)).toEqual({
+            ...platform,
+            "app.kubernetes.io/name": "grafana",
+            "app.kubernetes.io/instance": "kube-prometheus-stack",
+        });
+    });
+
+    it("gives an object without labels every platform label", () => {
+        expect(mergePlatformLabels(undefined, platform)).toEqual(platform);
+    });
+
+    it("always sets the keys the platform owns", () => {
+        const merged = mergePlatformLabels({ "platform.example.com/environment": "other", "app.kubernetes.io/managed-by": "Helm" }, platform);
+        expect(merged["platform.example.com/environment"]).toBe("local");
+        expect(merged["app.kubernetes.io/managed-by"]).toBe("pulumi");
+    });
+});
+
+describe("labelTransform", () => {
+    const transform = labelTransform(platform);
+    const run = (type: string, props: Record<string, unknown>) =>
+        transform({ type, name: "x", props, opts: {} } as Parameters<typeof transform>[0]) as { props: { metadata: { labels: Record<string, string> } } } | undefined;
+
+    it("labels Kubernetes objects without touching their selectors", () => {
+        const result = run("kubernetes:core/v1:Service", {
+            metadata: { name: "grafana", labels: { "app.kubernetes.io/name": "grafana" } },
+            spec: { selector: { "app.kubernetes.io/name": "grafana" } },
+        });
+        expect(result?.props.metadata.labels["app.kubernetes.io/name"]).toBe("grafana");
+        expect(result?.props.metadata.labels["platform.example.com/owner"]).toBe("platform-team_at_example.com");
+        expect((result?.props as unknown as { spec: unknown }).spec).toEqual({ selector: { "app.kubernetes.io/name": "grafana" } });
+    });
+
+    it("leaves charts and manifest files alone (they are components, not objects)", () => {
+        expect(run("kubernetes:helm.sh/v4:Chart", {})).toBeUndefined();
+        expect(run("kubernetes:yaml/v2:ConfigGroup", {})).toBeUndefined();
+    });
+});
