@@ -9,11 +9,9 @@
  * then runs the same program: the difference is the price of root imports.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 
-import { createChartMirror } from "../test/helpers/chart-mirror";
+import { defaultTestChartMirror } from "../test/helpers/real-charts";
 import { AWS_MOCKS, AZURE_MOCKS } from "../test/helpers/cloud-mocks";
 import { cloudConfig } from "../test/helpers/cloud-environment";
 import { MockOptions } from "../test/helpers/mocks";
@@ -22,7 +20,7 @@ const start = process.hrtime.bigint();
 const [environment = "local", imports = "submodules"] = process.argv.slice(2);
 
 async function main(): Promise<void> {
-    const mirror = createChartMirror(fs.mkdtempSync(path.join(os.tmpdir(), "bench-mirror-")));
+    const mirror = defaultTestChartMirror();
     const [template, cloud] = environment.split("-") as [string, "aws" | "azure" | undefined];
     const config =
         template === "local"

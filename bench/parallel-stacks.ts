@@ -8,10 +8,9 @@
  *   const figures = await parallelStacksBench();        // prints its table too
  */
 import * as os from "node:os";
-import * as path from "node:path";
 
 import { pulumiTask, runStacks, RunSummary } from "../scripts/parallel-stacks";
-import { createChartMirror } from "../test/helpers/chart-mirror";
+import { defaultTestChartMirror } from "../test/helpers/real-charts";
 import { createEngineProject, requirePulumi } from "../test/helpers/engine";
 import { writeLocalStacks } from "../test/helpers/local-stacks";
 
@@ -40,7 +39,7 @@ export async function parallelStacksBench(options: ParallelStacksOptions = {}): 
     const project = createEngineProject();
     try {
         const stacks = Array.from({ length: count }, (_, i) => (i === 0 ? "local" : `local-${i + 1}`));
-        writeLocalStacks(project, stacks, createChartMirror(path.join(project.dir, "..", "chart-mirror")));
+        writeLocalStacks(project, stacks, defaultTestChartMirror());
         for (const stack of stacks) {
             const init = project.pulumi(["stack", "init", "--no-select", "--secrets-provider", "passphrase", stack]);
             if (init.status !== 0) {

@@ -10,7 +10,7 @@ interface ConsulValues {
         acls: { manageSystemACLs: boolean };
         gossipEncryption: { autoGenerate: boolean };
     };
-    server: { replicas: number; storage: string; storageClass?: string };
+    server: { replicas: number; storage: string; storageClass?: string; serverCert?: { secretName: string } };
     connectInject: { enabled: boolean };
     syncCatalog: { enabled: boolean };
 }

@@ -148,7 +148,7 @@ describe("IstioMesh charts", () => {
 
     it("scales istiod and the gateways from the replicas minimum", async () => {
         await build("m", { replicas: 3 });
-        expect(chartOf("m-istiod").values).toMatchObject({ pilot: { autoscaleMin: 3, replicaCount: 3 } });
+        expect(chartOf("m-istiod").values).toMatchObject({ autoscaleMin: 3 });
         expect(chartOf("m-ingress-gateway").values).toMatchObject({ autoscaling: { enabled: true, minReplicas: 3 } });
         expect(chartOf("m-egress-gateway").values).toMatchObject({ autoscaling: { enabled: true, minReplicas: 3 } });
     });

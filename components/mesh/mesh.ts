@@ -129,12 +129,11 @@ export class IstioMesh extends pulumi.ComponentResource implements RecordSource 
                 namespace: MESH_NAMESPACES.control,
                 labels: labels("control-plane"),
                 values: {
-                    pilot: {
-                        autoscaleMin: a.replicas,
-                        autoscaleMax: Math.max(a.replicas, 5),
-                        replicaCount: a.replicas,
-                        resources: containerResources("100m", "256Mi", "1Gi"),
-                    },
+                    // Top-level keys in this chart (`pilot.*` is only copied up, for old values files).
+                    // The autoscaler keeps at least `replicas` istiods; a fixed replica count has no effect with it on.
+                    autoscaleMin: a.replicas,
+                    autoscaleMax: Math.max(a.replicas, 5),
+                    resources: containerResources("100m", "256Mi", "1Gi"),
                     global: {
                         // Every injected sidecar gets requests and limits; the injection
                         // template gives the istio-init container the same ones.

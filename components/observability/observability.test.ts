@@ -179,7 +179,7 @@ describe("Observability metrics", () => {
         const tracing = new URL(kiali.tracing.internal_url);
         expect(tracing.hostname).toBe(new URL(obs.jaegerQueryUrl).hostname);
         expect(tracing.port).toBe("16685");
-        expect(chartOf("o-kiali").values).toMatchObject({ istio_namespace: "istio-system" });
+        expect(chartOf("o-kiali").values).toMatchObject({ external_services: { istio: { root_namespace: "istio-system" } } });
     });
 
     it("gives Grafana the Loki and Jaeger data sources at the component's URLs", async () => {

@@ -225,8 +225,7 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                     auth: { strategy: "token" },
                     // Autodetecting remote clusters lists Secrets through lookup, which render mode cannot answer.
                     clustering: { autodetect_secrets: { enabled: false } },
-                    deployment: { instance_name: "kiali", resources: containerResources("10m", "128Mi", "1Gi"), cluster_wide_access: true },
-                    istio_namespace: MESH_NAMESPACES.control,
+                    deployment: { resources: containerResources("10m", "128Mi", "1Gi") },
                     external_services: {
                         istio: { root_namespace: MESH_NAMESPACES.control },
                         prometheus: { url: this.prometheusUrl },

@@ -1,9 +1,6 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { createChartMirror } from "../../test/helpers/chart-mirror";
+import { defaultTestChartMirror } from "../../test/helpers/real-charts";
 import { CloudRun, runCloudEnvironment } from "../../test/helpers/cloud-environment";
 import { valueOf } from "../../test/helpers/mocks";
 import { policyReport } from "../../test/helpers/policy-report";
@@ -14,7 +11,7 @@ const REQUIRED_TAGS = ["owner", "environment", "cost-center", "managed-by", "rep
 let run: CloudRun;
 
 beforeAll(async () => {
-    const mirror = createChartMirror(fs.mkdtempSync(path.join(os.tmpdir(), "chart-mirror-")));
+    const mirror = defaultTestChartMirror();
     run = await runCloudEnvironment("prod", "aws", mirror);
 }, 60_000);
 

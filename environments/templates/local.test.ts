@@ -1,10 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 
-import { createChartMirror } from "../../test/helpers/chart-mirror";
+import { defaultTestChartMirror } from "../../test/helpers/real-charts";
 import { policyReport } from "../../test/helpers/policy-report";
 import { recordProblems } from "../record-schema";
 import { MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
@@ -16,7 +13,7 @@ const config = {
     "platform:costCenter": "PLT-0001",
     "platform:repository": "platform-gitops",
     "platform:kubernetesTarget": "render",
-    "platform:chartMirror": createChartMirror(fs.mkdtempSync(path.join(os.tmpdir(), "chart-mirror-"))),
+    "platform:chartMirror": defaultTestChartMirror(),
 };
 
 let session: MockSession;

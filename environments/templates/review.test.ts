@@ -1,9 +1,6 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { createChartMirror } from "../../test/helpers/chart-mirror";
+import { defaultTestChartMirror } from "../../test/helpers/real-charts";
 import { MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
 import { policyReport } from "../../test/helpers/policy-report";
 import { recordProblems } from "../record-schema";
@@ -23,7 +20,7 @@ beforeAll(async () => {
             "platform:repository": "gitlab.example.com/platform/platform-gitops",
             "platform:kubernetesTarget": "render",
             "platform:plannedDestruction": plannedDestruction,
-            "platform:chartMirror": createChartMirror(fs.mkdtempSync(path.join(os.tmpdir(), "chart-mirror-"))),
+            "platform:chartMirror": defaultTestChartMirror(),
         },
     });
     const { runEnvironment } = await import("../index");

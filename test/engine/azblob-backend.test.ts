@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Azurite, startAzurite } from "../helpers/azurite";
-import { createChartMirror } from "../helpers/chart-mirror";
+import { defaultTestChartMirror } from "../helpers/real-charts";
 import { createEngineProject, EngineProject, readTree } from "../helpers/engine";
 import { jsonDiff } from "../helpers/json-diff";
 
@@ -67,7 +67,7 @@ beforeAll(async () => {
     expect(init.status, init.stderr).toBe(0);
     writer.setConfig("local", "platform:renderDirectory", writer.renderDir);
     // TEST DOUBLES of the pinned charts: the upstream repositories are not reachable here.
-    writer.setConfig("local", "platform:chartMirror", createChartMirror(path.join(writer.dir, "..", "chart-mirror")));
+    writer.setConfig("local", "platform:chartMirror", defaultTestChartMirror());
 
     reader = createEngineProject({ backendUrl: BACKEND_URL, env: azurite.env });
     // The stack file as committed by the writer.

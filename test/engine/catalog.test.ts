@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { recordProblems } from "../../environments/record-schema";
-import { createChartMirror } from "../helpers/chart-mirror";
+import { defaultTestChartMirror } from "../helpers/real-charts";
 import { connect } from "amqplib";
 
 import { createEngineProject, EngineProject, runAsync } from "../helpers/engine";
@@ -40,7 +40,7 @@ async function deploy(stack: string, config: Record<string, string>): Promise<vo
 
 beforeAll(async () => {
     project = createEngineProject({ withPolicies: false });
-    const mirror = createChartMirror(path.join(project.dir, "..", "chart-mirror"));
+    const mirror = defaultTestChartMirror();
     const review = (planned: string) => ({
         "platform:template": "review",
         "platform:description": "Merge request review environment",

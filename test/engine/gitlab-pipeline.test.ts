@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { NOTE_MARKER } from "../../scripts/preview-note";
-import { createChartMirror } from "../helpers/chart-mirror";
+import { defaultTestChartMirror } from "../helpers/real-charts";
 import { PulumiResult, REPO_ROOT, runAsync } from "../helpers/engine";
 import { FakeGitLab, MR, NOTES_PATH, PROJECT, TOKEN } from "../helpers/fake-gitlab";
 
@@ -54,7 +54,7 @@ function gitlabCiLocal(args: string[], variables: Record<string, string>): Promi
             ...process.env,
             GCL_IGNORE_PREDEFINED_VARS: Object.keys(variables).filter((k) => k.startsWith("CI_")).join(","),
             // The upstream chart repositories are not reachable here: test doubles.
-            PLATFORM_CHART_MIRROR: createChartMirror(path.join(root, "chart-mirror")),
+            PLATFORM_CHART_MIRROR: defaultTestChartMirror(),
             KUBECONFIG: path.join(root, "no-kubeconfig"),
             NO_COLOR: "1",
         },

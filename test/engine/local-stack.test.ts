@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 
-import * as path from "node:path";
 
 import { recordProblems } from "../../environments/record-schema";
-import { createChartMirror } from "../helpers/chart-mirror";
+import { defaultTestChartMirror } from "../helpers/real-charts";
 import { createEngineProject, EngineProject, readTree } from "../helpers/engine";
+import { RenderedObject, selectorsSelectingNothing, workloadsNotSelectingTheirPods } from "../helpers/selectors";
+import { startTestCluster } from "../helpers/test-cluster";
 
 interface K8sObject {
     apiVersion: string;
@@ -15,15 +16,25 @@ interface K8sObject {
 
 let project: EngineProject;
 
+/** Selectors whose targets are made by the cluster or by operators at run time, not rendered. */
+const OUTSIDE_THE_RENDER: string[] = [];
+
 beforeAll(() => {
     project = createEngineProject();
     const init = project.pulumi(["stack", "init", "local"]);
     expect(init.status, init.stderr).toBe(0);
     project.setConfig("local", "platform:renderDirectory", project.renderDir);
-    // TEST DOUBLES of the pinned charts: the upstream repositories are not reachable here.
-    project.setConfig("local", "platform:chartMirror", createChartMirror(path.join(project.dir, "..", "chart-mirror")));
+    // The real upstream charts, from the offline mirror (../shared/charts or PLATFORM_CHART_MIRROR).
+    project.setConfig("local", "platform:chartMirror", defaultTestChartMirror());
 });
 afterAll(() => project?.cleanup());
+
+/** Every object of the render directory. */
+function renderedObjects(): RenderedObject[] {
+    return [...readTree(project.renderDir).values()]
+        .flatMap((text) => parseAllDocuments(text).map((d) => d.toJSON() as RenderedObject | null))
+        .filter((o): o is RenderedObject => o !== null);
+}
 
 describe("the local stack through the real engine (render mode)", () => {
     it("previews with the policy pack", async () => {
@@ -80,14 +91,51 @@ describe("the local stack through the real engine (render mode)", () => {
         expect(recordProblems(outputs.environment)).toEqual([]);
 
         // Rendered files are read, copied and committed: every generated Secret is
-        // there (for the charts that reference it) without its values.
-        const secrets = objects.filter((o) => o.kind === "Secret") as (K8sObject & { data?: unknown; stringData?: unknown; metadata: { annotations?: Record<string, string> } })[];
-        expect(secrets.map((o) => o.metadata.name).sort()).toEqual(["grafana-admin", "platform-postgres-superuser", "rabbitmq-default-user", "vault-dev-root-token"]);
+        // there (for the charts that reference it) without its generated values;
+        // only fixed, non-secret keys (a username) are rendered.
+        const secrets = objects.filter((o) => o.kind === "Secret") as (K8sObject & { data?: Record<string, string>; stringData?: Record<string, string>; metadata: { annotations?: Record<string, string> } })[];
+        expect(secrets.map((o) => o.metadata.name).sort()).toEqual(["consul-gossip-key", "grafana-admin", "platform-postgres-superuser", "rabbitmq-default-user", "vault-dev-root-token"]);
         for (const secret of secrets) {
-            expect(secret.data ?? secret.stringData, secret.metadata.name).toBeUndefined();
-            expect(secret.metadata.annotations?.["platform.example.com/values"], secret.metadata.name).toMatch(/^not rendered/);
+            const note = secret.metadata.annotations?.["platform.example.com/values"] ?? "";
+            expect(note, secret.metadata.name).toMatch(/^not rendered: generated when applied \(keys: .+\)$/);
+            const generated = /keys: (.+)\)$/.exec(note)?.[1].split(", ") ?? [];
+            const rendered = Object.keys({ ...secret.data, ...secret.stringData });
+            expect(rendered.filter((k) => generated.includes(k)), secret.metadata.name).toEqual([]);
         }
     });
+
+    it("keeps the charts' selectors working: labels are added, never overwritten", () => {
+        const objects = renderedObjects();
+        expect(workloadsNotSelectingTheirPods(objects)).toEqual([]);
+        // What selects objects this tree does not hold: the cluster's own
+        // components (kubelet, API server, CoreDNS…) and what operators create
+        // when they run (RabbitMQ's and CloudNativePG's pods and Services).
+        const outsideTheRender = new Set(OUTSIDE_THE_RENDER);
+        const nothing = selectorsSelectingNothing(objects);
+        expect(nothing.filter((p) => !outsideTheRender.has(p.slice(0, p.indexOf(":"))))).toEqual([]);
+        console.log(`[figure] selectors checked over ${objects.length} rendered objects; ${nothing.length} select what only a running cluster holds`);
+    });
+
+    it("renders a tree the Kubernetes 1.35 API server accepts (server-side dry run, CRDs and namespaces first)", async () => {
+        const objects = renderedObjects();
+        const cluster = await startTestCluster();
+        try {
+            const first = objects.filter((o) => o.kind === "CustomResourceDefinition" || o.kind === "Namespace");
+            const rest = objects.filter((o) => o.kind !== "CustomResourceDefinition" && o.kind !== "Namespace");
+            const list = (items: RenderedObject[]) => JSON.stringify({ apiVersion: "v1", kind: "List", items });
+            const created = await cluster.kubectl(["apply", "--server-side", "-f", "-"], list(first));
+            expect(created.status, created.stderr).toBe(0);
+            const established = await cluster.kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"]);
+            expect(established.status, established.stderr).toBe(0);
+            const dryRun = await cluster.kubectl(["apply", "--server-side", "--dry-run=server", "-f", "-"], list(rest));
+            const rejected = dryRun.stderr.split("\n").filter((l) => l.trim() !== "");
+            expect(rejected, "objects the API server refused").toEqual([]);
+            expect(dryRun.status).toBe(0);
+            console.log(`[figure] server-side dry run: ${first.length} CRDs and namespaces applied, ${rest.length} objects accepted, ${rejected.length} rejected`);
+        } finally {
+            await cluster.stop();
+        }
+    }, 300_000);
 
     it("is idempotent: a second up changes nothing and keeps the creation date", async () => {
         const before = JSON.parse(project.pulumi(["stack", "output", "--stack", "local", "--json"]).stdout);

@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 
 import { REVIEW_MAX_DAYS } from "../../environments/config";
-import { createChartMirror } from "../helpers/chart-mirror";
+import { defaultTestChartMirror } from "../helpers/real-charts";
 import { createEngineProject, EngineProject, PulumiResult, REPO_ROOT } from "../helpers/engine";
 
 /**
@@ -277,7 +277,7 @@ const BASE_JOBS: Kind[] = ["local", "review", "dev", "prod"];
 beforeAll(async () => {
     project = createEngineProject({ withPolicies: false });
     // TEST DOUBLES of the pinned charts: the upstream repositories are not reachable here.
-    const mirror = createChartMirror(path.join(project.dir, "..", "chart-mirror"));
+    const mirror = defaultTestChartMirror();
     const local = { ...committedConfig("local"), renderDirectory: project.renderDir, chartMirror: mirror };
     bases = {
         local,

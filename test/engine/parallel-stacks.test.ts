@@ -9,7 +9,7 @@ import * as path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { createChartMirror } from "../helpers/chart-mirror";
+import { defaultTestChartMirror } from "../helpers/real-charts";
 import { createEngineProject, EngineProject, PulumiResult, REPO_ROOT, runAsync } from "../helpers/engine";
 import { writeLocalStacks } from "../helpers/local-stacks";
 
@@ -20,7 +20,7 @@ let run: PulumiResult;
 
 beforeAll(async () => {
     project = createEngineProject();
-    const mirror = createChartMirror(path.join(project.dir, "..", "chart-mirror"));
+    const mirror = defaultTestChartMirror();
     writeLocalStacks(project, STACKS, mirror, { "local-bad": { "platform:owner": "not-an-email" } });
     // Async: the run takes longer than vitest's worker RPC timeout.
     run = await runAsync(

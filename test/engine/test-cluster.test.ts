@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { createChartMirror } from "../helpers/chart-mirror";
+import { defaultTestChartMirror } from "../helpers/real-charts";
 import { liveObjects, parseStackExport, reconcile, StackState, stateKinds, stateObjects } from "../helpers/cluster-objects";
 import { createEngineProject, EngineProject, PulumiResult, readTree, REPO_ROOT, runAsync } from "../helpers/engine";
 import { startTestCluster, TestCluster } from "../helpers/test-cluster";
@@ -72,7 +72,7 @@ beforeAll(async () => {
     project.setConfig(STACK, "platform:kubernetesTarget", "apply");
     // Shaped like prod where it matters here: every stateful resource protected.
     project.setConfig(STACK, "platform:protect", "true");
-    project.setConfig(STACK, "platform:chartMirror", createChartMirror(path.join(project.dir, "..", "chart-mirror")));
+    project.setConfig(STACK, "platform:chartMirror", defaultTestChartMirror());
 }, 180_000);
 
 afterAll(async () => {
