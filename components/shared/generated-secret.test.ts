@@ -100,7 +100,8 @@ describe("GeneratedSecret", () => {
         }));
         await settle(session);
         const secret = session.get(SECRET, "g-secret").inputs as { metadata: object; type: string; stringData: unknown };
-        expect(secret.metadata).toEqual({ name: "app-credentials", namespace: "apps", labels });
+        // The annotation names every key holding a generated or derived value: what a secrets scan reads.
+        expect(secret.metadata).toEqual({ name: "app-credentials", namespace: "apps", labels, annotations: { "platform.example.com/generated-keys": "password,token,config.ini" } });
         expect(secret.type).toBe("kubernetes.io/basic-auth");
         expect(isSecretInput(secret.stringData)).toBe(true);
         const data = stringDataOf("g");

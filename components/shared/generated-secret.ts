@@ -40,6 +40,12 @@ export interface GeneratedSecretArgs {
 /** On a Secret rendered without its values: why it is empty. */
 export const VALUES_NOT_RENDERED_ANNOTATION = "platform.example.com/values";
 
+/**
+ * On every generated Secret: the keys holding generated values (and values
+ * derived from them), comma-separated. What a secrets scan looks for.
+ */
+export const GENERATED_KEYS_ANNOTATION = "platform.example.com/generated-keys";
+
 /** URL-safe alphabet: the values go into connection strings and config files unescaped. */
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -81,6 +87,9 @@ export class GeneratedSecret extends pulumi.ComponentResource {
             })),
         );
         const rendered = args.rendered ?? false;
+        // The derived keys' names, from a dry run of `derived` on placeholders.
+        const placeholders = Object.fromEntries([...Object.keys(args.fixed ?? {}), ...args.generatedKeys].map((k) => [k, "x"]));
+        const secretKeys = [...args.generatedKeys, ...Object.keys(args.derived?.(placeholders) ?? {})];
         this.secret = new k8s.core.v1.Secret(
             `${name}-secret`,
             {
@@ -88,9 +97,10 @@ export class GeneratedSecret extends pulumi.ComponentResource {
                     name: args.secretName,
                     namespace: args.namespace,
                     labels: args.labels,
-                    annotations: rendered
-                        ? { [VALUES_NOT_RENDERED_ANNOTATION]: `not rendered: generated when applied (keys: ${args.generatedKeys.join(", ")})` }
-                        : undefined,
+                    annotations: {
+                        [GENERATED_KEYS_ANNOTATION]: secretKeys.join(","),
+                        ...(rendered ? { [VALUES_NOT_RENDERED_ANNOTATION]: `not rendered: generated when applied (keys: ${secretKeys.join(", ")})` } : {}),
+                    },
                 },
                 type: args.type ?? "Opaque",
                 // Rendered: only the fixed keys, which are not secret (a username), so

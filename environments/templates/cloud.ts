@@ -1,6 +1,6 @@
 import { CloudFoundationBuilder } from "../clouds/types";
 import { EnvironmentConfig } from "../config";
-import { CloudTemplate, profileFor } from "../profiles";
+import { CloudTemplate, EnvironmentProfile, profileFor } from "../profiles";
 import { environmentTags, recordEnvironment } from "./environment-base";
 import { installPlatformServices } from "./platform-services";
 
@@ -18,6 +18,21 @@ async function foundationFor(cloud: "azure" | "aws"): Promise<CloudFoundationBui
  * the environment's cloud, Vault in HA unsealed by the cloud's KMS, ACME
  * certificates, and the platform services sized by the environment's profile.
  */
+/** The platform services' options a profile decides: sizes, retention, replicas, egress and protection. */
+export function servicesSizedBy(profile: EnvironmentProfile) {
+    return {
+        outboundTrafficPolicy: profile.outboundTrafficPolicy,
+        replicas: profile.replicas,
+        metricsRetention: profile.metricsRetention,
+        metricsStorage: profile.metricsStorage,
+        logsRetention: profile.logsRetention,
+        logsStorage: profile.logsStorage,
+        rabbitmqReplicas: profile.rabbitmqReplicas,
+        consulReplicas: profile.consulReplicas,
+        protect: profile.protect,
+    };
+}
+
 export async function buildCloudEnvironment(template: CloudTemplate, config: EnvironmentConfig) {
     const profile = profileFor(template, config);
     const tags = environmentTags(config);
@@ -28,17 +43,9 @@ export async function buildCloudEnvironment(template: CloudTemplate, config: Env
         issuer: { kind: "acme", email: config.acmeEmail! },
         ingressHosts: [config.ingressDomain!, `*.${config.ingressDomain!}`],
         ingressServiceType: "LoadBalancer",
-        outboundTrafficPolicy: profile.outboundTrafficPolicy,
-        replicas: profile.replicas,
-        metricsRetention: profile.metricsRetention,
-        metricsStorage: profile.metricsStorage,
-        logsRetention: profile.logsRetention,
-        logsStorage: profile.logsStorage,
-        rabbitmqReplicas: profile.rabbitmqReplicas,
-        consulReplicas: profile.consulReplicas,
+        ...servicesSizedBy(profile),
         vault: foundation.vault,
         postgres: { kind: "managed", server: foundation.postgres },
-        protect: profile.protect,
         chartMirror: config.chartMirror,
     });
 

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { GENERATED_KEYS_ANNOTATION } from "../../components/shared/generated-secret";
 import { defaultTestChartMirror } from "../helpers/real-charts";
 import { liveObjects, parseStackExport, reconcile, StackState, stateKinds, stateObjects } from "../helpers/cluster-objects";
 import { createEngineProject, EngineProject, PulumiResult, readTree, REPO_ROOT, runAsync } from "../helpers/engine";
@@ -116,14 +117,16 @@ describe("the local stack on a real API server", () => {
     });
 
     it("keeps the generated credentials out of the state, the outputs and the logs in plain text", async () => {
-        const list = await cluster.kubectl(["get", "secrets", "-A", "-l", "app.kubernetes.io/managed-by=pulumi", "-o", "json"]);
-        const secrets = JSON.parse(list.stdout) as { items: { metadata: { name: string }; data: Record<string, string> }[] };
-        const known = secrets.items.flatMap((s) =>
-            Object.entries(s.data)
-                .filter(([key]) => /password|token|default_user\.conf/.test(key))
-                .map(([key, b64]) => ({ where: `${s.metadata.name}.${key}`, value: Buffer.from(b64, "base64").toString("utf8") })),
-        );
+        // The generated Secrets name their generated keys themselves.
+        const list = await cluster.kubectl(["get", "secrets", "-A", "-o", "json"]);
+        const secrets = JSON.parse(list.stdout) as { items: { metadata: { name: string; annotations?: Record<string, string> }; data: Record<string, string> }[] };
+        const known = secrets.items.flatMap((s) => {
+            const keys = s.metadata.annotations?.[GENERATED_KEYS_ANNOTATION]?.split(",") ?? [];
+            return keys.map((key) => ({ where: `${s.metadata.name}.${key}`, value: Buffer.from(s.data[key] ?? "", "base64").toString("utf8") }));
+        });
         expect(known.map((k) => k.where).sort()).toEqual([
+            "consul-gossip-key.key",
+            "consul-gossip-key.seed",
             "grafana-admin.admin-password",
             "platform-postgres-superuser.password",
             "rabbitmq-default-user.default_user.conf",

@@ -1,9 +1,10 @@
 /**
- * TEST DOUBLES: a chart mirror directory holding, for every chart and
- * manifest the platform pins, a stand-in with the same name and version. The
- * upstream repositories cannot be reached from the test machines, and the
- * tests check the program, the engine and the policies, not the charts'
- * contents. Each stand-in renders one Deployment (pinned image, requests and
+ * TEST DOUBLES, for scripts/capture-preview-fixtures.ts only (the tests render
+ * the real charts, test/helpers/real-charts.ts): a chart mirror directory
+ * holding, for every chart the platform pins, a stand-in with the same name
+ * and version, whose template the capture script edits to make an update, a
+ * replacement, a deletion and a policy violation in a small preview. The
+ * RabbitMQ manifest is the real one (preflight checks its digest). Each stand-in renders one Deployment (pinned image, requests and
  * limits) and one Service, named after the release, plus the
  * CustomResourceDefinitions of the real chart that the platform's own custom
  * resources need (so they apply to a real API server).
@@ -13,6 +14,7 @@ import * as path from "node:path";
 
 import { UpstreamChart, UpstreamManifest } from "../../components/shared/chart";
 import { PLATFORM_CHARTS, PLATFORM_MANIFESTS } from "../../components/upstream";
+import { defaultTestChartMirror } from "./real-charts";
 
 /**
  * A stand-in chart's workload template: a Deployment and a Service named after
@@ -114,36 +116,6 @@ function crdsOf(name: string): string {
     return (CRDS[name] ?? []).map((c) => `---\n${crdManifest(c)}`).join("");
 }
 
-function manifestDouble(m: UpstreamManifest): string {
-    return `# TEST DOUBLE of ${m.url}
-${crdsOf(m.name)}---
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: rabbitmq-system
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ${m.name}
-  namespace: rabbitmq-system
-spec:
-  replicas: 1
-  selector:
-    matchLabels: { app: ${m.name} }
-  template:
-    metadata:
-      labels: { app: ${m.name} }
-    spec:
-      containers:
-        - name: operator
-          image: registry.example.com/test-double/${m.name}:${m.version}
-          resources:
-            requests: { cpu: 10m, memory: 16Mi }
-            limits: { memory: 32Mi }
-`;
-}
-
 /** Writes the stand-ins into `dir` (created if needed) and returns it. */
 export function createChartMirror(
     dir: string,
@@ -165,7 +137,8 @@ export function createChartMirror(
         }
     }
     for (const manifest of manifests) {
-        fs.writeFileSync(path.join(dir, `${manifest.name}-${manifest.version}.yaml`), manifestDouble(manifest));
+        const file = `${manifest.name}-${manifest.version}.yaml`;
+        fs.copyFileSync(path.join(defaultTestChartMirror(), file), path.join(dir, file));
     }
     return dir;
 }
