@@ -8,14 +8,25 @@
  * 2. Cold start and RSS of every environment's program under Pulumi's mocks
  *    (no engine), with submodule imports (the project's code) and with the
  *    root packages loaded as root imports would.
+ * 3. The policy pack's evaluation, in-process; previews of several stacks,
+ *    one after another and in parallel (bench/parallel-stacks.ts).
+ * 4. The real platform (bench/render.ts): warm preview and render-mode up of
+ *    the local stack on the real charts with the policy pack, against the
+ *    same charts rendered alone by Helm (the lower bound).
+ *
+ * Every engine run reads the real upstream charts from the offline mirror
+ * (test/helpers/real-charts.ts: PLATFORM_CHART_MIRROR, else ../shared/charts).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 
 import { createEngineProject, requirePulumi } from "../test/helpers/engine";
+import { defaultTestChartMirror } from "../test/helpers/real-charts";
 import { parallelStacksBench } from "./parallel-stacks";
 import { policyEvaluation } from "./policy-evaluation";
+import { realPlatformBench } from "./render";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -35,6 +46,9 @@ function timePreview(label: string, pulumiYamlEdit?: (text: string) => string): 
         if (init.status !== 0) {
             throw new Error(init.stderr);
         }
+        // Offline: the real charts from the mirror, rendered (no cluster), as the engine tests do.
+        project.setConfig("local", "platform:renderDirectory", project.renderDir);
+        project.setConfig("local", "platform:chartMirror", defaultTestChartMirror());
         const times: number[] = [];
         for (let i = 0; i < RUNS; i++) {
             const start = process.hrtime.bigint();
@@ -68,12 +82,17 @@ function mockEvaluation(environment: string, imports: "submodules" | "root"): Mo
     let rss = 0;
     let modules = 0;
     for (let i = 0; i < RUNS; i++) {
+        // mock-evaluation.ts removes the mirror it was given when it is done: give it a copy, never the shared mirror.
+        const mirror = fs.mkdtempSync(path.join(os.tmpdir(), "bench-mirror-"));
+        fs.cpSync(defaultTestChartMirror(), mirror, { recursive: true });
         const start = process.hrtime.bigint();
         const r = spawnSync(process.execPath, ["--import", "tsx", script, environment, imports], {
             encoding: "utf8",
             cwd: path.resolve(__dirname, ".."),
+            env: { ...process.env, PLATFORM_CHART_MIRROR: mirror },
         });
         walls.push(Number(process.hrtime.bigint() - start) / 1e6);
+        fs.rmSync(mirror, { recursive: true, force: true });
         if (r.status !== 0) {
             throw new Error(r.stderr);
         }
@@ -113,8 +132,8 @@ async function policyTable(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-    // BENCH_ONLY=engine,mocks,policies,parallel picks sections (default: all); mocks and policies need no toolchain.
-    const only = new Set((process.env.BENCH_ONLY ?? "engine,mocks,policies,parallel").split(","));
+    // BENCH_ONLY=engine,mocks,policies,parallel,render picks sections (default: all); mocks and policies need no toolchain.
+    const only = new Set((process.env.BENCH_ONLY ?? "engine,mocks,policies,parallel,render").split(","));
     console.log(`node ${process.version}, ${RUNS} runs each`);
     if (only.has("engine")) {
         requirePulumi();
@@ -134,6 +153,9 @@ async function main(): Promise<void> {
     if (only.has("parallel")) {
         requirePulumi();
         await parallelStacksBench();
+    }
+    if (only.has("render")) {
+        await realPlatformBench();
     }
 }
 

@@ -37,6 +37,14 @@ async function buildEnvironment() {
         case "review": {
             const target = await resolveKubernetesTarget(config.kubernetesTarget, config.kubeContext);
             void pulumi.log.info(`environment ${config.name}: ${target.deliveryMode} (${target.reason})`);
+            // Checkpoints are off only for renders (./platform up decides before the run);
+            // a cluster that came up in between must not be applied to without them.
+            if (target.deliveryMode === "apply" && process.env.PULUMI_SKIP_CHECKPOINTS === "true") {
+                throw new pulumi.RunError(
+                    `environment ${config.name} applies to a cluster (${target.reason}), but PULUMI_SKIP_CHECKPOINTS is set: ` +
+                        "an apply keeps its checkpoints; unset it and run again",
+                );
+            }
             const { buildLocalEnvironment } = await import("./templates/local");
             return await buildLocalEnvironment(config, target);
         }

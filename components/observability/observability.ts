@@ -40,7 +40,7 @@ export interface ObservabilityArgs {
     storageClass?: string;
     /** Chart mirror of the environment. Default: upstream repositories. */
     chartMirror?: ChartMirror;
-    /** What must exist first (the mesh, whose CRDs Kiali reads). Default: nothing. */
+    /** What must exist first: cert-manager (the Prometheus operator's webhook certificate) and the mesh (whose CRDs Kiali reads). Default: nothing. */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -143,6 +143,22 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
             { parent: this, dependsOn: [namespace] },
         );
 
+        // Kiali signs its login tokens with this key. Unset, the chart renders a
+        // new random key into its ConfigMap on every run: never the same twice,
+        // and in a ConfigMap. Kiali mounts it from the Secret instead.
+        const kialiSigningKey = new GeneratedSecret(
+            `${name}-kiali-signing-key`,
+            {
+                namespace: ns,
+                secretName: "kiali-signing-key",
+                generatedKeys: ["key"],
+                labels: labels("mesh-console"),
+                provider: a.cluster.provider,
+                rendered: a.cluster.deliveryMode === "render",
+            },
+            { parent: this, dependsOn: [namespace] },
+        );
+
         const chartArgs = { cluster: a.cluster, mirror: a.chartMirror, namespace: ns };
         this.monitoringCrds = platformChart(
             `${name}-prometheus`,
@@ -194,7 +210,8 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                     "kube-state-metrics": { resources: containerResources("10m", "64Mi", "256Mi") },
                     "prometheus-node-exporter": { resources: containerResources("10m", "32Mi", "128Mi") },
                 },
-                dependsOn: [namespace, grafanaAdmin],
+                // cert-manager first: the operator's webhook certificate is a cert-manager Certificate.
+                dependsOn: [namespace, grafanaAdmin, ...(a.dependsOn ?? [])],
             },
             { parent: this },
         );
@@ -223,6 +240,7 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                 labels: labels("mesh-console"),
                 values: {
                     auth: { strategy: "token" },
+                    login_token: { signing_key: `secret:${kialiSigningKey.secretName}:key` },
                     // Autodetecting remote clusters lists Secrets through lookup, which render mode cannot answer.
                     clustering: { autodetect_secrets: { enabled: false } },
                     deployment: { resources: containerResources("10m", "128Mi", "1Gi") },
@@ -233,7 +251,7 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                         tracing: { enabled: true, provider: "jaeger", use_grpc: true, internal_url: `http://${serviceHost("jaeger", ns)}:16685` },
                     },
                 },
-                dependsOn: [namespace, ...(a.dependsOn ?? [])],
+                dependsOn: [namespace, kialiSigningKey, ...(a.dependsOn ?? [])],
             },
             { parent: this },
         );

@@ -77,7 +77,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         logsStorage: o.logsStorage,
         replicas: o.replicas,
         chartMirror: mirror,
-        dependsOn: [mesh],
+        dependsOn: [certManager, mesh],
     });
     const meshReady: pulumi.Resource[] = [mesh];
     const vault = new VaultServer("vault", { cluster, tags, mode: o.vault, chartMirror: mirror, dependsOn: meshReady });

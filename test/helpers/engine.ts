@@ -84,8 +84,11 @@ export function createEngineProject(options: EngineProjectOptions = {}): EngineP
         PULUMI_CONFIG_PASSPHRASE_FILE: path.join(REPO_ROOT, "stacks", "local.passphrase"),
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        // No cluster: `auto` renders.
+        // No cluster: `auto` renders, and a render keeps no per-step checkpoints,
+        // as ./platform up does (scripts/delivery-mode.ts). A test that gives a
+        // KUBECONFIG applies, with checkpoints.
         KUBECONFIG: path.join(root, "no-kubeconfig"),
+        ...(options.env?.KUBECONFIG ? {} : { PULUMI_SKIP_CHECKPOINTS: "true" }),
         NO_COLOR: "1",
     };
     // An empty PULUMI_CONFIG_PASSPHRASE would win over the file.
