@@ -7,7 +7,10 @@
  *     cold run that is shown but not counted;
  * (b) `pulumi up --yes --skip-preview` with the policy pack into a fresh stack
  *     (a new file backend each run, in the same, warm, project copy), median
- *     of BENCH_UP_RUNS (default 1), and the resources in state afterwards;
+ *     of BENCH_UP_RUNS (default 1), and the resources in state afterwards
+ *     (with BENCH_SKIP_CHECKPOINTS=1, also the same up with
+ *     PULUMI_SKIP_CHECKPOINTS=true: the state written once, at the end,
+ *     instead of after every step);
  * (c) the same charts rendered alone by Helm (toolchain/helm-render: the
  *     Helm library the kubernetes provider links, client-side, Kubernetes
  *     1.35), with the values the program passes, collected under Pulumi's
@@ -58,13 +61,23 @@ interface HelmRenderOutput {
     ms: number;
 }
 
+export interface UpFigures {
+    ms: number[];
+    medianMs: number;
+    resources: number;
+    kubernetesObjects: number;
+    renderedObjects: number;
+}
+
 export interface RealPlatformFigures {
     cpus: number;
     charts: number;
     /** (a): the first, cold, run and the warm runs. */
     preview: { coldMs: number; warmMs: number[]; medianMs: number; toCreate?: number };
     /** (b): each run into a fresh stack; resources in state and objects in the render directory after the last. */
-    up: { ms: number[]; medianMs: number; resources: number; kubernetesObjects: number; renderedObjects: number };
+    up: UpFigures;
+    /** (b) with PULUMI_SKIP_CHECKPOINTS=true, when BENCH_SKIP_CHECKPOINTS=1. */
+    upSkipCheckpoints?: UpFigures;
     /** (c): helm-render's wall time per run (process included) and its own total. */
     render: { wallMs: number[]; medianMs: number; inProcessMs: number; objects: number; perChart: HelmRenderOutput["charts"] };
 }
@@ -216,18 +229,19 @@ function renderedObjectCount(dir: string): number {
 }
 
 /** `up --skip-preview` into a fresh stack (a new, empty file backend) each run, in the warm project copy. */
-function ups(project: EngineProject, runs: number): RealPlatformFigures["up"] {
+function ups(project: EngineProject, runs: number, extraEnv: NodeJS.ProcessEnv = {}): UpFigures {
     const root = path.dirname(project.dir);
     const ms: number[] = [];
     let state: StateResource[] = [];
     for (let i = 0; i < runs; i++) {
         const backend = fs.mkdtempSync(path.join(root, "state-up-"));
-        const env = { PULUMI_BACKEND_URL: `file://${backend}` };
+        const env = { ...extraEnv, PULUMI_BACKEND_URL: `file://${backend}` };
         check("pulumi stack init local (fresh backend)", project.pulumi(["stack", "init", "local"], env));
         fs.rmSync(project.renderDir, { recursive: true, force: true });
-        progress(`up: run ${i + 1}/${runs}`);
+        const label = `up${extraEnv.PULUMI_SKIP_CHECKPOINTS ? " (PULUMI_SKIP_CHECKPOINTS)" : ""}: run ${i + 1}/${runs}`;
+        progress(label);
         const run = timed(() => project.pulumi(["up", "--yes", "--skip-preview", "--stack", "local", ...POLICY_PACK], env), "up of local");
-        progress(`up: run ${i + 1}/${runs} ${seconds(run.ms)}`);
+        progress(`${label} ${seconds(run.ms)}`);
         ms.push(run.ms);
         const exported = JSON.parse(check("pulumi stack export", project.pulumi(["stack", "export", "--stack", "local"], env)).stdout) as {
             deployment?: { resources?: StateResource[] };
@@ -246,6 +260,7 @@ function targetCell(ms: number, target: number): string {
 
 function printTables(f: RealPlatformFigures, previewRuns: number, upRuns: number, renderRuns: number): void {
     console.log(`\nthe real platform: local stack, render mode, real charts (${f.charts} charts), policy pack; ${f.cpus} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+    const upResources = (u: UpFigures) => `${u.resources} in state (${u.kubernetesObjects} k8s objects; ${u.renderedObjects} rendered)`;
     const rows: [string, string, string, string, string][] = [
         ["figure", "median ms", "runs", "target", "resources"],
         [
@@ -261,8 +276,19 @@ function printTables(f: RealPlatformFigures, previewRuns: number, upRuns: number
             f.up.medianMs.toFixed(0),
             String(upRuns),
             targetCell(f.up.medianMs, UP_TARGET_MS),
-            `${f.up.resources} in state (${f.up.kubernetesObjects} k8s objects; ${f.up.renderedObjects} rendered)`,
+            upResources(f.up),
         ],
+        ...(f.upSkipCheckpoints
+            ? [
+                  [
+                      "    the same, PULUMI_SKIP_CHECKPOINTS=true",
+                      f.upSkipCheckpoints.medianMs.toFixed(0),
+                      String(upRuns),
+                      targetCell(f.upSkipCheckpoints.medianMs, UP_TARGET_MS),
+                      upResources(f.upSkipCheckpoints),
+                  ] as [string, string, string, string, string],
+              ]
+            : []),
         ["(c) charts alone (helm-render, no engine)", f.render.medianMs.toFixed(0), String(renderRuns), "lower bound", `${f.render.objects} objects`],
     ];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -271,6 +297,7 @@ function printTables(f: RealPlatformFigures, previewRuns: number, upRuns: number
     }
     console.log(
         `runs (ms): preview ${f.preview.warmMs.map((t) => t.toFixed(0)).join(", ")}; up ${f.up.ms.map((t) => t.toFixed(0)).join(", ")}; ` +
+            (f.upSkipCheckpoints ? `up without checkpoints ${f.upSkipCheckpoints.ms.map((t) => t.toFixed(0)).join(", ")}; ` : "") +
             `render ${f.render.wallMs.map((t) => t.toFixed(0)).join(", ")} (in-process ${f.render.inProcessMs.toFixed(0)})`,
     );
     console.log(`\ncharts rendered alone (helm-render, Kubernetes ${KUBE_VERSION}; the median run)`);
@@ -291,6 +318,8 @@ export interface RealPlatformOptions {
     upRuns?: number;
     /** helm-render runs. Default: BENCH_RUNS, else 3. */
     renderRuns?: number;
+    /** Also time the up with PULUMI_SKIP_CHECKPOINTS=true. Default: BENCH_SKIP_CHECKPOINTS=1. */
+    skipCheckpoints?: boolean;
 }
 
 export async function realPlatformBench(options: RealPlatformOptions = {}): Promise<RealPlatformFigures> {
@@ -314,7 +343,9 @@ export async function realPlatformBench(options: RealPlatformOptions = {}): Prom
         try {
             const preview = previews(project, previewRuns);
             const up = ups(project, upRuns);
-            const figures: RealPlatformFigures = { cpus: os.availableParallelism(), charts: inputs.length, preview, up, render };
+            const skip = options.skipCheckpoints ?? process.env.BENCH_SKIP_CHECKPOINTS === "1";
+            const upSkipCheckpoints = skip ? ups(project, upRuns, { PULUMI_SKIP_CHECKPOINTS: "true" }) : undefined;
+            const figures: RealPlatformFigures = { cpus: os.availableParallelism(), charts: inputs.length, preview, up, upSkipCheckpoints, render };
             printTables(figures, previewRuns, upRuns, renderRuns);
             return figures;
         } finally {

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { defaultTestChartMirror } from "../../test/helpers/real-charts";
 import { policyReport } from "../../test/helpers/policy-report";
 import { recordProblems } from "../record-schema";
-import { MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
+import { MockSession, setupMocks, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 
 const config = {
     "platform:template": "local",
@@ -100,7 +100,21 @@ describe("the local environment under mocks", () => {
     it("runs every platform service from its pinned chart, with STRICT mTLS mesh-wide", () => {
         const charts = session.ofType("kubernetes:helm.sh/v4:Chart").map((c) => String(c.inputs.chart).split("/").pop());
         expect(charts.sort()).toEqual(
-            ["base", "cert-manager", "cloudnative-pg", "consul", "fluent-bit", "gateway", "gateway", "istiod", "jaeger", "kiali-server", "kube-prometheus-stack", "loki", "vault"].sort(),
+            [
+                "base-1.30.3.tgz",
+                "cert-manager-v1.21.1.tgz",
+                "cloudnative-pg-0.29.0.tgz",
+                "consul-2.0.3.tgz",
+                "fluent-bit-0.58.1.tgz",
+                "gateway-1.30.3.tgz",
+                "gateway-1.30.3.tgz",
+                "istiod-1.30.3.tgz",
+                "jaeger-4.11.1.tgz",
+                "kiali-server-2.29.0.tgz",
+                "kube-prometheus-stack-88.5.3.tgz",
+                "loki-18.11.0.tgz",
+                "vault-0.34.1.tgz",
+            ].sort(),
         );
         const mtls = session.ofType("kubernetes:security.istio.io/v1:PeerAuthentication").find((p) => p.name === "mesh-strict-mtls");
         expect(mtls?.inputs).toMatchObject({ metadata: { name: "default", namespace: "istio-system" }, spec: { mtls: { mode: "STRICT" } } });
@@ -117,17 +131,23 @@ describe("the local environment under mocks", () => {
         expect(token.inputs.stringData).toBeUndefined();
     });
 
-    it("renders every generated Secret without values: rendered files are read, copied and committed", () => {
+    it("renders every generated Secret without its generated values: rendered files are read, copied and committed", () => {
         const secrets = session.ofType("kubernetes:core/v1:Secret");
         expect(secrets.map((s) => s.name).sort()).toEqual([
+            "consul-gossip-key-secret",
             "observability-grafana-admin-secret",
+            "observability-kiali-signing-key-secret",
             "postgres-superuser-secret",
             "rabbitmq-default-user-secret",
             "vault-dev-root-token-secret",
         ]);
         for (const secret of secrets) {
             const inputs = secret.inputs as { stringData?: unknown; data?: unknown; metadata: { annotations?: Record<string, string> } };
-            expect(inputs.stringData, secret.name).toBeUndefined();
+            const generated = inputs.metadata.annotations?.["platform.example.com/generated-keys"]?.split(",") ?? [];
+            expect(generated.length, secret.name).toBeGreaterThan(0);
+            // Only the fixed, non-secret keys (a username) are rendered.
+            const rendered = Object.keys(unwrapSecret<Record<string, string> | undefined>(inputs.stringData) ?? {});
+            expect(rendered.filter((k) => generated.includes(k)), secret.name).toEqual([]);
             expect(inputs.data, secret.name).toBeUndefined();
             expect(inputs.metadata.annotations?.["platform.example.com/values"], secret.name).toMatch(/^not rendered: generated when applied/);
         }

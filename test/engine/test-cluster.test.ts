@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { GENERATED_KEYS_ANNOTATION } from "../../components/shared/generated-secret";
-import { defaultTestChartMirror } from "../helpers/real-charts";
+import { createChartMirror } from "../helpers/chart-mirror";
 import { liveObjects, parseStackExport, reconcile, StackState, stateKinds, stateObjects } from "../helpers/cluster-objects";
 import { createEngineProject, EngineProject, PulumiResult, readTree, REPO_ROOT, runAsync } from "../helpers/engine";
 import { startTestCluster, TestCluster } from "../helpers/test-cluster";
@@ -73,7 +73,11 @@ beforeAll(async () => {
     project.setConfig(STACK, "platform:kubernetesTarget", "apply");
     // Shaped like prod where it matters here: every stateful resource protected.
     project.setConfig(STACK, "platform:protect", "true");
-    project.setConfig(STACK, "platform:chartMirror", defaultTestChartMirror());
+    // STILL TEST DOUBLES here (README "What runs for real"): applying the real
+    // charts to this API server is open work (the first tries crashed the
+    // kubernetes provider in Create); render mode, the pack and a server-side
+    // dry run of the real charts are tested in local-stack.test.ts.
+    project.setConfig(STACK, "platform:chartMirror", createChartMirror(path.join(project.dir, "..", "chart-mirror")));
 }, 180_000);
 
 afterAll(async () => {
@@ -128,6 +132,7 @@ describe("the local stack on a real API server", () => {
             "consul-gossip-key.key",
             "consul-gossip-key.seed",
             "grafana-admin.admin-password",
+            "kiali-signing-key.key",
             "platform-postgres-superuser.password",
             "rabbitmq-default-user.default_user.conf",
             "rabbitmq-default-user.password",
