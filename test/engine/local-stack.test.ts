@@ -108,7 +108,10 @@ describe("the local stack through the real engine (render mode)", () => {
         // Rendered files are read, copied and committed: every generated Secret is
         // there (for the charts that reference it) without its generated values;
         // only fixed, non-secret keys (a username) are rendered.
-        const secrets = objects.filter((o) => o.kind === "Secret") as (K8sObject & { data?: Record<string, string>; stringData?: Record<string, string>; metadata: { annotations?: Record<string, string> } })[];
+        // (The charts' own Secrets, such as Alertmanager's configuration, hold no generated value.)
+        const secrets = (objects as (K8sObject & { data?: Record<string, string>; stringData?: Record<string, string>; metadata: { annotations?: Record<string, string> } })[]).filter(
+            (o) => o.kind === "Secret" && o.metadata.annotations?.["platform.example.com/generated-keys"] !== undefined,
+        );
         expect(secrets.map((o) => o.metadata.name).sort()).toEqual(["consul-gossip-key", "grafana-admin", "kiali-signing-key", "platform-postgres-superuser", "rabbitmq-default-user", "vault-dev-root-token"]);
         for (const secret of secrets) {
             const note = secret.metadata.annotations?.["platform.example.com/values"] ?? "";
