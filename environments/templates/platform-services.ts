@@ -5,7 +5,7 @@ import { Cluster } from "../../components/cluster/types";
 import { ConsulServer } from "../../components/consul";
 import { GATEWAY_SERVICE_TYPES, IstioMesh, OUTBOUND_TRAFFIC_POLICIES } from "../../components/mesh";
 import { Observability, TRACING_ENDPOINT } from "../../components/observability";
-import { InClusterPostgres, PostgresServer } from "../../components/postgres";
+import { InClusterPostgres, PostgresBackup, PostgresServer } from "../../components/postgres";
 import { RabbitMq } from "../../components/rabbitmq";
 import { ChartMirror } from "../../components/shared/chart";
 import { ResourceRecord } from "../../components/shared/records";
@@ -31,7 +31,7 @@ export interface PlatformServiceOptions {
     consulReplicas: number;
     vault: VaultMode;
     /** `in-cluster` (CloudNativePG) with its instance count, or a managed server made by the template. */
-    postgres: { kind: "in-cluster"; instances: number } | { kind: "managed"; server: PostgresServer };
+    postgres: { kind: "in-cluster"; instances: number; backup?: PostgresBackup } | { kind: "managed"; server: PostgresServer };
     /** Protect stateful resources from deletion (prod). */
     protect: boolean;
     chartMirror?: ChartMirror;
@@ -87,6 +87,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
                   cluster,
                   tags,
                   instances: o.postgres.instances,
+                  backup: o.postgres.backup,
                   clientNamespaces: [...PLATFORM_SERVICE_NAMESPACES, "vault"],
                   protect: o.protect,
                   chartMirror: mirror,
