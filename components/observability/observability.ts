@@ -40,6 +40,8 @@ export interface ObservabilityArgs {
     storageClass?: string;
     /** Chart mirror of the environment. Default: upstream repositories. */
     chartMirror?: ChartMirror;
+    /** Protect the volumes the charts claim (Grafana's) from deletion. Default: false; true in prod. */
+    protect?: boolean;
     /** What must exist first: cert-manager (the Prometheus operator's webhook certificate) and the mesh (whose CRDs Kiali reads). Default: nothing. */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -212,6 +214,7 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                 },
                 // cert-manager first: the operator's webhook certificate is a cert-manager Certificate.
                 dependsOn: [namespace, grafanaAdmin, ...(a.dependsOn ?? [])],
+                protectVolumeClaims: a.protect,
             },
             { parent: this },
         );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { labelTransform, mergePlatformLabels } from "./helm";
+import { labelTransform, mergePlatformLabels, protectVolumeClaimsTransform } from "./helm";
 
 const platform = {
     "app.kubernetes.io/name": "observability",
@@ -52,5 +52,15 @@ describe("labelTransform", () => {
     it("leaves charts and manifest files alone (they are components, not objects)", () => {
         expect(run("kubernetes:helm.sh/v4:Chart", {})).toBeUndefined();
         expect(run("kubernetes:yaml/v2:ConfigGroup", {})).toBeUndefined();
+    });
+});
+
+describe("protectVolumeClaimsTransform", () => {
+    const transform = protectVolumeClaimsTransform();
+    const run = (type: string) => transform({ type, name: "x", props: {}, opts: {} } as Parameters<typeof transform>[0]) as { opts: { protect?: boolean } } | undefined;
+
+    it("protects a chart's PersistentVolumeClaims and nothing else", () => {
+        expect(run("kubernetes:core/v1:PersistentVolumeClaim")?.opts.protect).toBe(true);
+        expect(run("kubernetes:apps/v1:Deployment")).toBeUndefined();
     });
 });

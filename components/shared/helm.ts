@@ -27,6 +27,8 @@ export interface PlatformChartArgs {
      * container name): they are set on the rendered workloads. Default: none.
      */
     unconfigurableContainers?: Record<string, ContainerResources>;
+    /** Protect the chart's PersistentVolumeClaims from deletion (prod: the data outlives a mistaken destroy). Default: false. */
+    protectVolumeClaims?: boolean;
 }
 
 /** Types that are not Kubernetes objects and so take no labels. */
@@ -116,6 +118,11 @@ export function containerResourcesTransform(byName: Record<string, ContainerReso
     };
 }
 
+/** A resource transform that protects the PersistentVolumeClaims a chart renders. */
+export function protectVolumeClaimsTransform(): pulumi.ResourceTransform {
+    return (args) => (args.type === "kubernetes:core/v1:PersistentVolumeClaim" ? { props: args.props, opts: { ...args.opts, protect: true } } : undefined);
+}
+
 /** The provider's annotation for taking fields back from other field managers. */
 export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
 
@@ -162,6 +169,9 @@ function chartTransforms(args: PlatformChartArgs): pulumi.ResourceTransform[] {
     const transforms = labelTransforms(args.labels);
     if (args.unconfigurableContainers) {
         transforms.push(containerResourcesTransform(args.unconfigurableContainers));
+    }
+    if (args.protectVolumeClaims) {
+        transforms.push(protectVolumeClaimsTransform());
     }
     return transforms;
 }

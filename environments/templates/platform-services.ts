@@ -77,6 +77,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         logsStorage: o.logsStorage,
         replicas: o.replicas,
         chartMirror: mirror,
+        protect: o.protect,
         dependsOn: [certManager, mesh],
     });
     const meshReady: pulumi.Resource[] = [mesh];
