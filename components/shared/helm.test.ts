@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { labelTransform, mergePlatformLabels, protectVolumeClaimsTransform } from "./helm";
+import { containerResourcesTransform, labelTransform, mergePlatformLabels, protectVolumeClaimsTransform } from "./helm";
 
 const platform = {
     "app.kubernetes.io/name": "observability",
@@ -62,5 +62,27 @@ describe("protectVolumeClaimsTransform", () => {
     it("protects a chart's PersistentVolumeClaims and nothing else", () => {
         expect(run("kubernetes:core/v1:PersistentVolumeClaim")?.opts.protect).toBe(true);
         expect(run("kubernetes:apps/v1:Deployment")).toBeUndefined();
+    });
+});
+
+describe("containerResourcesTransform", () => {
+    const resources = { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } };
+    const transform = containerResourcesTransform({ "locality-init": resources });
+    type Pod = { spec: { template: { spec: { containers: { name: string; resources?: unknown }[]; initContainers?: { name: string; resources?: unknown }[] } } } };
+    const run = (type: string, props: Pod) => transform({ type, name: "x", props, opts: {} } as unknown as Parameters<typeof transform>[0]) as { props: Pod } | undefined;
+
+    it("sets the named containers' resources where the chart rendered none, and leaves the others", () => {
+        const own = { requests: { cpu: "1" } };
+        const result = run("kubernetes:apps/v1:StatefulSet", {
+            spec: { template: { spec: { containers: [{ name: "consul", resources: own }], initContainers: [{ name: "locality-init" }] } } },
+        });
+        expect(result?.props.spec.template.spec.initContainers).toEqual([{ name: "locality-init", resources }]);
+        expect(result?.props.spec.template.spec.containers).toEqual([{ name: "consul", resources: own }]);
+    });
+
+    it("never replaces resources a chart did render", () => {
+        const own = { requests: { cpu: "1" } };
+        const result = run("kubernetes:apps/v1:StatefulSet", { spec: { template: { spec: { containers: [], initContainers: [{ name: "locality-init", resources: own }] } } } });
+        expect(result?.props.spec.template.spec.initContainers).toEqual([{ name: "locality-init", resources: own }]);
     });
 });
