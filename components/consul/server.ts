@@ -161,7 +161,7 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
                 namespace: CONSUL_NAMESPACE,
                 secretName: CONSUL_SECRETS.gossip,
                 generatedKeys: ["seed"],
-                derived: (v) => ({ key: Buffer.from(v.seed, "utf8").toString("base64") }),
+                derived: { key: { template: "{{seed}}", encoding: "base64" } },
                 labels: certLabels,
                 provider: args.cluster.provider,
                 rendered: args.cluster.deliveryMode === "render",

@@ -143,7 +143,7 @@ export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
                 generatedKeys: ["password"],
                 fixed: { username: this.username, host: this.host, port: String(this.port), type: "rabbitmq", provider: "rabbitmq" },
                 // The operator mounts only this key into the server (used at first boot).
-                derived: (v) => ({ "default_user.conf": `default_user = ${v.username}\ndefault_pass = ${v.password}\n` }),
+                derived: { "default_user.conf": { template: "default_user = {{username}}\ndefault_pass = {{password}}\n" } },
                 labels: labels("credentials"),
                 provider: a.cluster.provider,
                 rendered: a.cluster.deliveryMode === "render",

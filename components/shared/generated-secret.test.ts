@@ -94,24 +94,55 @@ describe("GeneratedSecret", () => {
         new mod.GeneratedSecret("g", args({
             generatedKeys: ["password", "token"],
             fixed: { username: "app", host: pulumi.output("db.internal") },
-            derived: (v) => ({ "config.ini": `user=${v.username}\npassword=${v.password}\nhost=${v.host}` }),
+            derived: { "config.ini": { template: "user={{username}}\npassword={{password}}\nhost={{host}}" }, "token.b64": { template: "{{token}}", encoding: "base64" } },
             length: 24,
             type: "kubernetes.io/basic-auth",
         }));
         await settle(session);
         const secret = session.get(SECRET, "g-secret").inputs as { metadata: object; type: string; stringData: unknown };
         // The annotation names every key holding a generated or derived value: what a secrets scan reads.
-        expect(secret.metadata).toEqual({ name: "app-credentials", namespace: "apps", labels, annotations: { "platform.example.com/generated-keys": "password,token,config.ini" } });
+        expect(secret.metadata).toEqual({ name: "app-credentials", namespace: "apps", labels, annotations: { "platform.example.com/generated-keys": "password,token,config.ini,token.b64" } });
         expect(secret.type).toBe("kubernetes.io/basic-auth");
         expect(isSecretInput(secret.stringData)).toBe(true);
         const data = stringDataOf("g");
-        expect(Object.keys(data).sort()).toEqual(["config.ini", "host", "password", "token", "username"]);
+        expect(Object.keys(data).sort()).toEqual(["config.ini", "host", "password", "token", "token.b64", "username"]);
         expect(data.username).toBe("app");
         expect(data.host).toBe("db.internal");
         expect(data.password).toMatch(/^[A-Za-z0-9]{24}$/);
         expect(data.token).toMatch(/^[A-Za-z0-9]{24}$/);
         expect(data.token).not.toBe(data.password);
         expect(data["config.ini"]).toBe(`user=app\npassword=${data.password}\nhost=db.internal`);
+        expect(Buffer.from(data["token.b64"], "base64").toString("utf8")).toBe(data.token);
+    });
+
+    it("refuses a derived template that reads a key it does not have, before any resource", () => {
+        expect(() => new mod.GeneratedSecret("g", args({ derived: { conf: { template: "pass={{pasword}}" } } }))).toThrow(
+            'generated secret "g": derived key "conf" reads pasword; allowed: the fixed and generated keys (password)',
+        );
+        expect(session.resources).toHaveLength(0);
+    });
+
+    it("rendered: the Secret holds only its fixed keys, and a Job allowed to patch only that Secret fills the rest in the cluster", async () => {
+        new mod.GeneratedSecret("g", args({ rendered: true, fixed: { username: "app" }, derived: { conf: { template: "{{username}}:{{password}}" } } }));
+        await settle(session);
+        const secret = session.get(SECRET, "g-secret").inputs as { stringData: Record<string, string>; metadata: { annotations: Record<string, string> } };
+        expect(unwrapSecret(secret.stringData)).toEqual({ username: "app" });
+        expect(secret.metadata.annotations["platform.example.com/values"]).toContain("generated in the cluster by the Job app-credentials-generator");
+        const role = session.get("kubernetes:rbac.authorization.k8s.io/v1:Role", "g-generator").inputs as { rules: unknown[] };
+        expect(role.rules).toEqual([{ apiGroups: [""], resources: ["secrets"], resourceNames: ["app-credentials"], verbs: ["get", "patch"] }]);
+        const job = session.get("kubernetes:batch/v1:Job", "g-generator").inputs as {
+            spec: { template: { metadata: { annotations: Record<string, string> }; spec: { serviceAccountName: string; containers: { image: string; env: { name: string; value: string }[]; securityContext: object }[] } } };
+        };
+        const pod = job.spec.template.spec;
+        expect(pod.serviceAccountName).toBe("app-credentials-generator");
+        expect(job.spec.template.metadata.annotations["sidecar.istio.io/inject"]).toBe("false");
+        expect(pod.containers[0].image).toMatch(/^registry\.k8s\.io\/kubectl:v\d+\.\d+\.\d+$/);
+        expect(pod.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+        const env = Object.fromEntries(pod.containers[0].env.map((e) => [e.name, e.value]));
+        expect(env).toMatchObject({ NAMESPACE: "apps", SECRET_NAME: "app-credentials", GENERATED_KEYS: "password", LENGTH: "32" });
+        expect(JSON.parse(env.DERIVED)).toEqual({ conf: { template: "{{username}}:{{password}}" } });
+        // No value of any kind in the Job: it generates them itself.
+        expect(JSON.stringify(job)).not.toMatch(/[A-Za-z0-9]{32}/);
     });
 
     it("defaults to an Opaque secret with 32-character values, different per instance", async () => {

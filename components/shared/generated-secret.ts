@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
+import { DerivedValue, deriveValues, secretGeneratorObjects, templateKeys } from "./secret-generator";
+
 /**
  * A random credential generated once by the program and kept by the
  * Kubernetes Secret that holds it: `ignoreChanges` makes every later run
@@ -18,8 +20,12 @@ export interface GeneratedSecretArgs {
     generatedKeys: string[];
     /** Keys with fixed values (e.g. `username`). Default: none. */
     fixed?: Record<string, pulumi.Input<string>>;
-    /** Further keys computed from the fixed and generated values (e.g. a config file holding both). Default: none. */
-    derived?: (values: Record<string, string>) => Record<string, string>;
+    /**
+     * Further keys computed from the fixed and generated values (e.g. a config
+     * file holding both), as templates: the in-cluster generator of render mode
+     * computes them the same way. Default: none.
+     */
+    derived?: Record<string, DerivedValue>;
     /** Length of each generated value in characters. Default: 32. */
     length?: number;
     /** Secret type. Default: `Opaque`. */
@@ -32,7 +38,8 @@ export interface GeneratedSecretArgs {
      * True when the cluster renders manifests instead of applying them
      * (`ClusterInfo.deliveryMode` "render"). Default: false.
      * Rendered files are read, copied and committed, so the Secret is rendered
-     * with an annotation and no values; the values only ever reach a cluster.
+     * with its fixed keys only, and a Job rendered beside it generates the
+     * values in the cluster (components/shared/secret-generator.ts).
      */
     rendered?: boolean;
 }
@@ -76,20 +83,23 @@ export class GeneratedSecret extends pulumi.ComponentResource {
         if (!Number.isInteger(length) || length < 16 || length > 128) {
             throw new Error(`generated secret "${name}": length is ${length}; allowed: an integer from 16 to 128`);
         }
+        const derived = args.derived ?? {};
+        const known = new Set([...Object.keys(args.fixed ?? {}), ...args.generatedKeys]);
+        for (const [key, d] of Object.entries(derived)) {
+            const unknown = templateKeys(d.template).filter((k) => !known.has(k));
+            if (unknown.length > 0) {
+                throw new Error(`generated secret "${name}": derived key "${key}" reads ${unknown.join(", ")}; allowed: the fixed and generated keys (${[...known].join(", ")})`);
+            }
+        }
         super("platform:shared:GeneratedSecret", name, {}, opts);
         this.secretName = args.secretName;
 
         const generated = Object.fromEntries(args.generatedKeys.map((k) => [k, randomCredential(length)]));
         const values = pulumi.secret(
-            pulumi.output({ ...(args.fixed ?? {}), ...generated }).apply((v: Record<string, string>) => ({
-                ...v,
-                ...(args.derived?.(v) ?? {}),
-            })),
+            pulumi.output({ ...(args.fixed ?? {}), ...generated }).apply((v: Record<string, string>) => ({ ...v, ...deriveValues(v, derived) })),
         );
         const rendered = args.rendered ?? false;
-        // The derived keys' names, from a dry run of `derived` on placeholders.
-        const placeholders = Object.fromEntries([...Object.keys(args.fixed ?? {}), ...args.generatedKeys].map((k) => [k, "x"]));
-        const secretKeys = [...args.generatedKeys, ...Object.keys(args.derived?.(placeholders) ?? {})];
+        const secretKeys = [...args.generatedKeys, ...Object.keys(derived)];
         this.secret = new k8s.core.v1.Secret(
             `${name}-secret`,
             {
@@ -99,7 +109,7 @@ export class GeneratedSecret extends pulumi.ComponentResource {
                     labels: args.labels,
                     annotations: {
                         [GENERATED_KEYS_ANNOTATION]: secretKeys.join(","),
-                        ...(rendered ? { [VALUES_NOT_RENDERED_ANNOTATION]: `not rendered: generated when applied (keys: ${secretKeys.join(", ")})` } : {}),
+                        ...(rendered ? { [VALUES_NOT_RENDERED_ANNOTATION]: `not rendered: generated in the cluster by the Job ${args.secretName}-generator (keys: ${secretKeys.join(", ")})` } : {}),
                     },
                 },
                 type: args.type ?? "Opaque",
@@ -116,6 +126,13 @@ export class GeneratedSecret extends pulumi.ComponentResource {
                 additionalSecretOutputs: ["stringData", "data"],
             },
         );
+        if (rendered) {
+            secretGeneratorObjects(
+                name,
+                { namespace: args.namespace, secretName: args.secretName, generatedKeys: args.generatedKeys, derived, length, labels: args.labels, provider: args.provider },
+                { parent: this, dependsOn: [this.secret] },
+            );
+        }
         // The first run has `stringData`; later runs read the stored `data`.
         // Rendered, there is no stored value: the program's own (never written) stands in.
         this.data = rendered ? values : pulumi.secret(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { containerResourcesTransform, labelTransform, mergePlatformLabels, protectVolumeClaimsTransform } from "./helm";
+import { containerResourcesTransform, labelTransform, mergePlatformLabels, omitEmptyRulesTransform, protectVolumeClaimsTransform } from "./helm";
 
 const platform = {
     "app.kubernetes.io/name": "observability",
@@ -62,6 +62,23 @@ describe("protectVolumeClaimsTransform", () => {
     it("protects a chart's PersistentVolumeClaims and nothing else", () => {
         expect(run("kubernetes:core/v1:PersistentVolumeClaim")?.opts.protect).toBe(true);
         expect(run("kubernetes:apps/v1:Deployment")).toBeUndefined();
+    });
+});
+
+describe("omitEmptyRulesTransform", () => {
+    const transform = omitEmptyRulesTransform();
+    const role = (type: string, rules: unknown) => ({ type, name: "r", props: { metadata: { name: "consul-server" }, rules }, opts: {}, custom: true }) as unknown as Parameters<typeof transform>[0];
+
+    it("drops an empty rules list from Roles and ClusterRoles, which the API server reads back as none", () => {
+        for (const kind of ["Role", "ClusterRole"]) {
+            const result = transform(role(`kubernetes:rbac.authorization.k8s.io/v1:${kind}`, [])) as { props: Record<string, unknown> };
+            expect(result.props).toEqual({ metadata: { name: "consul-server" } });
+        }
+    });
+
+    it("leaves Roles with rules, and every other type, alone", () => {
+        expect(transform(role("kubernetes:rbac.authorization.k8s.io/v1:Role", [{ verbs: ["get"] }]))).toBeUndefined();
+        expect(transform(role("kubernetes:core/v1:ConfigMap", []))).toBeUndefined();
     });
 });
 

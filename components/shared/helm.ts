@@ -146,10 +146,31 @@ export function driftRepairTransform(): pulumi.ResourceTransform {
     };
 }
 
-/** Registers `driftRepairTransform` for the whole stack (not under mocks, which refuse transforms). */
+const RBAC_ROLE_TYPES = ["kubernetes:rbac.authorization.k8s.io/v1:Role", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"];
+
+/**
+ * Charts declare `rules: []` on Roles they fill only on some platforms
+ * (consul's server Role). The API server stores an empty list as no list,
+ * so the refreshed object differs from the state and every drift check
+ * reports the Role. Declaring no rules instead means the same and reads back
+ * the same.
+ */
+export function omitEmptyRulesTransform(): pulumi.ResourceTransform {
+    return (args) => {
+        const props = args.props as { rules?: unknown };
+        if (!RBAC_ROLE_TYPES.includes(args.type) || !Array.isArray(props.rules) || props.rules.length > 0) {
+            return undefined;
+        }
+        const { rules: _empty, ...rest } = args.props as Record<string, unknown>;
+        return { props: rest, opts: args.opts };
+    };
+}
+
+/** Registers `driftRepairTransform` and `omitEmptyRulesTransform` for the whole stack (not under mocks, which refuse transforms). */
 export function registerDriftRepair(): void {
     if (pulumi.runtime.hasEngine()) {
         pulumi.runtime.registerResourceTransform(driftRepairTransform());
+        pulumi.runtime.registerResourceTransform(omitEmptyRulesTransform());
     }
 }
 

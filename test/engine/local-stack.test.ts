@@ -6,6 +6,7 @@ import { recordProblems } from "../../environments/record-schema";
 import { defaultTestChartMirror } from "../helpers/real-charts";
 import { createEngineProject, EngineProject, readTree } from "../helpers/engine";
 import { RenderedObject, selectorsSelectingNothing, workloadsNotSelectingTheirPods } from "../helpers/selectors";
+import { generatedSecretProblems, generatorEnv, isSecretGeneratorObject, RenderedJob, runSecretGenerators, secretValues } from "../helpers/secret-generators";
 import { startTestCluster } from "../helpers/test-cluster";
 
 interface K8sObject {
@@ -62,7 +63,7 @@ describe("the local stack through the real engine (render mode)", () => {
     });
 
     it("deploys: manifests are rendered and the stack output is the environment record", async () => {
-        const result = await project.pulumiAsync(["up", "--yes", "--stack", "local", "--policy-pack", "policies", "--policy-pack-config", "policies/config/local.json"]);
+        const result = await project.pulumiAsync(["up", "--yes", "--skip-preview", "--stack", "local", "--policy-pack", "policies", "--policy-pack-config", "policies/config/local.json"]);
         expect(result.status, result.stdout + result.stderr).toBe(0);
 
         const files = readTree(project.renderDir);
@@ -115,7 +116,7 @@ describe("the local stack through the real engine (render mode)", () => {
         expect(secrets.map((o) => o.metadata.name).sort()).toEqual(["consul-gossip-key", "grafana-admin", "kiali-signing-key", "platform-postgres-superuser", "rabbitmq-default-user", "vault-dev-root-token"]);
         for (const secret of secrets) {
             const note = secret.metadata.annotations?.["platform.example.com/values"] ?? "";
-            expect(note, secret.metadata.name).toMatch(/^not rendered: generated when applied \(keys: .+\)$/);
+            expect(note, secret.metadata.name).toMatch(new RegExp(`^not rendered: generated in the cluster by the Job ${secret.metadata.name}-generator \\(keys: .+\\)$`));
             const generated = /keys: (.+)\)$/.exec(note)?.[1].split(", ") ?? [];
             const rendered = Object.keys({ ...secret.data, ...secret.stringData });
             expect(rendered.filter((k) => generated.includes(k)), secret.metadata.name).toEqual([]);
@@ -150,6 +151,40 @@ describe("the local stack through the real engine (render mode)", () => {
             expect(rejected, "objects the API server refused").toEqual([]);
             expect(dryRun.status).toBe(0);
             console.log(`[figure] server-side dry run: ${first.length} CRDs and namespaces applied, ${rest.length} objects accepted, ${rejected.length} rejected`);
+
+            // The generated Secrets as GitOps delivers them: applied without values,
+            // then filled in the cluster by their Jobs, each under its own ServiceAccount.
+            const generated = (objects as (RenderedJob & { metadata: { annotations?: Record<string, string> } })[]).filter(
+                (o) => (o.kind === "Secret" && o.metadata.annotations?.["platform.example.com/generated-keys"] !== undefined) || (isSecretGeneratorObject(o) && o.kind !== "Job"),
+            );
+            const applied = await cluster.kubectl(["apply", "--server-side", "-f", "-"], list(generated as RenderedObject[]));
+            expect(applied.status, applied.stderr).toBe(0);
+            const jobs = (objects as RenderedJob[]).filter((o) => o.kind === "Job" && isSecretGeneratorObject(o));
+            expect(jobs.map((j) => j.metadata.name).sort()).toEqual(
+                ["consul-gossip-key", "grafana-admin", "kiali-signing-key", "platform-postgres-superuser", "rabbitmq-default-user", "vault-dev-root-token"].map((n) => `${n}-generator`),
+            );
+            const firstRun = await runSecretGenerators(cluster, jobs);
+            const filled: Record<string, Record<string, string>> = {};
+            for (const run of firstRun) {
+                expect(run.result.status, `${run.job}: ${run.result.stderr}`).toBe(0);
+                expect(run.result.stdout).toContain(`secret ${run.namespace}/${run.secretName}: filled`);
+                filled[run.job] = await secretValues(cluster, run.namespace, run.secretName);
+                const job = jobs.find((j) => j.metadata.name === run.job)!;
+                expect(generatedSecretProblems(filled[run.job], generatorEnv(job)), run.job).toEqual([]);
+            }
+            // A re-sync runs them again: nothing changes, no credential rotates.
+            const secondRun = await runSecretGenerators(cluster, jobs);
+            for (const run of secondRun) {
+                expect(run.result.status, `${run.job}: ${run.result.stderr}`).toBe(0);
+                expect(run.result.stdout).toContain("every key present, nothing to do");
+                expect(await secretValues(cluster, run.namespace, run.secretName)).toEqual(filled[run.job]);
+            }
+            // Each generator may touch its own Secret only.
+            const other = firstRun.find((r) => r.secretName !== firstRun[0].secretName && r.namespace === firstRun[0].namespace) ?? firstRun[1];
+            const forbidden = await cluster.kubectl(["get", "secret", other.secretName, "-n", other.namespace, `--as=system:serviceaccount:${firstRun[0].namespace}:${firstRun[0].secretName}-generator`]);
+            expect(forbidden.status).not.toBe(0);
+            expect(forbidden.stderr).toContain("forbidden");
+            console.log(`[figure] secret generators: ${firstRun.length} Secrets applied without values and filled in the cluster; a second run changed 0`);
         } finally {
             await cluster.stop();
         }

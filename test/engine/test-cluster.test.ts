@@ -10,9 +10,9 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { GENERATED_KEYS_ANNOTATION } from "../../components/shared/generated-secret";
-import { createChartMirror } from "../helpers/chart-mirror";
 import { liveObjects, parseStackExport, reconcile, StackState, stateKinds, stateObjects } from "../helpers/cluster-objects";
 import { createEngineProject, EngineProject, PulumiResult, readTree, REPO_ROOT, runAsync } from "../helpers/engine";
+import { defaultTestChartMirror } from "../helpers/real-charts";
 import { startTestCluster, TestCluster } from "../helpers/test-cluster";
 
 const STACK = "local";
@@ -59,10 +59,11 @@ async function reconciled(kinds?: string[]) {
     return reconcile(stateObjects(state), await liveObjects(cluster.kubectl, kinds ?? stateKinds(state)));
 }
 
-/** For `expect(...ok(result)).toBe(0)`: the exit code, with the run's diagnostics as the message. */
+/** For `expect(...ok(result)).toBe(0)`: the exit code, with the steps that changed something and the run's diagnostics as the message. */
 const ok = (r: PulumiResult) => {
     const diagnostics = r.stdout.indexOf("Diagnostics:");
-    return [r.status, (diagnostics >= 0 ? r.stdout.slice(diagnostics, diagnostics + 4000) : r.stdout.slice(-3000)) + r.stderr.slice(-3000)] as const;
+    const changed = r.stdout.split("\n").filter((l) => /^\s*[~+-]{1,2}\s+\S+.* (updated|replaced|created|deleted) /.test(l)).slice(0, 20).join("\n");
+    return [r.status, changed + "\n" + (diagnostics >= 0 ? r.stdout.slice(diagnostics, diagnostics + 4000) : r.stdout.slice(-3000)) + r.stderr.slice(-3000)] as const;
 };
 
 beforeAll(async () => {
@@ -73,11 +74,7 @@ beforeAll(async () => {
     project.setConfig(STACK, "platform:kubernetesTarget", "apply");
     // Shaped like prod where it matters here: every stateful resource protected.
     project.setConfig(STACK, "platform:protect", "true");
-    // STILL TEST DOUBLES here (README "What runs for real"): applying the real
-    // charts to this API server is open work (the first tries crashed the
-    // kubernetes provider in Create); render mode, the pack and a server-side
-    // dry run of the real charts are tested in local-stack.test.ts.
-    project.setConfig(STACK, "platform:chartMirror", createChartMirror(path.join(project.dir, "..", "chart-mirror")));
+    project.setConfig(STACK, "platform:chartMirror", defaultTestChartMirror());
 }, 180_000);
 
 afterAll(async () => {
@@ -100,17 +97,35 @@ describe("the local stack on a real API server", () => {
         expect(r).toMatchObject({ orphaned: [], lost: [] });
         expect(r.inState).toBeGreaterThan(100);
 
-        // kwok ran the pods: every Deployment the stack made is available.
-        const deployments = JSON.parse((await cluster.kubectl(["get", "deployments", "-A", "-l", "app.kubernetes.io/managed-by=pulumi", "-o", "json"])).stdout) as {
-            items: { metadata: { name: string }; status: { availableReplicas?: number }; spec: { replicas: number } }[];
+        // kwok ran the pods: every workload the stack made (the charts' and the
+        // platform's) is ready, as the provider's await logic already required.
+        const workloads = JSON.parse(
+            (await cluster.kubectl(["get", "deployments,statefulsets,daemonsets", "-A", "-l", "app.kubernetes.io/managed-by=pulumi", "-o", "json"])).stdout,
+        ) as {
+            items: {
+                kind: string;
+                metadata: { name: string; namespace: string };
+                spec: { replicas?: number };
+                status: { availableReplicas?: number; readyReplicas?: number; numberReady?: number; desiredNumberScheduled?: number };
+            }[];
         };
-        expect(deployments.items.length).toBeGreaterThanOrEqual(10);
+        const byKind = (kind: string) => workloads.items.filter((w) => w.kind === kind);
+        figure(`workloads ready under kwok: ${byKind("Deployment").length} Deployments, ${byKind("StatefulSet").length} StatefulSets, ${byKind("DaemonSet").length} DaemonSets`);
+        expect(byKind("Deployment").length).toBeGreaterThanOrEqual(10);
+        expect(byKind("StatefulSet").length).toBeGreaterThanOrEqual(1);
+        for (const w of workloads.items) {
+            const where = `${w.kind} ${w.metadata.namespace}/${w.metadata.name}`;
+            if (w.kind === "DaemonSet") {
+                expect(w.status.desiredNumberScheduled ?? 0, where).toBeGreaterThan(0);
+                expect(w.status.numberReady ?? 0, where).toBe(w.status.desiredNumberScheduled);
+            } else {
+                const ready = w.kind === "Deployment" ? w.status.availableReplicas : w.status.readyReplicas;
+                expect(ready ?? 0, where).toBe(w.spec.replicas ?? 1);
+            }
+        }
         // Declared values win over kubectl: every object asks the provider to force them back.
         const force = await cluster.kubectl(["get", "deployments,services,configmaps,networkpolicies", "-A", "-l", "app.kubernetes.io/managed-by=pulumi", "-o", "jsonpath={range .items[*]}{.metadata.annotations.pulumi\\.com/patchForce}{\"\\n\"}{end}"]);
         expect(new Set(force.stdout.trim().split("\n"))).toEqual(new Set(["true"]));
-        for (const d of deployments.items) {
-            expect(d.status.availableReplicas ?? 0, d.metadata.name).toBe(d.spec.replicas);
-        }
     });
 
     it("changes nothing on a second up, and finds no drift right after", async () => {
@@ -248,9 +263,15 @@ describe("the local stack on a real API server", () => {
         const destroyed = await script("destroy", ["--unprotect"]);
         expect(...ok(destroyed)).toBe(0);
         const live = await liveObjects(cluster.kubectl, kinds);
-        figure(`destroy: ${live.size} platform objects left in the API server`);
-        expect([...live]).toEqual([]);
-    });
+        // What may stay: CustomResourceDefinitions the charts mark `helm.sh/resource-policy: keep`,
+        // which Pulumi retains on delete (deleting a CRD deletes every resource of its kind).
+        const crds = JSON.parse((await cluster.kubectl(["get", "crd", "-l", "app.kubernetes.io/managed-by=pulumi", "-o", "json"])).stdout) as {
+            items: { metadata: { name: string; annotations?: Record<string, string> } }[];
+        };
+        const kept = new Set(crds.items.filter((c) => c.metadata.annotations?.["helm.sh/resource-policy"] === "keep").map((c) => `CustomResourceDefinition//${c.metadata.name}`));
+        figure(`destroy: ${live.size} platform objects left in the API server, ${kept.size} of them CRDs the charts keep (helm.sh/resource-policy: keep)`);
+        expect([...live].filter((key) => !kept.has(key))).toEqual([]);
+    }, 900_000);
 
     it("recovers from an up killed with SIGKILL: cancel, refresh, up converge with 0 orphans", async () => {
         // Start a fresh up and kill the whole process tree once some objects exist.
