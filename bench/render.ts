@@ -30,6 +30,7 @@ import { parseAllDocuments, parse as parseYaml } from "yaml";
 
 import { resolveChartSource } from "../components/shared/chart";
 import { PLATFORM_CHARTS } from "../components/upstream";
+import { fileBackendUrl } from "../scripts/stack-settings";
 import { unwrapSecrets } from "../test/helpers/chart-values";
 import { createEngineProject, EngineProject, PulumiResult, readTree, REPO_ROOT, requirePulumi } from "../test/helpers/engine";
 import { defaultTestChartMirror } from "../test/helpers/real-charts";
@@ -236,7 +237,7 @@ function ups(project: EngineProject, runs: number, extraEnv: NodeJS.ProcessEnv =
     let state: StateResource[] = [];
     for (let i = 0; i < runs; i++) {
         const backend = fs.mkdtempSync(path.join(root, "state-up-"));
-        const env = { ...extraEnv, PULUMI_BACKEND_URL: `file://${backend}` };
+        const env = { ...extraEnv, PULUMI_BACKEND_URL: fileBackendUrl(backend) };
         check("pulumi stack init local (fresh backend)", project.pulumi(["stack", "init", "local"], env));
         fs.rmSync(project.renderDir, { recursive: true, force: true });
         const label = `up${extraEnv.PULUMI_SKIP_CHECKPOINTS === "false" ? " with checkpoints" : ""}: run ${i + 1}/${runs}`;

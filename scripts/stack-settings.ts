@@ -56,6 +56,18 @@ export function readStackFile(projectDir: string, stack: string): StackFile | un
     return fs.existsSync(file) ? ((parse(fs.readFileSync(file, "utf8")) as StackFile | null) ?? {}) : undefined;
 }
 
+/**
+ * A `file://` state backend in `dir`, crash-safe: gocloud's fileblob writes
+ * a checkpoint to a temporary file and renames it into place, but by default
+ * it also rewrites an `.attrs` sidecar in place, and a run killed during that
+ * write leaves the stack unreadable ("failed to load checkpoint: EOF").
+ * `metadata=skip` writes no sidecar; `no_tmp_dir` keeps the temporary file on
+ * the same filesystem, so the rename is atomic.
+ */
+export function fileBackendUrl(dir: string): string {
+    return `file://${dir}?metadata=skip&no_tmp_dir=true`;
+}
+
 function scheme(url: string): string {
     return /^([a-z0-9]+):\/\//.exec(url)?.[1] ?? "";
 }
@@ -63,7 +75,7 @@ function scheme(url: string): string {
 export function backendUrlFor(stack: string, localTemplate: boolean, projectDir: string, env: NodeJS.ProcessEnv): string {
     const url =
         localTemplate
-            ? env.PLATFORM_LOCAL_BACKEND_URL || `file://${path.join(projectDir, ".pulumi-state")}`
+            ? env.PLATFORM_LOCAL_BACKEND_URL || fileBackendUrl(path.join(projectDir, ".pulumi-state"))
             : env[stackBackendVariable(stack)] || env.PLATFORM_STATE_BACKEND_URL;
     if (!url) {
         throw new StackSettingsError(

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Azurite, startAzurite } from "../helpers/azurite";
 import { defaultTestChartMirror } from "../helpers/real-charts";
 import { createEngineProject, EngineProject, readTree } from "../helpers/engine";
+import { fileBackendUrl } from "../../scripts/stack-settings";
 import { jsonDiff } from "../helpers/json-diff";
 
 const CONTAINER = "pulumi-state";
@@ -144,7 +145,7 @@ describe("the local stack on an azblob:// backend (Azurite)", () => {
     });
 
     it("round-trips through a file:// backend unchanged (stack export | stack import)", () => {
-        const fileBackend = { PULUMI_BACKEND_URL: `file://${reader.backendDir}` };
+        const fileBackend = { PULUMI_BACKEND_URL: fileBackendUrl(reader.backendDir) };
         const exported = path.join(reader.dir, "..", "local.json");
         fs.writeFileSync(exported, exportState(writer));
         expect(reader.pulumi(["stack", "init", "local"], fileBackend).status).toBe(0);

@@ -294,6 +294,10 @@ describe("the local stack on a real API server", () => {
         logs.push(out);
         const createdBeforeKill = (out.match(/ created \(/g) ?? []).length;
 
+        // The state is readable after the kill: the file backend writes no
+        // sidecar that a kill could leave half-written (fileBackendUrl).
+        const sidecars = fs.readdirSync(project.backendDir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".attrs"));
+        expect(sidecars).toEqual([]);
         const locked = await up();
         expect(locked.status).not.toBe(0);
         expect(locked.stderr + locked.stdout).toContain("currently locked");

@@ -1,8 +1,7 @@
 /**
- * TEST DOUBLES, for scripts/capture-preview-fixtures.ts and, until applying
- * the real charts to it works, the test API server's tests
- * (test/engine/test-cluster.test.ts); every other test renders the real
- * charts (test/helpers/real-charts.ts). A chart mirror directory
+ * TEST DOUBLES, only for scripts/capture-preview-fixtures.ts (small captured
+ * previews for the preview-note tests); every engine test renders or applies
+ * the real charts (test/helpers/real-charts.ts). A chart mirror directory
  * holding, for every chart the platform pins, a stand-in with the same name
  * and version, whose template the capture script edits to make an update, a
  * replacement, a deletion and a policy violation in a small preview. The

@@ -8,6 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
+import { fileBackendUrl } from "../../scripts/stack-settings";
+
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 
 /** What a project copy needs; node_modules is linked, not copied. */
@@ -79,7 +81,7 @@ export function createEngineProject(options: EngineProjectOptions = {}): EngineP
     fs.mkdirSync(backendDir);
     const env: NodeJS.ProcessEnv = {
         ...process.env,
-        PULUMI_BACKEND_URL: options.backendUrl ?? `file://${backendDir}`,
+        PULUMI_BACKEND_URL: options.backendUrl ?? fileBackendUrl(backendDir),
         // The local stack's committed passphrase matches its committed salt.
         PULUMI_CONFIG_PASSPHRASE_FILE: path.join(REPO_ROOT, "stacks", "local.passphrase"),
         PULUMI_SKIP_UPDATE_CHECK: "true",

@@ -56,7 +56,7 @@ describe("stack settings", () => {
     const repo = "/repo";
 
     it("keeps local in the repository's file backend unless PLATFORM_LOCAL_BACKEND_URL says otherwise", () => {
-        expect(backendUrlFor("local", true, repo, {})).toBe("file:///repo/.pulumi-state");
+        expect(backendUrlFor("local", true, repo, {})).toBe("file:///repo/.pulumi-state?metadata=skip&no_tmp_dir=true");
         expect(backendUrlFor("local", true, repo, { PLATFORM_LOCAL_BACKEND_URL: "file:///tmp/s", PLATFORM_STATE_BACKEND_URL: "azblob://team" })).toBe("file:///tmp/s");
     });
 
