@@ -190,7 +190,9 @@ export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
                     portLevelMtls: { "15692": { mode: "PERMISSIVE" } },
                 },
             },
-            { ...crOpts, dependsOn: [namespace] },
+            // After the mesh (in dependsOn), which installs the CRD: with the namespace
+            // alone it raced the CRD ("no matches for kind PeerAuthentication" on a recovery up).
+            { ...crOpts, dependsOn: [namespace, ...(a.dependsOn ?? [])] },
         );
         new k8s.apiextensions.CustomResource(
             `${name}-service-monitor`,

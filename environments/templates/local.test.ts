@@ -149,8 +149,11 @@ describe("the local environment under mocks", () => {
             const rendered = Object.keys(unwrapSecret<Record<string, string> | undefined>(inputs.stringData) ?? {});
             expect(rendered.filter((k) => generated.includes(k)), secret.name).toEqual([]);
             expect(inputs.data, secret.name).toBeUndefined();
-            expect(inputs.metadata.annotations?.["platform.example.com/values"], secret.name).toMatch(/^not rendered: generated when applied/);
+            expect(inputs.metadata.annotations?.["platform.example.com/values"], secret.name).toMatch(/^not rendered: generated in the cluster by the Job [a-z0-9-]+-generator/);
         }
+        // Each is filled in the cluster by its own generator Job.
+        const jobs = session.ofType("kubernetes:batch/v1:Job").map((j) => j.name).sort();
+        expect(jobs).toEqual(secrets.map((s) => s.name.replace(/-secret$/, "-generator")).sort());
     });
 
     it("never loads a cloud SDK, nor the Vault or Consul SDKs in render mode", () => {

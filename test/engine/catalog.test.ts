@@ -55,7 +55,7 @@ beforeAll(async () => {
     await deploy("review-1", review(day(1)));
     await deploy("review-2", { ...review(day(20)), "platform:description": "Merge request 2: new checkout" });
     await deploy("review-3", { ...review(day(1)), "platform:protect": "true" });
-}, 600_000);
+}, 1_200_000);
 afterAll(async () => {
     await broker?.stop();
     project?.cleanup();

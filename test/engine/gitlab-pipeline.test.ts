@@ -99,7 +99,7 @@ beforeAll(async () => {
     // The merge request: one change to the local template.
     fs.appendFileSync(path.join(repo, "environments", "templates", "local.ts"), "// A merge request's change to the local template.\n");
     git(["commit", "-q", "-am", "change the local template"]);
-}, 120_000);
+}, 600_000);
 
 afterAll(async () => {
     await gitlab.stop();

@@ -188,7 +188,7 @@ describe("the local stack through the real engine (render mode)", () => {
         } finally {
             await cluster.stop();
         }
-    }, 300_000);
+    });
 
     it("is idempotent: a second up changes nothing and keeps the creation date", async () => {
         const before = JSON.parse(project.pulumi(["stack", "output", "--stack", "local", "--json"]).stdout);

@@ -75,7 +75,7 @@ beforeAll(async () => {
     // Shaped like prod where it matters here: every stateful resource protected.
     project.setConfig(STACK, "platform:protect", "true");
     project.setConfig(STACK, "platform:chartMirror", defaultTestChartMirror());
-}, 180_000);
+});
 
 afterAll(async () => {
     await cluster?.stop();
