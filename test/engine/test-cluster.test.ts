@@ -56,7 +56,7 @@ async function exported(): Promise<StackState> {
 /** State vs API server, by the kinds the state holds (or `kinds`, once the state is empty). */
 async function reconciled(kinds?: string[]) {
     const state = await exported();
-    return reconcile(stateObjects(state), await liveObjects(cluster.kubectl, kinds ?? stateKinds(state)));
+    return reconcile(stateObjects(state), await liveObjects(cluster.kubectl, kinds?.length ? kinds : stateKinds(state)));
 }
 
 /** For `expect(...ok(result)).toBe(0)`: the exit code, with the steps that changed something and the run's diagnostics as the message. */
