@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { DerivedValue, deriveValues, secretGeneratorObjects, templateKeys } from "./secret-generator";
+import { DerivedValue, deriveValues, generatorName, secretGeneratorObjects, templateKeys } from "./secret-generator";
 
 /**
  * A random credential generated once by the program and kept by the
@@ -109,7 +109,7 @@ export class GeneratedSecret extends pulumi.ComponentResource {
                     labels: args.labels,
                     annotations: {
                         [GENERATED_KEYS_ANNOTATION]: secretKeys.join(","),
-                        ...(rendered ? { [VALUES_NOT_RENDERED_ANNOTATION]: `not rendered: generated in the cluster by the Job ${args.secretName}-generator (keys: ${secretKeys.join(", ")})` } : {}),
+                        ...(rendered ? { [VALUES_NOT_RENDERED_ANNOTATION]: `not rendered: generated in the cluster by the Job ${generatorName(args.secretName)} (keys: ${secretKeys.join(", ")})` } : {}),
                     },
                 },
                 type: args.type ?? "Opaque",

@@ -29,6 +29,11 @@ export const SECRET_GENERATOR_IMAGE = "registry.k8s.io/kubectl:v1.35.4";
 
 const PLACEHOLDER = /\{\{([A-Za-z0-9_.-]+)\}\}/g;
 
+/** The name of the Job (and its ServiceAccount, Role and RoleBinding) that fills a Secret. */
+export function generatorName(secretName: string): string {
+    return `${secretName}-generator`;
+}
+
 /** The keys a derived template reads. */
 export function templateKeys(template: string): string[] {
     return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]);
@@ -129,14 +134,14 @@ export function secretGeneratorEnv(args: Pick<SecretGeneratorArgs, "secretName" 
  * in the cluster. Objects are children of `parent` (the GeneratedSecret).
  */
 export function secretGeneratorObjects(name: string, args: SecretGeneratorArgs, opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
-    const generatorName = `${args.secretName}-generator`;
-    const labels = { ...args.labels, "app.kubernetes.io/name": "secret-generator", "app.kubernetes.io/instance": generatorName };
+    const objectName = generatorName(args.secretName);
+    const labels = { ...args.labels, "app.kubernetes.io/name": "secret-generator", "app.kubernetes.io/instance": objectName };
     const childOpts = { ...opts, provider: args.provider };
-    const account = new k8s.core.v1.ServiceAccount(`${name}-generator`, { metadata: { name: generatorName, namespace: args.namespace, labels } }, childOpts);
+    const account = new k8s.core.v1.ServiceAccount(`${name}-generator`, { metadata: { name: objectName, namespace: args.namespace, labels } }, childOpts);
     const role = new k8s.rbac.v1.Role(
         `${name}-generator`,
         {
-            metadata: { name: generatorName, namespace: args.namespace, labels },
+            metadata: { name: objectName, namespace: args.namespace, labels },
             // This one Secret, read and patched: nothing else.
             rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: [args.secretName], verbs: ["get", "patch"] }],
         },
@@ -145,16 +150,16 @@ export function secretGeneratorObjects(name: string, args: SecretGeneratorArgs, 
     const binding = new k8s.rbac.v1.RoleBinding(
         `${name}-generator`,
         {
-            metadata: { name: generatorName, namespace: args.namespace, labels },
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: generatorName },
-            subjects: [{ kind: "ServiceAccount", name: generatorName, namespace: args.namespace }],
+            metadata: { name: objectName, namespace: args.namespace, labels },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: objectName },
+            subjects: [{ kind: "ServiceAccount", name: objectName, namespace: args.namespace }],
         },
         childOpts,
     );
     return new k8s.batch.v1.Job(
         `${name}-generator`,
         {
-            metadata: { name: generatorName, namespace: args.namespace, labels },
+            metadata: { name: objectName, namespace: args.namespace, labels },
             spec: {
                 backoffLimit: 6,
                 template: {
@@ -164,7 +169,7 @@ export function secretGeneratorObjects(name: string, args: SecretGeneratorArgs, 
                         annotations: { "sidecar.istio.io/inject": "false" },
                     },
                     spec: {
-                        serviceAccountName: generatorName,
+                        serviceAccountName: objectName,
                         restartPolicy: "OnFailure",
                         securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
                         containers: [
