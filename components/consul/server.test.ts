@@ -57,6 +57,8 @@ describe("ConsulServer", () => {
             version: "2.0.3",
             repositoryOpts: { repo: "https://helm.releases.hashicorp.com" },
             namespace: "consul",
+            // The auth method's token Secret waits for its ServiceAccount.
+            postRenderer: { command: "node", args: ["--import", "tsx", "components/shared/post-render.ts", "consul"] },
         });
         expect((session.get(T.namespace, "consul-ns-namespace").inputs.metadata as { name: string }).name).toBe("consul");
         expect(session.get(T.networkPolicy, "consul-ns-default-deny").inputs.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });

@@ -177,6 +177,8 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
                 mirror: args.chartMirror,
                 namespace: CONSUL_NAMESPACE,
                 labels: standardLabels(args.tags, { name: "consul", instance: name, component: "service-discovery" }),
+                // ACLs on: the chart renders the auth method's token Secret.
+                orderServiceAccountTokens: true,
                 values: {
                     global: {
                         name: "consul",

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "../cluster/types";
 import { ChartMirror, resolveChartSource, UpstreamChart } from "./chart";
 import { ContainerResources } from "./kubernetes";
+import { postRendererCommand } from "./post-render";
 
 export interface PlatformChartArgs {
     /** The cluster the chart is installed in. */
@@ -29,6 +30,12 @@ export interface PlatformChartArgs {
     unconfigurableContainers?: Record<string, ContainerResources>;
     /** Protect the chart's PersistentVolumeClaims from deletion (prod: the data outlives a mistaken destroy). Default: false. */
     protectVolumeClaims?: boolean;
+    /**
+     * The chart renders `kubernetes.io/service-account-token` Secrets: create
+     * each after its ServiceAccount, as Helm would (see `post-render.ts`).
+     * Off by default: the post-renderer costs a Node start per render.
+     */
+    orderServiceAccountTokens?: boolean;
 }
 
 /** Types that are not Kubernetes objects and so take no labels. */
@@ -209,6 +216,7 @@ export function platformChart(name: string, args: PlatformChartArgs, opts: pulum
             repositoryOpts: source.repositoryOpts,
             namespace: args.namespace,
             values: args.values,
+            postRenderer: args.orderServiceAccountTokens ? pulumi.output(args.namespace).apply(postRendererCommand) : undefined,
         },
         {
             ...opts,
