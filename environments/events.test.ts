@@ -1,7 +1,49 @@
 // Pure parts of the event publisher; publishing itself is tested against a real broker in test/engine/events.test.ts.
 import { describe, expect, it } from "vitest";
 
-import { assertNoSecrets, backoffDelays, brokerAddress, environmentEvent, eventTypeFor } from "./events";
+import { assertNoSecrets, assertPublishableRecord, backoffDelays, brokerAddress, environmentEvent, EnvironmentEvent, eventTypeFor, publishEnvironmentEvent } from "./events";
+
+/** A record as `pulumi stack output --json environment` prints it (valid against record.schema.json). */
+const validRecord = {
+    schemaVersion: "1.0.0",
+    id: "platform/local",
+    name: "local",
+    description: "Developer environment",
+    tags: { owner: "team@example.com", environment: "local", "cost-center": "PLT-0001", "managed-by": "pulumi", repository: "platform-gitops" },
+    createdAt: "2026-11-23T10:00:00.000Z",
+    plannedDestructionAt: null,
+    status: "deployed-ok",
+    templates: [{ name: "local", version: "0.2.0", commit: "0a7b65e1234567890abcdef1234567890abcdef1" }],
+    entrypoints: ["https://platform.localtest.me", "amqp://platform-events.rabbitmq.svc.cluster.local:5672"],
+    statusEndpoints: ["http://vault.vault.svc.cluster.local:8200/v1/sys/health"],
+    resources: [
+        {
+            id: "vault",
+            template: "platform:vault:VaultServer",
+            count: 1,
+            status: "deployed",
+            links: { entrypoints: [], statusEndpoints: ["http://vault.vault.svc.cluster.local:8200/v1/sys/health"] },
+            dependsOn: ["namespace/vault"],
+        },
+    ],
+};
+
+/** The valid record with one field changed (a deep copy: the fixture stays as it is). */
+function recordWith(change: (r: typeof validRecord) => void): typeof validRecord {
+    const copy = structuredClone(validRecord);
+    change(copy);
+    return copy;
+}
+
+/** The error assertPublishableRecord throws, or "" when it accepts the record. */
+function refusalOf(record: unknown): string {
+    try {
+        assertPublishableRecord(record);
+        return "";
+    } catch (error) {
+        return error instanceof Error ? error.message : String(error);
+    }
+}
 
 describe("eventTypeFor", () => {
     it("reports the first successful up as created, later ones as updated", () => {
@@ -75,9 +117,9 @@ describe("brokerAddress", () => {
 describe("environmentEvent", () => {
     it("builds an event with a fresh UUID and an ISO time", () => {
         const now = new Date("2026-03-01T12:00:00Z");
-        const a = environmentEvent("environment.created", "local", { name: "local" }, now);
-        const b = environmentEvent("environment.created", "local", { name: "local" }, now);
-        expect(a).toMatchObject({ type: "environment.created", environment: "local", occurredAt: "2026-03-01T12:00:00.000Z", record: { name: "local" } });
+        const a = environmentEvent("environment.created", "local", validRecord, now);
+        const b = environmentEvent("environment.created", "local", validRecord, now);
+        expect(a).toMatchObject({ type: "environment.created", environment: "local", occurredAt: "2026-03-01T12:00:00.000Z", record: validRecord });
         expect(a.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
         expect(b.id).not.toBe(a.id);
     });
@@ -97,5 +139,89 @@ describe("assertNoSecrets", () => {
     it("refuses a record holding a Pulumi secret value, naming where", () => {
         const secret = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: "s3cret" };
         expect(() => assertNoSecrets({ resources: [{ id: "vault", token: secret }] })).toThrow(/^record\.resources\[0\]\.token holds a Pulumi secret/);
+    });
+});
+
+describe("records checked before publishing", () => {
+    it("accepts a valid record, in an event and as the reaper's destroyed record", () => {
+        expect(refusalOf(validRecord)).toBe("");
+        expect(refusalOf({ ...validRecord, status: "destroyed", plannedDestructionAt: "2026-12-01" })).toBe("");
+        expect(environmentEvent("environment.updated", "local", validRecord).record).toEqual(validRecord);
+    });
+
+    // Each credential is built from parts, so that no scanner flags this file itself.
+    const pem = ["-----BEGIN RSA PRIVATE KEY-----", "MIIEowIBAAKCAQEAx", "-----END RSA PRIVATE KEY-----"].join("\n");
+    const awsKey = "AKIA" + "IOSFODNN7EXAMPL3";
+    const jwt = ["eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", "eyJzdWIiOiJwbGF0Zm9ybSJ9", "c2lnbmF0dXJlLXZhbHVl"].join(".");
+    it.each([
+        ["a URL with a password", (r: typeof validRecord) => (r.entrypoints[1] = "amqp://platform:hunter2@rabbitmq:5672"), "record.entrypoints[1]", "URL with a password", "hunter2"],
+        ["a URL with a password and no user", (r: typeof validRecord) => (r.description = "cache at redis://:hunter2@cache:6379"), "record.description", "URL with a password", "hunter2"],
+        ["a PEM private key", (r: typeof validRecord) => (r.description = pem), "record.description", "PEM private key", "MIIEowIBAAKCAQEAx"],
+        ["an AWS access key id", (r: typeof validRecord) => (r.tags.repository = `s3 via ${awsKey}`), "record.tags.repository", "AWS access key id", awsKey],
+        ["a JWT", (r: typeof validRecord) => (r.resources[0].template = `bearer ${jwt}`), "record.resources[0].template", "JWT", jwt],
+        ["a password assignment", (r: typeof validRecord) => (r.description = "db: Host=pg;Password=hunter2;"), "record.description", "password/token assignment", "hunter2"],
+        ["a token in a query", (r: typeof validRecord) => (r.statusEndpoints[0] = "http://vault:8200/v1/sys/health?token=hvs.abc123"), "record.statusEndpoints[0]", "password/token assignment", "hvs.abc123"],
+        ["a client secret", (r: typeof validRecord) => (r.resources[0].dependsOn = ["client_secret=s3cr3t"]), "record.resources[0].dependsOn[0]", "password/token assignment", "s3cr3t"],
+        [
+            "an Azure storage connection string",
+            (r: typeof validRecord) => (r.tags["cost-center"] = "DefaultEndpointsProtocol=https;AccountName=plat;AccountKey=bXlrZXk=;EndpointSuffix=core.windows.net"),
+            'record.tags["cost-center"]',
+            "Azure storage connection string",
+            "bXlrZXk=",
+        ],
+    ])("refuses %s, naming the field and the kind, never the value", (_label, change, path, kind, value) => {
+        const message = refusalOf(recordWith(change));
+        expect(message).toMatch(/^refusing to publish the environment record: credentials at /);
+        expect(message).toContain(`${path} (${kind}`);
+        expect(message).not.toContain(value);
+    });
+
+    it("refuses a credential used as a property name, without spelling it (in the schema's paths either)", () => {
+        const message = refusalOf(recordWith((r) => ((r.tags as Record<string, unknown>)[awsKey] = 5)));
+        expect(message).toContain("credentials at record.tags (a property name) (AWS access key id)");
+        expect(message).toContain("record.tags[<redacted>] must be string");
+        expect(message).not.toContain(awsKey);
+    });
+
+    it("names every kind a field holds", () => {
+        const message = refusalOf(recordWith((r) => (r.description = `token=${jwt}`)));
+        expect(message).toContain("record.description (JWT, password/token assignment)");
+    });
+
+    it.each([
+        ["a masked password", "password=[secret]"],
+        ["an asterisked token", "token=***"],
+        ["an empty assignment", "password= "],
+        ["a URL with a user and no password", "https://git@gitlab.example.com/platform"],
+        ["a port, not a password", "http://vault.vault.svc.cluster.local:8200/v1/sys/health"],
+        ["words near the keywords", "passwordless sign-in; tokens rotate weekly; secretName=vault-token"],
+        ["a base64 text that is no JWT", "eyJ.short.x"],
+        ["a key id of the wrong length", "AKIA1234"],
+    ])("does not mistake %s for a credential", (_label, text) => {
+        expect(refusalOf(recordWith((r) => (r.description = text)))).toBe("");
+    });
+
+    it("refuses a record that does not match the schema, naming the field", () => {
+        const message = refusalOf(recordWith((r) => ((r as { status: string }).status = "running")));
+        expect(message).toBe(
+            "refusing to publish the environment record: not valid against environments/record.schema.json: record.status must be equal to one of the allowed values",
+        );
+        expect(refusalOf(recordWith((r) => (r.resources[0].count = -1)))).toContain("record.resources[0].count must be >= 0");
+        expect(refusalOf({ name: "local" })).toContain("record must have required property 'schemaVersion'");
+        expect(refusalOf({ name: "local" })).toMatch(/ and \d+ more$/);
+    });
+
+    it("reports credentials and schema problems together", () => {
+        const message = refusalOf(recordWith((r) => ((r as { status: string }).status = `token=${jwt}`)));
+        expect(message).toContain("credentials at record.status (JWT, password/token assignment); not valid against environments/record.schema.json: record.status");
+        expect(message).not.toContain(jwt);
+    });
+
+    it("refuses such a record when building the event, and again when publishing one built by hand", async () => {
+        const bad = recordWith((r) => (r.entrypoints[0] = "https://admin:hunter2@platform.localtest.me"));
+        expect(() => environmentEvent("environment.updated", "local", bad)).toThrow(/credentials at record\.entrypoints\[0\] \(URL with a password\)/);
+        const handMade: EnvironmentEvent = { type: "environment.updated", id: "00000000-0000-4000-8000-000000000000", occurredAt: "2026-03-01T12:00:00.000Z", environment: "local", record: bad };
+        // Refused before any connection: the URL names no reachable broker.
+        await expect(publishEnvironmentEvent(handMade, { url: "amqp://user:pw@127.0.0.1:1", attempts: 1 })).rejects.toThrow(/URL with a password/);
     });
 });

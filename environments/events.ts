@@ -11,6 +11,8 @@
 import { randomUUID } from "node:crypto";
 import { connect, ChannelModel, ConfirmChannel } from "amqplib";
 
+import { recordProblems } from "./record-schema";
+
 export const EVENT_TYPES = ["environment.created", "environment.updated", "environment.destroyed"] as const;
 export type EnvironmentEventType = (typeof EVENT_TYPES)[number];
 
@@ -22,7 +24,7 @@ export interface EnvironmentEvent {
     occurredAt: string;
     /** The stack (environment) name. */
     environment: string;
-    /** The stack's `environment` output (`pulumi stack output --json environment`), without secrets. */
+    /** The stack's `environment` output (`pulumi stack output --json environment`): schema-valid, without secrets or credentials. */
     record: unknown;
 }
 
@@ -62,7 +64,7 @@ export function eventTypeFor(previousSucceededUpdates: number, operation: "up" |
     return previousSucceededUpdates === 0 ? "environment.created" : "environment.updated";
 }
 
-/** Builds an event with a fresh id. */
+/** Builds an event with a fresh id; refuses a record that `assertPublishableRecord` refuses. */
 export function environmentEvent(type: EnvironmentEventType, environment: string, record: unknown, now: Date = new Date()): EnvironmentEvent {
     if (!EVENT_TYPES.includes(type)) {
         throw new Error(`unknown event type "${String(type)}": expected one of ${EVENT_TYPES.join(", ")}`);
@@ -70,7 +72,7 @@ export function environmentEvent(type: EnvironmentEventType, environment: string
     if (!environment) {
         throw new Error("the environment name is empty");
     }
-    assertNoSecrets(record);
+    assertPublishableRecord(record);
     return { type, id: randomUUID(), occurredAt: now.toISOString(), environment, record };
 }
 
@@ -88,6 +90,102 @@ export function assertNoSecrets(record: unknown, at = "record"): void {
             }
             assertNoSecrets(value, `${at}.${key}`);
         }
+    }
+}
+
+/**
+ * Credentials that must never reach the exchange (every subscriber reads every
+ * event), found in any string of the record. A record is built from config
+ * and component outputs, so a misconfigured value can carry one: a connection
+ * string as an endpoint, a key pasted into a description or tag.
+ */
+const CREDENTIALS: { kind: string; pattern: RegExp }[] = [
+    // The password may be empty-user (`redis://:pass@host`); `/?#` end the authority.
+    { kind: "URL with a password", pattern: /[a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*:[^\s/?#@]+@/i },
+    { kind: "PEM private key", pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/ },
+    { kind: "AWS access key id", pattern: /(?<![A-Z0-9])AKIA[0-9A-Z]{16}(?![0-9A-Z])/ },
+    // Header, payload, signature; the header is base64url JSON, so it starts `eyJ` (`{"`).
+    { kind: "JWT", pattern: /(?<![\w-])eyJ[\w-]{7,}\.[\w-]{2,}\.[\w-]*/ },
+    // `db_password=…`, `X-Auth-Token=…`, `client_secret=…`, `?token=…`; a masked value (`[secret]`, `***`) is no credential.
+    {
+        kind: "password/token assignment",
+        pattern: /(?<![A-Za-z0-9])[\w-]*?(?:password|passwd|pwd|secret|token|api[_-]?key)\s*=\s*(?!\[secret\](?:[\s&;,]|$)|\*+(?:[\s&;,]|$))[^\s&;,"']/i,
+    },
+    { kind: "Azure storage connection string", pattern: /(?<![A-Za-z0-9])(?:AccountKey|SharedAccessKey)\s*=\s*[^\s;]/i },
+];
+
+/** The kinds of credential a text holds (none: empty). */
+export function credentialKindsIn(text: string): string[] {
+    return CREDENTIALS.filter((c) => c.pattern.test(text)).map((c) => c.kind);
+}
+
+/** `record.tags["cost-center"]`-style path of a property; a name that is itself a credential is not spelled. */
+function propertyPath(at: string, key: string): string {
+    if (credentialKindsIn(key).length > 0) {
+        return `${at}[<redacted>]`;
+    }
+    return /^[A-Za-z_$][\w$]*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`;
+}
+
+/** Where the record holds a credential, and of which kind: every string, property names included. Never the value. */
+export function credentialFindings(value: unknown, at = "record"): { path: string; kinds: string[] }[] {
+    if (typeof value === "string") {
+        const kinds = credentialKindsIn(value);
+        return kinds.length ? [{ path: at, kinds }] : [];
+    }
+    if (Array.isArray(value)) {
+        return value.flatMap((item, i) => credentialFindings(item, `${at}[${i}]`));
+    }
+    if (value !== null && typeof value === "object") {
+        return Object.entries(value).flatMap(([key, child]) => {
+            const inKey = credentialKindsIn(key);
+            const found = credentialFindings(child, propertyPath(at, key));
+            return inKey.length ? [{ path: `${at} (a property name)`, kinds: inKey }, ...found] : found;
+        });
+    }
+    return [];
+}
+
+/** `/resources/0/links` (ajv's JSON Pointer; recordProblems writes the root as `/`) as `record.resources[0].links`. */
+function pointerToPath(pointer: string): string {
+    if (pointer === "/") {
+        return "record";
+    }
+    return pointer
+        .split("/")
+        .slice(1)
+        .map((segment) => segment.replace(/~1/g, "/").replace(/~0/g, "~"))
+        .reduce((at, key) => (/^\d+$/.test(key) ? `${at}[${key}]` : propertyPath(at, key)), "record");
+}
+
+/** Problems of each sort shown in one error, at most. */
+const MAX_LISTED = 10;
+
+function listed(items: string[]): string {
+    const shown = items.slice(0, MAX_LISTED);
+    return items.length > MAX_LISTED ? `${shown.join(", ")} and ${items.length - MAX_LISTED} more` : shown.join(", ");
+}
+
+/**
+ * Refuses a record that must not be published: a Pulumi secret, a credential
+ * in any string, or a record that does not match environments/record.schema.json
+ * (consumers parse events against it). The error names each field's path and
+ * the kind of credential, never the value.
+ */
+export function assertPublishableRecord(record: unknown): void {
+    assertNoSecrets(record);
+    const credentials = credentialFindings(record).map((f) => `${f.path} (${f.kinds.join(", ")})`);
+    const invalid = recordProblems(record).map((line) => {
+        // recordProblems writes `<JSON Pointer>: <message>`; ajv's messages never quote the value.
+        const split = line.indexOf(": ");
+        return `${pointerToPath(line.slice(0, split))} ${line.slice(split + 2)}`;
+    });
+    const reasons = [
+        ...(credentials.length ? [`credentials at ${listed(credentials)}`] : []),
+        ...(invalid.length ? [`not valid against environments/record.schema.json: ${listed(invalid)}`] : []),
+    ];
+    if (reasons.length > 0) {
+        throw new Error(`refusing to publish the environment record: ${reasons.join("; ")}`);
     }
 }
 
@@ -160,7 +258,8 @@ export async function publishEnvironmentEvent(event: EnvironmentEvent, options: 
     const timeoutMs = options.timeoutMs ?? 10_000;
     const logger = options.logger ?? ((line: string) => console.error(line));
     const address = brokerAddress(options.url);
-    assertNoSecrets(event.record);
+    // Checked again: an event can be built without environmentEvent.
+    assertPublishableRecord(event.record);
     const delays = backoffDelays(attempts, options.initialDelayMs ?? 200, options.maxDelayMs ?? 5000, options.random);
     const body = Buffer.from(JSON.stringify(event));
 

@@ -7,7 +7,11 @@
  * The broker is PLATFORM_EVENTS_URL (amqp://user:password@host:5672/vhost), the exchange
  * PLATFORM_EVENTS_EXCHANGE (default platform.environments). Without PLATFORM_EVENTS_URL
  * events are off: one line says so and the exit code is 0, so deployments never depend
- * on a broker they were not configured to use. Exit code 1: bad arguments or not published.
+ * on a broker they were not configured to use. The record is checked before anything is
+ * sent (environments/events.ts, assertPublishableRecord): it must match
+ * environments/record.schema.json and hold no secret or credential; a refused record is
+ * reported by field path and kind of credential, never by value. Exit code 1: bad
+ * arguments, a refused record, or not published.
  */
 import * as fs from "node:fs";
 

@@ -4,10 +4,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { parse } from "yaml";
+import { LocalWorkspace, Stack, UpdateSummary } from "@pulumi/pulumi/automation";
 
-import { EnvironmentEntry, RecordView } from "./model";
+import { DeployedState, deployedState, EnvironmentEntry, isProtected } from "./model";
 import { decideDestroy } from "../destroy-guard";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -33,11 +32,10 @@ export async function readEnvironment(ws: LocalWorkspace, stack: string, summary
         protect: false,
     };
     try {
-        entry.protect = stackSetting(stack, "platform:protect") === "true";
-        // Outputs and history are independent CLI calls: run them together.
-        const [outputs, history] = await Promise.all([ws.stackOutputs(stack), Stack.select(stack, ws).then((s) => s.history(1))]);
-        entry.record = outputs.environment?.value as RecordView | undefined;
-        const last = history[0];
+        // Record and protection come from one snapshot of the state, so they agree.
+        const { state, last } = await readDeployedState(ws, stack);
+        entry.record = state.record;
+        entry.protect = isProtected(state);
         if (last) {
             entry.lastOperation = { kind: last.kind, result: last.result, endTime: last.endTime?.toISOString() };
         }
@@ -48,17 +46,15 @@ export async function readEnvironment(ws: LocalWorkspace, stack: string, summary
 }
 
 /**
- * A plain setting of a stack's config file (stacks/Pulumi.<stack>.yaml), read
- * without the CLI: no decryption is needed for the catalog's settings.
+ * A stack's deployed state (`pulumi stack export`) and its last operation
+ * (`pulumi stack history`): both live in the backend, so they need no stack
+ * file. The two CLI calls are independent: they run together.
  */
-function stackSetting(stack: string, key: string): string | undefined {
-    const file = path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) {
-        return undefined;
-    }
-    const doc = parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
-    const value = doc?.config?.[key];
-    return typeof value === "string" || typeof value === "boolean" ? String(value) : undefined;
+export async function readDeployedState(ws: LocalWorkspace, stack: string): Promise<{ state: DeployedState; last?: UpdateSummary }> {
+    const s = await Stack.select(stack, ws);
+    const [exported, history] = await Promise.all([s.exportStack(), s.history(1)]);
+    const last = history[0] as UpdateSummary | undefined;
+    return { state: deployedState(exported, last?.config), last };
 }
 
 /** How many stacks are read at once (each read runs the CLI). */
@@ -83,17 +79,18 @@ export async function readAllEnvironments(ws: LocalWorkspace, progress: (message
 
 /**
  * Destroys a stack's resources and removes the stack from the backend, with
- * the guard of `./platform destroy` (scripts/destroy.ts): nothing is deleted
- * while the state holds a protected resource. Review stacks have no stack
- * file in a fresh checkout, so their config comes from the last deployment.
+ * the guard of `./platform destroy` (scripts/destroy.ts) applied to `state`,
+ * the state the caller decided on: nothing is deleted while it holds a
+ * protected resource. Review stacks have no stack file in a fresh checkout,
+ * so their config comes from the last deployment.
  */
-export async function destroyEnvironment(ws: LocalWorkspace, stack: string, onOutput: (line: string) => void): Promise<void> {
-    const s = await Stack.select(stack, ws);
-    const state = (await s.exportStack()) as { deployment?: { resources?: { urn: string; type: string; protect?: boolean }[] } };
-    const decision = decideDestroy({ stack, template: undefined, unprotect: false, confirmation: undefined }, state.deployment?.resources ?? []);
+export async function destroyEnvironment(ws: LocalWorkspace, stack: string, state: DeployedState, onOutput: (line: string) => void): Promise<void> {
+    const template = state.record?.templates[0]?.name;
+    const decision = decideDestroy({ stack, template, unprotect: false, confirmation: undefined }, state.protectedResources);
     if (decision.action === "refuse") {
         throw new Error(decision.reason);
     }
+    const s = await Stack.select(stack, ws);
     if (!fs.existsSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`))) {
         await s.refreshConfig();
     }

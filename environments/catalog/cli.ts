@@ -16,9 +16,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 
 import { environmentEvent, publishEnvironmentEvent } from "../events";
-import { destroyEnvironment, openWorkspace, readAllEnvironments, readEnvironment } from "./backend";
+import { destroyEnvironment, openWorkspace, readAllEnvironments, readDeployedState, readEnvironment } from "./backend";
 import { toDot, toMermaid } from "./graph";
-import { ageInDays, EnvironmentEntry, effectiveStatus, matchesOf, reapDecision } from "./model";
+import { ageInDays, EnvironmentEntry, effectiveStatus, matchesOf, reapDecision, RecordView, recheckReap } from "./model";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3 } as const;
 
@@ -51,6 +51,10 @@ function flag(args: string[], name: string): boolean {
         args.splice(i, 1);
     }
     return i >= 0;
+}
+
+function firstLine(err: unknown): string {
+    return err instanceof Error ? err.message.split("\n")[0] : String(err);
 }
 
 /** A fixed-width table. */
@@ -183,29 +187,48 @@ export async function run(argv: string[], io: Io, now = new Date()): Promise<num
             const entries = await readAllEnvironments(ws, io.progress);
             const decisions = entries.map((e) => reapDecision(e, when));
             io.out(table(["ENVIRONMENT", "ACTION", "WHY"], decisions.map((d) => [d.stack, d.reap ? (yes ? "destroy" : "would destroy") : "keep", d.reason])));
-            const doomed = decisions.filter((d) => d.reap);
+            const doomed = entries.filter((_e, i) => decisions[i].reap);
             if (!yes) {
                 io.out(doomed.length ? `dry run: ${doomed.length} to destroy; run again with --yes` : "nothing to reap");
                 return EXIT.ok;
             }
+            let destroyed = 0;
+            let kept = 0;
             let failed = 0;
             const eventsUrl = process.env.PLATFORM_EVENTS_URL;
-            for (const d of doomed) {
-                io.progress(`destroying ${d.stack}…`);
+            for (const listed of doomed) {
+                const stack = listed.stack;
+                io.progress(`destroying ${stack}…`);
+                let record: RecordView | undefined;
                 try {
-                    await destroyEnvironment(ws, d.stack, () => undefined);
-                    io.out(`destroyed ${d.stack}`);
-                    if (eventsUrl) {
-                        const record = entries.find((e) => e.stack === d.stack)?.record;
-                        await publishEnvironmentEvent(environmentEvent("environment.destroyed", d.stack, { ...record, status: "destroyed" }), { url: eventsUrl });
-                        io.out(`published environment.destroyed for ${d.stack}`);
+                    // The listing may be minutes old: decide again on the state as it is now.
+                    const { state } = await readDeployedState(ws, stack);
+                    const recheck = recheckReap(listed, state, when);
+                    if (!recheck.reap) {
+                        kept++;
+                        io.out(`kept ${stack}: ${recheck.reason}`);
+                        continue;
                     }
+                    await destroyEnvironment(ws, stack, state, () => undefined);
+                    destroyed++;
+                    io.out(`destroyed ${stack}`);
+                    record = state.record;
                 } catch (err) {
                     failed++;
-                    io.out(`failed to destroy ${d.stack}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+                    io.out(`failed to destroy ${stack}: ${firstLine(err)}`);
+                    continue;
+                }
+                if (eventsUrl) {
+                    try {
+                        await publishEnvironmentEvent(environmentEvent("environment.destroyed", stack, { ...record, status: "destroyed" }), { url: eventsUrl });
+                        io.out(`published environment.destroyed for ${stack}`);
+                    } catch (err) {
+                        failed++;
+                        io.out(`destroyed ${stack}, but did not publish environment.destroyed: ${firstLine(err)}`);
+                    }
                 }
             }
-            io.out(`reaped ${doomed.length - failed} of ${doomed.length}`);
+            io.out(`reaped ${destroyed} of ${doomed.length}${kept ? ` (${kept} kept: changed since the listing)` : ""}`);
             return failed ? EXIT.failed : EXIT.ok;
         }
         default:

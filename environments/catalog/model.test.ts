@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { toDot, toMermaid } from "./graph";
-import { ageInDays, EnvironmentEntry, effectiveStatus, matchesOf, RecordView, reapDecision } from "./model";
+import { ageInDays, deployedState, EnvironmentEntry, effectiveStatus, isProtected, matchesOf, RecordView, reapDecision, recheckReap } from "./model";
 
 const record = (over: Partial<RecordView> = {}): RecordView => ({
     name: "review-7",
@@ -80,6 +80,75 @@ describe("reapDecision", () => {
         ["it has no date", entry({ record: record({ plannedDestructionAt: null }) }), "no planned destruction date"],
     ])("keeps it when %s", (_label, e, reason) => {
         expect(reapDecision(e, now)).toEqual({ stack: e.stack, reap: false, reason });
+    });
+});
+
+/** `pulumi stack export` of a stack: its root resource (with the record output) and a ConfigMap. */
+const exported = (over: { record?: unknown; protect?: boolean } = {}) => ({
+    version: 3,
+    deployment: {
+        manifest: { time: "2026-11-01T10:00:00Z" },
+        resources: [
+            { urn: "urn:pulumi:review-7::platform::pulumi:pulumi:Stack::platform-review-7", type: "pulumi:pulumi:Stack", outputs: { environment: "record" in over ? over.record : record() } },
+            { urn: "urn:pulumi:review-7::platform::pulumi:providers:kubernetes::default", type: "pulumi:providers:kubernetes" },
+            {
+                urn: "urn:pulumi:review-7::platform::kubernetes:core/v1:ConfigMap::environment-record",
+                type: "kubernetes:core/v1:ConfigMap",
+                ...(over.protect ? { protect: true } : {}),
+            },
+        ],
+    },
+});
+
+describe("the deployed state (no stack file)", () => {
+    it("reads the record, the resource count and nothing protected from an unprotected stack", () => {
+        const state = deployedState(exported(), { "platform:protect": { value: "", secret: false } });
+        expect(state).toEqual({ record: record(), resourceCount: 3, protectedResources: [], protectConfigured: false });
+        expect(isProtected(state)).toBe(false);
+    });
+
+    it("is protected by a protected resource in the state, whatever the config says", () => {
+        const state = deployedState(exported({ protect: true }), {});
+        expect(state.protectedResources).toEqual([
+            { urn: "urn:pulumi:review-7::platform::kubernetes:core/v1:ConfigMap::environment-record", type: "kubernetes:core/v1:ConfigMap", protect: true },
+        ]);
+        expect(isProtected(state)).toBe(true);
+    });
+
+    it("is protected by platform:protect in the last operation's config, before any protected resource exists", () => {
+        expect(isProtected(deployedState(exported(), { "platform:protect": { value: "true", secret: false } }))).toBe(true);
+        expect(isProtected(deployedState(exported(), { "platform:protect": { value: "false", secret: false } }))).toBe(false);
+    });
+
+    it("unwraps a record stored as a secret, and treats a malformed or missing one as no record", () => {
+        const secret = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: JSON.stringify(record()) };
+        expect(deployedState(exported({ record: secret })).record).toEqual(record());
+        expect(deployedState(exported({ record: { name: "review-7" } })).record).toBeUndefined();
+        expect(deployedState(exported({ record: undefined })).record).toBeUndefined();
+        expect(deployedState({ version: 3, deployment: {} })).toEqual({ record: undefined, resourceCount: 0, protectedResources: [], protectConfigured: false });
+        expect(deployedState(null).resourceCount).toBe(0);
+    });
+
+    it("keeps a protected review stack and says why, when nothing but the state says it is protected", () => {
+        const state = deployedState(exported({ protect: true }));
+        const e = entry({ record: state.record, protect: isProtected(state) });
+        expect(reapDecision(e, now)).toEqual({ stack: "review-7", reap: false, reason: "protected (platform:protect)" });
+    });
+});
+
+describe("recheckReap, just before destroying", () => {
+    it("destroys a stack whose state has not changed since the listing", () => {
+        expect(recheckReap(entry(), deployedState(exported()), now)).toEqual({ stack: "review-7", reap: true, reason: "planned for 2026-11-10, expired" });
+    });
+    it.each([
+        ["protected by a redeploy", deployedState(exported({ protect: true })), "protected (platform:protect)"],
+        ["protected in the redeploy's config", deployedState(exported(), { "platform:protect": { value: "true" } }), "protected (platform:protect)"],
+        ["given a later date by a redeploy", deployedState(exported({ record: record({ plannedDestructionAt: "2026-12-01" }) })), "planned for 2026-12-01"],
+        ["no longer planned for destruction", deployedState(exported({ record: record({ plannedDestructionAt: null }) })), "no planned destruction date"],
+        ["left without a record", deployedState(exported({ record: undefined })), "no environment record"],
+        ["destroyed by someone else", deployedState({ version: 3, deployment: { resources: [] } }), "no environment record"],
+    ])("keeps a stack %s, naming the recheck", (_label, state, reason) => {
+        expect(recheckReap(entry(), state, now)).toEqual({ stack: "review-7", reap: false, reason: `rechecked before destroying: ${reason}` });
     });
 });
 

@@ -3,6 +3,7 @@
  * holds (stack summaries, last operation, record output), so the decisions
  * (status, search, reaping) are testable without a backend.
  */
+import { ExportedResource } from "../destroy-guard";
 import { EnvironmentStatus } from "../record";
 
 /** The environment record as the catalog reads it (see record.schema.json). */
@@ -35,7 +36,7 @@ export interface EnvironmentEntry {
     updateInProgress: boolean;
     /** The last operation: `update`/`destroy`/…, and whether it succeeded. */
     lastOperation?: { kind: string; result: string; endTime?: string };
-    /** `platform:protect` of the stack's config. */
+    /** Whether the deployed state is protected (see `isProtected`). */
     protect: boolean;
     /** Why the stack could not be read, if it could not. */
     error?: string;
@@ -139,4 +140,81 @@ export function reapDecision(e: EnvironmentEntry, now: Date): ReapDecision {
         return decide(false, `planned for ${planned}`);
     }
     return decide(true, `planned for ${planned}, expired`);
+}
+
+/** Pulumi's marker for a secret in exported state; `--show-secrets` adds its `plaintext`. */
+const PULUMI_SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** What the catalog reads from a stack's deployed state: `pulumi stack export` and the last operation's config. */
+export interface DeployedState {
+    /** The record output (the root stack resource's `environment` output), if it has a usable one. */
+    record?: RecordView;
+    resourceCount: number;
+    /** The resources the state marks `protect: true`. */
+    protectedResources: ExportedResource[];
+    /** `platform:protect` was "true" in the config of the stack's last operation. */
+    protectConfigured: boolean;
+}
+
+/** A config value as `pulumi stack history --json` reports it. */
+export type HistoryConfig = Record<string, { value?: string; secret?: boolean } | undefined>;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+    return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** The record, unwrapped from a secret if it was one; undefined when it is not shaped like a record. */
+function recordOf(value: unknown): RecordView | undefined {
+    if (isObject(value) && value[PULUMI_SECRET_SIG] !== undefined) {
+        try {
+            return recordOf(typeof value.plaintext === "string" ? JSON.parse(value.plaintext) : undefined);
+        } catch {
+            return undefined;
+        }
+    }
+    // Only what the reaper decides on is checked: a malformed record is "no record", which keeps the stack.
+    if (!isObject(value) || !Array.isArray(value.templates) || !(value.plannedDestructionAt === null || typeof value.plannedDestructionAt === "string")) {
+        return undefined;
+    }
+    return value as unknown as RecordView;
+}
+
+/**
+ * Reads a stack's deployed state. `exported` is `pulumi stack export`
+ * (`{ version, deployment: { resources } }`); `lastConfig` the config of the
+ * last operation (`pulumi stack history`), if there was one.
+ */
+export function deployedState(exported: unknown, lastConfig?: HistoryConfig): DeployedState {
+    const deployment = isObject(exported) ? exported.deployment : undefined;
+    const resources = (isObject(deployment) && Array.isArray(deployment.resources) ? deployment.resources : []).filter(isObject);
+    const root = resources.find((r) => r.type === "pulumi:pulumi:Stack");
+    return {
+        record: recordOf(isObject(root?.outputs) ? root.outputs.environment : undefined),
+        resourceCount: resources.length,
+        protectedResources: resources.filter((r) => r.protect === true).map((r) => ({ urn: String(r.urn), type: String(r.type), protect: true })),
+        protectConfigured: lastConfig?.["platform:protect"]?.value === "true",
+    };
+}
+
+/**
+ * Whether the reaper must keep a stack. Read from the deployed state, never a
+ * stack file: review stacks have none in CI, their config lives only in the
+ * backend. A protected resource in the state is the ground truth (it is what
+ * the destroy guard refuses on, and `platform:protect` sets it); the last
+ * operation's `platform:protect` also counts, for a protected deploy that
+ * failed before creating its protected resources.
+ */
+export function isProtected(state: DeployedState): boolean {
+    return state.protectedResources.length > 0 || state.protectConfigured;
+}
+
+/**
+ * The reaper's decision again, on the state read just before destroying: a
+ * redeploy since the listing may have protected the stack, moved its date or
+ * removed its record. The listing's backend facts (operation running) stay.
+ */
+export function recheckReap(listed: EnvironmentEntry, state: DeployedState, now: Date): ReapDecision {
+    const fresh: EnvironmentEntry = { ...listed, record: state.record, resourceCount: state.resourceCount, protect: isProtected(state) };
+    const decision = reapDecision(fresh, now);
+    return decision.reap ? decision : { ...decision, reason: `rechecked before destroying: ${decision.reason}` };
 }

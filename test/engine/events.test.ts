@@ -35,7 +35,21 @@ afterAll(async () => {
     }
 });
 
-const record = { schemaVersion: "1.0.0", name: "local", status: "deployed-ok", resources: [{ id: "vault", status: "deployed" }] };
+/** A record valid against environments/record.schema.json: anything else is refused before publishing. */
+const record = {
+    schemaVersion: "1.0.0",
+    id: "platform/local",
+    name: "local",
+    description: "Local development environment",
+    tags: { owner: "platform-team@example.com", environment: "local", "cost-center": "PLT-0001", "managed-by": "pulumi", repository: "platform-gitops" },
+    createdAt: "2026-03-01T11:00:00.000Z",
+    plannedDestructionAt: null,
+    status: "deployed-ok",
+    templates: [{ name: "local", version: "0.1.0", commit: "0a7b65e1234567890abcdef1234567890abcdef1" }],
+    entrypoints: [],
+    statusEndpoints: ["http://vault.vault.svc.cluster.local:8200/v1/sys/health"],
+    resources: [{ id: "vault", template: "platform:vault:VaultServer", count: 1, status: "deployed", links: { entrypoints: [], statusEndpoints: [] }, dependsOn: [] }],
+};
 
 /** A server-named queue bound to the exchange (declared as the publisher declares it), deleted with the test's channel. */
 async function boundQueue(pattern: string, exchange = DEFAULT_EXCHANGE, args: Record<string, unknown> = {}): Promise<string> {
