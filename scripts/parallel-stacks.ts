@@ -10,8 +10,8 @@
  * given `--stack`.
  */
 import { ChildProcess, spawn } from "node:child_process";
-import * as fs from "node:fs";
-import * as path from "node:path";
+
+import { policyArgs, publishUpEvent, publishWarning } from "./stack-lifecycle";
 
 export interface StackTask {
     stack: string;
@@ -19,6 +19,11 @@ export interface StackTask {
     args: string[];
     cwd: string;
     env: NodeJS.ProcessEnv;
+    /**
+     * Runs once the command succeeded (an up's change event); what it returns,
+     * or the message it fails with, is added to the stack's output.
+     */
+    afterSuccess?: () => Promise<string>;
 }
 
 export interface StackResult {
@@ -88,6 +93,10 @@ export async function runStacks(tasks: StackTask[], options: RunOptions): Promis
             if (child) {
                 running.delete(child);
             }
+            if (result.status === 0 && task.afterSuccess) {
+                // The command's result stands whatever the step after it does.
+                result.output += await task.afterSuccess().catch((e: unknown) => `${e instanceof Error ? e.message : String(e)}\n`);
+            }
             results[index] = result;
             options.onDone?.(result);
         }
@@ -119,26 +128,27 @@ export function formatStackOutput(operation: string, result: StackResult): strin
     return `\n===== ${operation} ${result.stack}: ${state}, ${seconds(result.ms)}\n${result.output.trimEnd()}\n`;
 }
 
-/**
- * The policy pack arguments for a stack, as `./platform up|preview` passes them:
- * policies/config/<stack>.json, or review.json for review-* stacks.
- */
-export function policyArgs(projectDir: string, stack: string): string[] {
-    const config = path.join(projectDir, "policies", "config", stack.startsWith("review-") ? "review.json" : `${stack}.json`);
-    return ["--policy-pack", path.join(projectDir, "policies"), ...(fs.existsSync(config) ? ["--policy-pack-config", config] : [])];
-}
+// Kept importable from here for scripts/capture-preview-fixtures.ts.
+export { policyArgs };
 
 export interface PulumiTaskOptions {
     projectDir: string;
     env: NodeJS.ProcessEnv;
-    /** Run the policy pack, as ./platform does. Default: true. */
-    policies?: boolean;
     /** More pulumi flags (after the project's own). */
     extraArgs?: string[];
 }
 
-/** A `pulumi preview` or `pulumi up --yes` of one stack, non-interactive. */
+/**
+ * A `pulumi preview` or `pulumi up --yes` of one stack, non-interactive, under
+ * the rules of `./platform up|preview`: always with the policy pack (no
+ * option turns it off), and a successful up publishes its change event
+ * (scripts/stack-lifecycle.ts, the same code `./platform up` runs).
+ */
 export function pulumiTask(operation: "preview" | "up", stack: string, options: PulumiTaskOptions): StackTask {
+    const afterSuccess =
+        operation === "up"
+            ? () => publishUpEvent(stack, { projectDir: options.projectDir, env: options.env }).catch(publishWarning)
+            : undefined;
     return {
         stack,
         command: "pulumi",
@@ -147,11 +157,12 @@ export function pulumiTask(operation: "preview" | "up", stack: string, options: 
             "--stack",
             stack,
             ...(operation === "up" ? ["--yes"] : []),
-            ...((options.policies ?? true) ? policyArgs(options.projectDir, stack) : []),
+            ...policyArgs(options.projectDir, stack),
             "--non-interactive",
             ...(options.extraArgs ?? []),
         ],
         cwd: options.projectDir,
         env: options.env,
+        ...(afterSuccess ? { afterSuccess } : {}),
     };
 }

@@ -5,11 +5,16 @@
  *   stacks.ts preview|up <stack...> [--workers N] [--project-dir DIR] [-- <pulumi flags>]
  *   stacks.ts affected <base-ref> [--include <stack>]... [--project-dir DIR]
  *
- * preview|up: each stack gets its backend and secrets provider from
- * scripts/stack-settings.ts, missing stacks are created one after another
- * (with their secrets provider), then the runs go at most N at a time
- * (default: the CPU count), each stack's output printed whole as it finishes,
- * and one summary at the end. Exits 1 when any stack failed, 2 on bad usage.
+ * preview|up: the rules of `./platform preview|up` for each stack
+ * (scripts/stack-lifecycle.ts): its backend and secrets provider from
+ * scripts/stack-settings.ts; missing stacks created one after another (with
+ * their secrets provider) before any run, except that a preview never creates
+ * a shared stack (a missing one stops everything, exit 2); the policy pack on
+ * every run; an up's change event once it succeeded; a render-mode up without
+ * per-step checkpoints (scripts/delivery-mode.ts). The runs go at most N at a
+ * time (default: the CPU count), each stack's output printed whole as it
+ * finishes, and one summary at the end. Exits 1 when any stack failed, 2 on
+ * bad usage or a missing shared stack.
  *
  * affected: prints the stacks (one a line, promotion order) that the changes
  * between the merge base of <base-ref> and HEAD can affect, among the stacks
@@ -20,7 +25,9 @@ import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 
+import { deliveryModeOf } from "./delivery-mode";
 import { formatStackOutput, formatSummary, pulumiTask, runStacks } from "./parallel-stacks";
+import { mayCreateStack, missingStackMessage } from "./stack-lifecycle";
 import { StackSettings, StackSettingsError, stackEnv, stackSettings } from "./stack-settings";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -86,10 +93,13 @@ function pulumi(args: string[], cwd: string, env: NodeJS.ProcessEnv) {
 /**
  * Creates the stacks a backend does not have yet, one after another (before
  * the parallel runs), each with its own secrets provider: `pulumi stack init`
- * without one would give a cloud stack the passphrase provider.
+ * without one would give a cloud stack the passphrase provider. When the
+ * operation may not create one of them (a shared stack on a preview), creates
+ * none and returns why.
  */
-function createMissingStacks(settings: StackSettings[], projectDir: string): void {
+function createMissingStacks(operation: "preview" | "up", settings: StackSettings[], projectDir: string): string[] {
     const backends = new Map<string, Set<string>>();
+    const missing: StackSettings[] = [];
     for (const s of settings) {
         let existing = backends.get(s.backendUrl);
         if (!existing) {
@@ -101,14 +111,33 @@ function createMissingStacks(settings: StackSettings[], projectDir: string): voi
             backends.set(s.backendUrl, existing);
         }
         if (!existing.has(s.stack)) {
-            log(`creating stack ${s.stack} (state in ${s.backendUrl}, secrets provider ${s.secretsProvider})`);
-            const init = pulumi(["stack", "init", "--no-select", "--secrets-provider", s.secretsProvider, s.stack], projectDir, stackEnv(s));
-            if (init.status !== 0) {
-                throw new Error(`pulumi stack init ${s.stack} failed:\n${init.stdout}${init.stderr}`);
-            }
-            existing.add(s.stack);
+            missing.push(s);
         }
     }
+    const refused = missing.filter((s) => !mayCreateStack(operation, s.stack, projectDir));
+    if (refused.length > 0) {
+        return refused.map((s) => missingStackMessage(s.stack, s.backendUrl));
+    }
+    for (const s of missing) {
+        log(`creating stack ${s.stack} (state in ${s.backendUrl}, secrets provider ${s.secretsProvider})`);
+        const init = pulumi(["stack", "init", "--no-select", "--secrets-provider", s.secretsProvider, s.stack], projectDir, stackEnv(s));
+        if (init.status !== 0) {
+            throw new Error(`pulumi stack init ${s.stack} failed:\n${init.stdout}${init.stderr}`);
+        }
+    }
+    return [];
+}
+
+/**
+ * A stack's environment for its run: as `./platform up` does, a render keeps
+ * no per-step checkpoints (scripts/delivery-mode.ts says why).
+ */
+async function runEnv(operation: "preview" | "up", settings: StackSettings, projectDir: string): Promise<NodeJS.ProcessEnv> {
+    const env = stackEnv(settings);
+    if (operation === "up" && (await deliveryModeOf(settings.stack, projectDir)) === "render") {
+        env.PULUMI_SKIP_CHECKPOINTS = "true";
+    }
+    return env;
 }
 
 async function runOperation(operation: "preview" | "up", args: Args): Promise<number> {
@@ -135,14 +164,19 @@ async function runOperation(operation: "preview" | "up", args: Args): Promise<nu
         problems.forEach(log);
         return 2;
     }
-    createMissingStacks(settings, args.projectDir);
+    const missing = createMissingStacks(operation, settings, args.projectDir);
+    if (missing.length > 0) {
+        missing.forEach(log);
+        return 2;
+    }
 
     const workers = Math.min(args.workers, stacks.length);
     log(`${operation} of ${stacks.join(", ")} with ${workers} worker(s)`);
     const controller = new AbortController();
     const cancel = () => controller.abort();
     process.once("SIGINT", cancel).once("SIGTERM", cancel);
-    const tasks = settings.map((s) => pulumiTask(operation, s.stack, { projectDir: args.projectDir, env: stackEnv(s), extraArgs: args.pulumiArgs }));
+    const envs = await Promise.all(settings.map((s) => runEnv(operation, s, args.projectDir)));
+    const tasks = settings.map((s, i) => pulumiTask(operation, s.stack, { projectDir: args.projectDir, env: envs[i], extraArgs: args.pulumiArgs }));
     const summary = await runStacks(tasks, {
         workers,
         signal: controller.signal,
