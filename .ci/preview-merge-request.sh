@@ -12,7 +12,8 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 dir="${1:?usage: .ci/preview-merge-request.sh <dir>}"
-base="${CI_MERGE_REQUEST_DIFF_BASE_SHA:?CI_MERGE_REQUEST_DIFF_BASE_SHA is not set: this job runs in merge request pipelines}"
+base="$(.ci/merge-request-base.sh)" || exit 2
+echo "ci: diffing against $base (${CI_MERGE_REQUEST_EVENT_TYPE:-detached} pipeline)"
 mkdir -p "$dir"
 
 stacks="$(./platform stacks affected "$base")" || { echo "ci: could not compute the affected stacks" >&2; exit 2; }
@@ -20,6 +21,13 @@ if [ -z "$stacks" ]; then
   echo "ci: no stack is affected by this change"
 fi
 for stack in $stacks; do
+  # prod's state and keys are for prod's identity alone, which merge requests
+  # never get: prod is previewed by its release tag's preview:prod job.
+  if [ "$stack" = "prod" ]; then
+    echo "ci: prod is affected; it is previewed on the release tag (preview:prod), not in merge requests"
+    echo "previewed on the release tag (preview:prod) with prod's own identity, not in merge requests" >"$dir/$stack.not-previewed"
+    continue
+  fi
   echo "ci: previewing $stack"
   status=0
   # The streaming JSON form is the one that carries the policy results.

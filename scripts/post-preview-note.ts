@@ -19,8 +19,9 @@
  *
  * A stack is any name with a .json or an .exit file: one with an .exit but no
  * .json (pulumi never started) is shown as failed; without a readable .exit
- * the JSON alone decides. An empty directory means that no stack was
- * affected. What the preview job runs, e.g.:
+ * the JSON alone decides. `<stack>.not-previewed` names an affected stack
+ * left out on purpose, with the reason (prod). An empty directory means that
+ * no stack was affected. What the preview job runs, e.g.:
  *
  *   mkdir -p previews
  *   for s in $(./platform stacks affected "$CI_MERGE_REQUEST_DIFF_BASE_SHA"); do
@@ -33,7 +34,8 @@
  *
  * Environment (GitLab's predefined variables, and one CI/CD variable):
  *   CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID, CI_PIPELINE_URL, CI_COMMIT_SHA
- *   PLATFORM_GITLAB_TOKEN   a project access token with the `api` scope (masked);
+ *   PLATFORM_GITLAB_TOKEN   a project access token, role Reporter (the least that
+ *                           can comment), `api` scope (masked);
  *                           never printed, and removed from every error message
  *
  * One note per merge request, not one per pipeline: each pipeline replaces
@@ -73,7 +75,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     if (missing.length > 0) {
         throw new UsageError(
             `missing CI variable(s): ${missing.join(", ")}. The CI_* ones are GitLab's own in merge request pipelines; ` +
-                "PLATFORM_GITLAB_TOKEN is a project access token with the api scope, set as a masked CI/CD variable",
+                "PLATFORM_GITLAB_TOKEN is a project access token (role Reporter, api scope), set as a masked CI/CD variable",
         );
     }
     const settings = Object.fromEntries(REQUIRED.map((name) => [name, env[name] as string])) as Settings;
@@ -88,6 +90,15 @@ function stackRank(stack: string): number {
     const order = [/^local/, /^review-/, /^dev/, /^staging/, /^prod/];
     const i = order.findIndex((re) => re.test(stack));
     return i === -1 ? order.length : i;
+}
+
+/** Affected stacks the job left out on purpose: `<stack>.not-previewed` holds the reason. */
+export function readNotPreviewed(dir: string): { stack: string; reason: string }[] {
+    return fs
+        .readdirSync(dir)
+        .flatMap((f) => /^(.+)\.not-previewed$/.exec(f)?.slice(1, 2) ?? [])
+        .sort((a, b) => stackRank(a) - stackRank(b) || a.localeCompare(b))
+        .map((stack) => ({ stack, reason: fs.readFileSync(path.join(dir, `${stack}.not-previewed`), "utf8").trim() }));
 }
 
 /** The previews saved in `dir` (see the file comment for the layout). */
@@ -192,7 +203,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Output): P
         const previews = readPreviews(argv[0]);
         const decision = decide(previews);
         const pipelineId = pipelineIdFromUrl(settings.CI_PIPELINE_URL);
-        const body = renderNote(previews, { pipelineUrl: settings.CI_PIPELINE_URL, commitSha: settings.CI_COMMIT_SHA });
+        const notPreviewed = readNotPreviewed(argv[0]);
+        const body = renderNote(previews, { pipelineUrl: settings.CI_PIPELINE_URL, commitSha: settings.CI_COMMIT_SHA, notPreviewed });
         const result = await postNote({
             apiUrl: settings.CI_API_V4_URL,
             projectId: settings.CI_PROJECT_ID,

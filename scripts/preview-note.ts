@@ -543,6 +543,8 @@ export interface NoteContext {
     pipelineUrl?: string;
     /** CI_COMMIT_SHA. */
     commitSha?: string;
+    /** Affected stacks this pipeline does not preview, and why (prod: its release tag previews it). */
+    notPreviewed?: { stack: string; reason: string }[];
 }
 
 export interface RenderOptions {
@@ -743,8 +745,12 @@ function renderOnce(previews: StackPreview[], context: NoteContext, maxItems: nu
         `${origin.length > 0 ? `From ${origin.join(", ")}. ` : ""}This note shows the newest pipeline's previews and is updated by each pipeline of the merge request.`,
         "",
     ];
+    const notPreviewed = (context.notPreviewed ?? []).map((n) => `- ${codeCell(n.stack)} is affected but not previewed here: ${escapeCell(n.reason)}.`);
     if (previews.length === 0) {
-        lines.push("No stack is affected by this change.");
+        lines.push(notPreviewed.length > 0 ? "No stack is previewed in this pipeline." : "No stack is affected by this change.");
+        if (notPreviewed.length > 0) {
+            lines.push("", ...notPreviewed);
+        }
         return lines.join("\n");
     }
     const count = (p: StackPreview, op: StepOp) => (p.status === "failed" ? "–" : String(p.counts[op] ?? 0));
@@ -758,6 +764,9 @@ function renderOnce(previews: StackPreview[], context: NoteContext, maxItems: nu
         ),
         "",
     );
+    if (notPreviewed.length > 0) {
+        lines.push(...notPreviewed, "");
+    }
     if (decision.fail) {
         lines.push(`Blocking: ${decision.reasons.map(escapeCell).join("; ")}.`, "");
     }

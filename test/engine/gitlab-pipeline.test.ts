@@ -132,9 +132,13 @@ describe("the GitLab pipeline under gitlab-ci-local", () => {
         };
         const push = { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main" };
         expect(await plan(push)).toEqual(["apply:dev", "apply:staging", "test:engine", "validate"]);
-        expect(await plan({ CI_PIPELINE_SOURCE: "push", CI_COMMIT_TAG: "v1.4.0" })).toEqual(["preview:prod", "promote:prod", "validate"]);
+        // A release is tested again and checked to be a commit of the default branch before prod.
+        expect(await plan({ CI_PIPELINE_SOURCE: "push", CI_COMMIT_TAG: "v1.4.0" })).toEqual(["preview:prod", "promote:prod", "release:check", "test:engine", "validate"]);
         expect(await plan({ CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main", PLATFORM_SCHEDULE: "drift" })).toEqual(["drift: [dev]", "drift: [prod]", "drift: [staging]"]);
         expect(await plan({ CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main", PLATFORM_SCHEDULE: "reaper" })).toEqual(["reaper"]);
+        // A schedule without PLATFORM_SCHEDULE, or with a typo, gets a job that fails saying why (not an empty pipeline).
+        expect(await plan({ CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main" })).toEqual(["schedule:refused"]);
+        expect(await plan({ CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main", PLATFORM_SCHEDULE: "drfit" })).toEqual(["schedule:refused"]);
     });
 
     it("runs validate and preview: previews the one affected stack with the policy pack and posts the note", async () => {

@@ -108,6 +108,19 @@ describe("post-preview-note", () => {
         expect(r.stderr).toBe("blocking:\n  dev: 1 mandatory policy violation\n");
     });
 
+    it("says which affected stack it left out and why (prod: previewed on its release tag)", async () => {
+        save("dev", "local-change");
+        fs.writeFileSync(path.join(dir, "prod.not-previewed"), "previewed on the release tag (preview:prod) with prod's own identity, not in merge requests\n");
+        gitlab.reset([]);
+        const r = await post();
+        expect(r.code).toBe(0);
+        const body = (JSON.parse(gitlab.requests[2].body) as { body: string }).body;
+        expect(body).toContain("- `prod` is affected but not previewed here: previewed on the release tag (preview:prod) with prod's own identity, not in merge requests.");
+        // prod is not a failed or missing preview row.
+        expect(body).not.toContain("| `prod` |");
+        expect(r.stdout).not.toContain("prod:");
+    });
+
     it("creates its own note when the only marked note is someone else's", async () => {
         save("dev", "local-change");
         gitlab.reset([note(2, `${NOTE_MARKER}\nquoted by alice`)]);
