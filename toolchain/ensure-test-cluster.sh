@@ -10,6 +10,8 @@
 #   (toolchain/kubernetes)
 # - kwok, which plays the kubelet (toolchain/kwok), and the upstream stage
 #   files it needs, taken from the kwok module as downloaded
+# - local-kms, the AWS KMS API on loopback (toolchain/local-kms), for the
+#   delivery-jobs test's awskms:// secrets provider
 # Each build is cached under PLATFORM_CACHE_DIR, keyed by its version and the
 # hash of its build module, so a second run takes well under a second.
 # test/helpers/test-cluster.ts starts and stops them. Progress goes to stderr.
@@ -65,6 +67,8 @@ build kubernetes "$repo_root/toolchain/kubernetes" "$k8s_version" "$k8s_ldflags"
   k8s.io/kubernetes/cmd/kubectl
 
 build kwok "$repo_root/toolchain/kwok" "v$KWOK_VERSION" "" sigs.k8s.io/kwok/cmd/kwok
+# Not a control-plane part: the KMS the delivery-jobs test encrypts review stacks' secrets with.
+build local-kms "$repo_root/toolchain/local-kms" "v$LOCAL_KMS_VERSION" "" github.com/nsmithuk/local-kms
 stages="$bin_dir/kwok-stages"
 if [ ! -s "$stages/.version" ] || [ "$(cat "$stages/.version")" != "$KWOK_VERSION" ]; then
   kwok_dir="$(go -C "$repo_root/toolchain/kwok" list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
@@ -80,7 +84,7 @@ if [ ! -s "$stages/.version" ] || [ "$(cat "$stages/.version")" != "$KWOK_VERSIO
   echo "$KWOK_VERSION" >"$stages/.version"
 fi
 
-for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
+for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok local-kms; do
   [ -x "$bin_dir/$b" ] || fail "$bin_dir/$b is missing after the build"
 done
 echo "export PLATFORM_TEST_CLUSTER_BIN=\"$bin_dir\""

@@ -6,28 +6,18 @@
  * preview it with the policy pack and post its note to a stand-in for
  * GitLab's API (test/helpers/fake-gitlab.ts).
  */
-import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { NOTE_MARKER } from "../../scripts/preview-note";
-import { defaultTestChartMirror } from "../helpers/real-charts";
-import { PulumiResult, REPO_ROOT, runAsync } from "../helpers/engine";
+import { PulumiResult } from "../helpers/engine";
 import { FakeGitLab, MR, NOTES_PATH, PROJECT, TOKEN } from "../helpers/fake-gitlab";
+import { createPipelineRepo, PipelineRepo } from "../helpers/gitlab-ci-local";
 
-const GITLAB_CI_LOCAL = path.join(REPO_ROOT, "node_modules", ".bin", "gitlab-ci-local");
-
-let root: string;
-let repo: string;
+let repo: PipelineRepo;
 let baseSha: string;
 const gitlab = new FakeGitLab();
-
-function git(args: string[]): string {
-    return execFileSync("git", args, { cwd: repo, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "ci", GIT_AUTHOR_EMAIL: "ci@example.com", GIT_COMMITTER_NAME: "ci", GIT_COMMITTER_EMAIL: "ci@example.com" } }).trim();
-}
 
 /** The merge request's predefined variables, as GitLab would set them. */
 function mergeRequestVariables(): Record<string, string> {
@@ -45,67 +35,21 @@ function mergeRequestVariables(): Record<string, string> {
 }
 
 function gitlabCiLocal(args: string[], variables: Record<string, string>): Promise<PulumiResult> {
-    const vars = Object.entries(variables).flatMap(([k, v]) => ["--variable", `${k}=${v}`]);
-    // Merge request pipelines have no CI_COMMIT_BRANCH (gitlab-ci-local sets the checked-out branch).
-    const unset = "CI_COMMIT_BRANCH" in variables ? [] : ["--unset-variable", "CI_COMMIT_BRANCH"];
-    return runAsync(GITLAB_CI_LOCAL, ["--force-shell-executor", "--no-color", ...unset, ...vars, ...args], {
-        cwd: repo,
-        env: {
-            ...process.env,
-            GCL_IGNORE_PREDEFINED_VARS: Object.keys(variables).filter((k) => k.startsWith("CI_")).join(","),
-            // The upstream chart repositories are not reachable here: test doubles.
-            PLATFORM_CHART_MIRROR: defaultTestChartMirror(),
-            KUBECONFIG: path.join(root, "no-kubeconfig"),
-            NO_COLOR: "1",
-        },
-    });
-}
-
-/**
- * The jobs' `./platform` reinstalls dependencies when the install stamp does
- * not match the lockfile, and would do it through the linked node_modules,
- * with links pointing into the throwaway clone: refuse to start instead.
- */
-function requireCurrentInstall(): void {
-    const key = createHash("sha256")
-        .update(Buffer.concat(["pnpm-lock.yaml", "package.json", path.join("policies", "package.json")].map((f) => fs.readFileSync(path.join(REPO_ROOT, f)))))
-        .digest("hex")
-        .slice(0, 16);
-    const stamp = path.join(REPO_ROOT, "node_modules", ".platform-install-stamp");
-    if (!fs.existsSync(stamp) || fs.readFileSync(stamp, "utf8").trim() !== key) {
-        throw new Error("dependencies are not installed for the current lockfile: run the tests with ./platform test");
-    }
+    return repo.run(args, variables);
 }
 
 beforeAll(async () => {
-    requireCurrentInstall();
     await gitlab.start();
-    root = fs.mkdtempSync(path.join(os.tmpdir(), "platform-pipeline-"));
-    repo = path.join(root, "repo");
-    // This checkout's files as they are (committed or not), without ignored ones.
-    const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: REPO_ROOT, encoding: "utf8" })
-        .split("\0")
-        .filter((f) => f !== "" && fs.existsSync(path.join(REPO_ROOT, f)));
-    for (const file of files) {
-        fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
-        fs.copyFileSync(path.join(REPO_ROOT, file), path.join(repo, file));
-    }
-    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(repo, "node_modules"));
-    fs.symlinkSync(path.join(REPO_ROOT, "policies", "node_modules"), path.join(repo, "policies", "node_modules"));
-    git(["init", "-q", "-b", "main"]);
-    git(["add", "-A"]);
-    git(["commit", "-q", "-m", "base"]);
-    baseSha = git(["rev-parse", "HEAD"]);
+    repo = createPipelineRepo("platform-pipeline-");
+    baseSha = repo.baseSha;
     // The merge request: one change to the local template.
-    fs.appendFileSync(path.join(repo, "environments", "templates", "local.ts"), "// A merge request's change to the local template.\n");
-    git(["commit", "-q", "-am", "change the local template"]);
+    fs.appendFileSync(path.join(repo.dir, "environments", "templates", "local.ts"), "// A merge request's change to the local template.\n");
+    repo.git(["commit", "-q", "-am", "change the local template"]);
 }, 600_000);
 
 afterAll(async () => {
     await gitlab.stop();
-    if (root) {
-        fs.rmSync(root, { recursive: true, force: true });
-    }
+    repo?.remove();
 });
 
 describe("the GitLab pipeline under gitlab-ci-local", () => {
