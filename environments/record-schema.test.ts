@@ -1,30 +1,9 @@
 import { describe, expect, it } from "vitest";
 
+import { VALID_RECORD } from "../test/helpers/records";
 import { recordProblems } from "./record-schema";
 
-const valid = {
-    schemaVersion: "1.0.0",
-    id: "platform/dev",
-    name: "dev",
-    description: "Dev",
-    tags: { owner: "team@example.com", environment: "dev", "cost-center": "PLT-0001", "managed-by": "pulumi", repository: "platform-gitops" },
-    createdAt: "2026-11-23T10:00:00.000Z",
-    plannedDestructionAt: null,
-    status: "deployed-ok",
-    templates: [{ name: "dev", version: "0.1.0", commit: "0a7b65e1234567890abcdef1234567890abcdef1" }],
-    entrypoints: ["https://dev.example.com"],
-    statusEndpoints: ["http://vault.vault.svc.cluster.local:8200/v1/sys/health"],
-    resources: [
-        {
-            id: "vault",
-            template: "platform:vault:VaultServer",
-            count: 3,
-            status: "deployed",
-            links: { entrypoints: [], statusEndpoints: [] },
-            dependsOn: ["namespace/vault"],
-        },
-    ],
-};
+const valid = VALID_RECORD;
 
 describe("the environment record schema (environments/record.schema.json)", () => {
     it("accepts a valid record", () => {

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_EXCHANGE, environmentEvent, EnvironmentEvent, publishEnvironmentEvent } from "../../environments/events";
 import { REPO_ROOT } from "../helpers/engine";
 import { freePorts, RabbitBroker, startRabbitMQ } from "../helpers/rabbitmq";
+import { VALID_RECORD } from "../helpers/records";
 
 let broker: RabbitBroker;
 let model: ChannelModel;
@@ -36,20 +37,7 @@ afterAll(async () => {
 });
 
 /** A record valid against environments/record.schema.json: anything else is refused before publishing. */
-const record = {
-    schemaVersion: "1.0.0",
-    id: "platform/local",
-    name: "local",
-    description: "Local development environment",
-    tags: { owner: "platform-team@example.com", environment: "local", "cost-center": "PLT-0001", "managed-by": "pulumi", repository: "platform-gitops" },
-    createdAt: "2026-03-01T11:00:00.000Z",
-    plannedDestructionAt: null,
-    status: "deployed-ok",
-    templates: [{ name: "local", version: "0.1.0", commit: "0a7b65e1234567890abcdef1234567890abcdef1" }],
-    entrypoints: [],
-    statusEndpoints: ["http://vault.vault.svc.cluster.local:8200/v1/sys/health"],
-    resources: [{ id: "vault", template: "platform:vault:VaultServer", count: 1, status: "deployed", links: { entrypoints: [], statusEndpoints: [] }, dependsOn: [] }],
-};
+const record = VALID_RECORD;
 
 /** A server-named queue bound to the exchange (declared as the publisher declares it), deleted with the test's channel. */
 async function boundQueue(pattern: string, exchange = DEFAULT_EXCHANGE, args: Record<string, unknown> = {}): Promise<string> {

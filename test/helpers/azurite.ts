@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 import { REPO_ROOT } from "./engine";
+import { stopWithProcess } from "./child-process";
 
 /** Azurite's well-known development account and key (public, the same in every Azurite). */
 export const AZURITE_ACCOUNT = "devstoreaccount1";
@@ -98,8 +99,7 @@ export async function startAzurite(dir: string): Promise<Azurite> {
         { stdio: ["ignore", log, log] },
     );
     fs.closeSync(log);
-    const killOnExit = () => child.kill("SIGKILL");
-    process.once("exit", killOnExit);
+    const stop = stopWithProcess(child);
     const port = await waitForPort(logFile, child).catch((e: unknown) => {
         child.kill("SIGKILL");
         throw e;
@@ -121,16 +121,6 @@ export async function startAzurite(dir: string): Promise<Azurite> {
             const xml = await request(endpoint, "GET", container, { restype: "container", comp: "list", ...(prefix ? { prefix } : {}) });
             return [...xml.matchAll(/<Name>([^<]*)<\/Name>/g)].map((m) => m[1]);
         },
-        async stop() {
-            process.removeListener("exit", killOnExit);
-            if (child.exitCode !== null || child.signalCode !== null) {
-                return;
-            }
-            const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-            child.kill("SIGTERM");
-            const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-            await exited;
-            clearTimeout(timer);
-        },
+        stop,
     };
 }

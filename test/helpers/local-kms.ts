@@ -9,6 +9,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { stopWithProcess } from "./child-process";
 
 export interface LocalKms {
     /** The secrets provider URL for the seeded key. */
@@ -81,8 +82,7 @@ export async function startLocalKms(dir: string): Promise<LocalKms> {
         stdio: ["ignore", log, log],
     });
     fs.closeSync(log);
-    const killOnExit = () => child.kill("SIGKILL");
-    process.once("exit", killOnExit);
+    const stop = stopWithProcess(child);
     await waitForStart(logFile, child).catch((e: unknown) => {
         child.kill("SIGKILL");
         throw e;
@@ -90,14 +90,6 @@ export async function startLocalKms(dir: string): Promise<LocalKms> {
     return {
         providerUrl: `awskms://${ALIAS}?region=${REGION}&endpoint=http://127.0.0.1:${port}`,
         env: { AWS_ACCESS_KEY_ID: "local-kms", AWS_SECRET_ACCESS_KEY: "local-kms", AWS_REGION: REGION },
-        async stop() {
-            process.removeListener("exit", killOnExit);
-            if (child.exitCode !== null || child.signalCode !== null) {
-                return;
-            }
-            const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-            child.kill("SIGTERM");
-            await exited;
-        },
+        stop,
     };
 }
