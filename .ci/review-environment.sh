@@ -45,7 +45,18 @@ case "$action" in
       exit 0
     fi
     # The required config comes from the last deployment (no stack file here).
-    ./platform pulumi config refresh --stack "$stack" --force >/dev/null
+    if ! ./platform pulumi config refresh --stack "$stack" --force >/dev/null; then
+      # No deployment ever finished (the first deploy failed before it wrote
+      # one): with nothing in the state there is nothing to destroy.
+      resources="$(./platform pulumi stack export --stack "$stack" | node -e 'const s = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log((s.deployment?.resources ?? []).length)')"
+      if [ "$resources" != "0" ]; then
+        echo "ci: $stack holds $resources resources but no deployment's config; destroy it by hand (README \"Reliability and recovery\")" >&2
+        exit 1
+      fi
+      echo "ci: $stack was never deployed; removing the empty stack"
+      ./platform pulumi stack rm --stack "$stack" --yes
+      exit 0
+    fi
     echo "ci: destroying $stack"
     KUBECONFIG="${PLATFORM_REVIEW_KUBECONFIG:-}" ./platform destroy "$stack"
     ./platform pulumi stack rm --stack "$stack" --yes

@@ -62,7 +62,9 @@ function mergeRequestVariables(): Record<string, string> {
 
 async function job(name: string, variables: Record<string, string>): Promise<PulumiResult & { output: string }> {
     // A fresh checkout has no review stack file: the jobs must not need one.
-    fs.rmSync(path.join(repo.dir, "stacks", `Pulumi.${STACK}.yaml`), { force: true });
+    for (const file of fs.readdirSync(path.join(repo.dir, "stacks")).filter((f) => f.startsWith("Pulumi.review-"))) {
+        fs.rmSync(path.join(repo.dir, "stacks", file));
+    }
     const result = await repo.run([name], variables, standInEnv());
     const output = result.stdout + result.stderr;
     console.log(output.split("\n").filter((l) => /ci: |Resources:|^\s+[+~-]? ?\d+ (created|updated|unchanged|deleted|to )|error|refused|passed|failed|mandatory/.test(l)).slice(0, 40).join("\n"));
@@ -95,10 +97,16 @@ async function historyLength(): Promise<number> {
     return (JSON.parse(history.stdout) as unknown[]).length;
 }
 
-/** The step lines of a `pulumi up` that changed something. */
+/** The step lines of a `pulumi up` that changed something (gitlab-ci-local prefixes each job line with `<job> > `). */
 function changes(output: string): string[] {
-    return output.split("\n").filter((l) => /^\s+[+~-]{1,2}\s+\S+.* (created|updated|replaced|deleted) \(/.test(l));
+    return output
+        .split("\n")
+        .map((l) => l.replace(/^\S+ > /, ""))
+        .filter((l) => /^\s+[+~-]{1,2}\s+\S+.* (created|updated|replaced|deleted) \(/.test(l));
 }
+
+/** A deploy or destroy of the whole platform on a loaded 2-core machine: a safety net, not a target. */
+const LONG = 1_800_000;
 
 beforeAll(async () => {
     repo = createPipelineRepo("platform-delivery-");
@@ -143,8 +151,10 @@ describe("the pipeline's deploying jobs under gitlab-ci-local", () => {
         // And it is on the review cluster.
         const recordConfigMap = await cluster.kubectl(["get", "configmap/platform-environment", "-n", "platform-system", "-o", "jsonpath={.metadata.labels.platform\\.example\\.com/environment}"]);
         expect(recordConfigMap.stdout).toBe(STACK);
+        // The step lines are what the no-op check below reads: make sure they are there to read.
+        expect(changes(deploy.output).length).toBeGreaterThan(400);
         console.log(`[figure] review:deploy: ${deployed.resources.length} resources in the azblob backend, secrets under awskms (local-kms)`);
-    });
+    }, LONG);
 
     it("a second review:deploy changes nothing", async () => {
         const before = await historyLength();
@@ -153,7 +163,7 @@ describe("the pipeline's deploying jobs under gitlab-ci-local", () => {
         expect(changes(again.output)).toEqual([]);
         expect(again.output).toMatch(/\d+ unchanged/);
         expect(await historyLength()).toBe(before + 1);
-    });
+    }, LONG);
 
     it("an apply job runs the policy pack before changing anything, and refuses a change that violates a mandatory policy", async () => {
         // The change: a Service on a public load balancer, which only the ingress gateway may have.
@@ -207,7 +217,7 @@ describe("the pipeline's deploying jobs under gitlab-ci-local", () => {
             repo.git(["revert", "--no-edit", "HEAD"]);
             fs.rmSync(path.join(repo.dir, "stacks", `Pulumi.${STACK}.yaml`), { force: true });
         }
-    });
+    }, LONG);
 
     it("review:stop destroys the environment and removes its stack; a second stop is harmless", async () => {
         const stop = await job("review:stop", mergeRequestVariables());
@@ -223,5 +233,16 @@ describe("the pipeline's deploying jobs under gitlab-ci-local", () => {
         const again = await job("review:stop", mergeRequestVariables());
         expect(again.status, again.output.slice(-4000)).toBe(0);
         expect(again.output).toContain(`ci: ${STACK} does not exist; nothing to stop`);
+    }, LONG);
+
+    it("review:stop removes a review stack whose first deploy never finished", async () => {
+        // What a first deploy that failed before writing any deployment leaves: an empty stack.
+        const created = await pulumi(["stack", "init", "review-32", "--secrets-provider", kms.providerUrl]);
+        expect(created.status, created.stderr).toBe(0);
+        const stop = await job("review:stop", { ...mergeRequestVariables(), CI_MERGE_REQUEST_IID: "32" });
+        expect(stop.status, stop.output.slice(-4000)).toBe(0);
+        expect(stop.output).toContain("ci: review-32 was never deployed; removing the empty stack");
+        const ls = await pulumi(["stack", "ls", "--json"]);
+        expect((JSON.parse(ls.stdout) as { name: string }[]).map((s) => s.name)).not.toContain("review-32");
     });
 });
