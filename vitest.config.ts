@@ -15,7 +15,10 @@ export default defineConfig({
                     environment: "node",
                     // Pulumi's mock runtime is process-global: one file per process.
                     pool: "forks",
-                    testTimeout: 20_000,
+                    // Safety nets: a whole program under mocks runs in a hook, and the
+                    // pipeline test runs this project inside a job beside engine runs.
+                    testTimeout: 60_000,
+                    hookTimeout: 60_000,
                 },
             },
             {
