@@ -3,13 +3,10 @@ import { z } from "zod";
 
 import { Cidr, cidrsOverlap, hasLeadingZeros, parseCidr } from "../components/shared/cidr";
 import { ENTRA_OBJECT_ID, IAM_ROLE_ARN } from "../components/shared/identifiers";
-import { PROFILES } from "./profiles";
+import { ENVIRONMENT_TEMPLATES, EnvironmentTemplate, namePattern, nameText, TEMPLATES } from "./template-registry";
 
-/** Environment templates this repository can build. */
-export const ENVIRONMENT_TEMPLATES = ["local", "review", "dev", "staging", "prod"] as const;
-
-/** How long a review environment may live. */
-export const REVIEW_MAX_DAYS = 30;
+// How long a review environment may live: the template registry's, importable from here too.
+export { REVIEW_MAX_DAYS } from "./template-registry";
 
 /** Clouds the long-lived environments run on, and the regions the platform supports in each. */
 export const CLOUDS = ["azure", "aws"] as const;
@@ -22,7 +19,6 @@ export const CLOUD_REGIONS: Record<(typeof CLOUDS)[number], readonly string[]> =
 const commaList = z
     .string()
     .transform((v) => v.split(",").map((s) => s.trim()).filter((s) => s !== ""));
-export type EnvironmentTemplate = (typeof ENVIRONMENT_TEMPLATES)[number];
 
 /** How the environment's Kubernetes objects are delivered. `auto`: apply when the kubeconfig's cluster answers, else render. */
 export const KUBERNETES_TARGETS = ["auto", "apply", "render"] as const;
@@ -128,26 +124,24 @@ export const environmentConfigSchema = z
     })
     .strict()
     .superRefine((c, ctx) => {
-        // The name says which template made it: local[-x], review-<id>, dev[-x], staging[-x], prod[-x].
-        const namePattern = c.template === "review" ? /^review-[a-z0-9-]+$/ : new RegExp(`^${c.template}(-[a-z0-9-]+)?$`);
-        if (!namePattern.test(c.name)) {
-            const allowed = c.template === "review" ? "review-<id>" : `${c.template} or ${c.template}-<suffix>`;
-            ctx.addIssue({ code: "custom", path: ["name"], message: `unknown environment name for the ${c.template} template; allowed: ${allowed}` });
+        // Each template makes its own names (local[-x], review-<id>, dev[-x], …): the template registry says which.
+        if (!namePattern(c.template).test(c.name)) {
+            ctx.addIssue({ code: "custom", path: ["name"], message: `unknown environment name for the ${c.template} template; allowed: ${nameText(c.template)}` });
         }
         checkPlannedDestruction(c, ctx);
         if (c.nodeMin !== undefined && c.nodeMax !== undefined && c.nodeMin > c.nodeMax) {
             ctx.addIssue({ code: "custom", path: ["nodeMin"], message: `must not exceed platform:nodeMax (${c.nodeMax})` });
         }
         checkNodeCountsAgainstProfile(c, ctx);
-        if (c.template === "prod" && c.protect === false) {
-            ctx.addIssue({ code: "custom", path: ["protect"], message: "prod must protect its stateful resources; allowed: true (or unset)" });
+        if (TEMPLATES[c.template].forceProtection && c.protect === false) {
+            ctx.addIssue({ code: "custom", path: ["protect"], message: `${c.template} must protect its stateful resources; allowed: true (or unset)` });
         }
         const network = c.networkCidr ? parseCidr(c.networkCidr) : undefined;
         const services = c.serviceCidr ? parseCidr(c.serviceCidr) : undefined;
         if (network && services && cidrsOverlap(network, services)) {
             ctx.addIssue({ code: "custom", path: ["serviceCidr"], message: `overlaps platform:networkCidr (${c.networkCidr}); the ranges must be disjoint` });
         }
-        if (c.template === "local" || c.template === "review") {
+        if (TEMPLATES[c.template].kind !== "cloud") {
             return;
         }
         // Cloud environments need to know where they run and who administers them.
@@ -174,7 +168,7 @@ export const environmentConfigSchema = z
     });
 
 type ConfigShape = {
-    template: string;
+    template: EnvironmentTemplate;
     plannedDestruction?: string;
     nodeMin?: number;
     nodeMax?: number;
@@ -182,15 +176,15 @@ type ConfigShape = {
 
 /**
  * Node counts as the cloud templates will use them (environments/profiles.ts
- * fills what the stack leaves unset): a nodeMax below the template's minimum,
- * or a production pool of one node, would otherwise only fail in the cluster
- * component, after resources are registered.
+ * fills what the stack leaves unset from the template's profile): a nodeMax
+ * below the template's minimum, or a production pool of one node, would
+ * otherwise only fail in the cluster component, after resources are registered.
  */
 function checkNodeCountsAgainstProfile(c: ConfigShape, ctx: z.RefinementCtx): void {
-    if (c.template !== "dev" && c.template !== "staging" && c.template !== "prod") {
+    const { profile } = TEMPLATES[c.template];
+    if (profile === undefined) {
         return;
     }
-    const profile = PROFILES[c.template];
     if (c.nodeMin === undefined && c.nodeMax !== undefined && c.nodeMax < profile.nodes.min) {
         ctx.addIssue({
             code: "custom",
@@ -203,12 +197,13 @@ function checkNodeCountsAgainstProfile(c: ConfigShape, ctx: z.RefinementCtx): vo
     }
 }
 
-/** Planned destruction: a real date, not in the past; review environments need one within REVIEW_MAX_DAYS. */
+/** Planned destruction: a real date, not in the past; a template with a lifetime (review) needs one within it. */
 function checkPlannedDestruction(c: ConfigShape, ctx: z.RefinementCtx, now = new Date()): void {
     const today = now.toISOString().slice(0, 10);
+    const maxDays = TEMPLATES[c.template].maxLifetimeDays;
     if (c.plannedDestruction === undefined) {
-        if (c.template === "review") {
-            ctx.addIssue({ code: "custom", path: ["plannedDestruction"], message: `it is required for the review template (a date within ${REVIEW_MAX_DAYS} days)` });
+        if (maxDays !== undefined) {
+            ctx.addIssue({ code: "custom", path: ["plannedDestruction"], message: `it is required for the ${c.template} template (a date within ${maxDays} days)` });
         }
         return;
     }
@@ -216,9 +211,12 @@ function checkPlannedDestruction(c: ConfigShape, ctx: z.RefinementCtx, now = new
         ctx.addIssue({ code: "custom", path: ["plannedDestruction"], message: `is in the past (today is ${today})` });
         return;
     }
-    const latest = new Date(now.getTime() + REVIEW_MAX_DAYS * 86_400_000).toISOString().slice(0, 10);
-    if (c.template === "review" && c.plannedDestruction > latest) {
-        ctx.addIssue({ code: "custom", path: ["plannedDestruction"], message: `is more than ${REVIEW_MAX_DAYS} days away; allowed: ${today} to ${latest}` });
+    if (maxDays === undefined) {
+        return;
+    }
+    const latest = new Date(now.getTime() + maxDays * 86_400_000).toISOString().slice(0, 10);
+    if (c.plannedDestruction > latest) {
+        ctx.addIssue({ code: "custom", path: ["plannedDestruction"], message: `is more than ${maxDays} days away; allowed: ${today} to ${latest}` });
     }
 }
 

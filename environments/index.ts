@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import { preflightCharts } from "../components/shared/chart";
-import { registerDriftRepair } from "../components/shared/helm";
+import { registerStackTransforms } from "../components/shared/helm";
 import { IN_CLUSTER_CHARTS, PLATFORM_MANIFESTS } from "../components/upstream";
 import { EnvironmentConfig, loadEnvironmentConfig } from "./config";
 import { resolveKubernetesTarget } from "./kubernetes-target";
+import { isCloudTemplate, TEMPLATES } from "./template-registry";
 
 /**
  * The program behind every stack (index.ts exports its promise): validate the
@@ -25,14 +26,18 @@ export function runEnvironment(): ReturnType<typeof buildEnvironment> {
     return run;
 }
 
-/** Templates are imported on demand so that `local` never loads a cloud SDK. */
+/**
+ * Templates are imported on demand so that `local` never loads a cloud SDK.
+ * The template's kind (template-registry.ts) chooses the program, so a new
+ * template of a known kind needs no case here.
+ */
 async function buildEnvironment() {
     const config: EnvironmentConfig = loadEnvironmentConfig();
     // Every chart must be readable before the first resource is registered.
     await preflightCharts(IN_CLUSTER_CHARTS, config.chartMirror, { manifests: PLATFORM_MANIFESTS });
-    // Declared values win over changes made with kubectl (README "Reliability and recovery").
-    registerDriftRepair();
-    switch (config.template) {
+    // Declared values win over kubectl changes (README "Reliability and recovery"); CRDs are stored without schema prose.
+    registerStackTransforms();
+    switch (TEMPLATES[config.template].kind) {
         case "local":
         case "review": {
             const target = await resolveKubernetesTarget(config.kubernetesTarget, config.kubeContext);
@@ -48,9 +53,11 @@ async function buildEnvironment() {
             const { buildLocalEnvironment } = await import("./templates/local");
             return await buildLocalEnvironment(config, target);
         }
-        case "dev":
-        case "staging":
-        case "prod": {
+        case "cloud": {
+            // Only narrows the type: the registry's cloud kind is exactly CloudTemplate.
+            if (!isCloudTemplate(config.template)) {
+                throw new Error(`template ${config.template} is not a cloud template`);
+            }
             void pulumi.log.info(`environment ${config.name}: ${config.template} on ${config.cloud} (${config.region})`);
             const { buildCloudEnvironment } = await import("./templates/cloud");
             return await buildCloudEnvironment(config.template, config);

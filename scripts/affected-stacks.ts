@@ -3,9 +3,13 @@
  * relative, as `git diff --name-only --no-renames` prints them) and the import
  * graph of the program. Each path goes through these rules, first match wins:
  *
- * 1. A stack's own files affect that stack: `stacks/Pulumi.<s>.yaml`,
- *    `policies/config/<s>.json` (`review.json`: every `review-*` stack given),
- *    `stacks/local.passphrase` (local).
+ * 1. A stack's own files affect that stack: `stacks/Pulumi.<s>.yaml`; the
+ *    policy config of its template, `policies/config/<template>.json`
+ *    (environments/template-registry.ts; prod.json affects prod and prod-eu,
+ *    review.json every `review-*` stack given); `stacks/local.passphrase`
+ *    (the stacks of a template whose state is in the repository: local). A
+ *    stack whose template cannot be told gets every policy config and the
+ *    passphrase (the safe side).
  * 2. Tests, docs, benchmarks, scripts and CI files (NO_STACK) affect none.
  * 3. The project file, dependencies, TypeScript settings, the toolchain and
  *    the policy pack (it runs on every stack) affect every stack (ALL_STACKS).
@@ -16,10 +20,11 @@
  *    entry points (TEMPLATE_ENTRIES, CLOUD_ENTRIES): `environments/index.ts`
  *    and `templates/cloud.ts` import those on demand, and which one a stack
  *    loads depends on its stack file (`platform:template`, `platform:cloud`),
- *    so a change to the AWS foundation leaves Azure stacks alone. A `review-*`
- *    stack without a stack file is a review environment; a stack whose
- *    template or cloud cannot be told gets them all. A dynamic import the
- *    tables do not name is followed for every stack that reaches it. Shared
+ *    so a change to the AWS foundation leaves Azure stacks alone. A stack
+ *    without a stack file gets the registry's template for it (`local`,
+ *    `review-<id>`); a stack whose template or cloud cannot be told gets
+ *    them all. A dynamic import the tables do not name is followed for every
+ *    stack that reaches it. Shared
  *    code (in every closure) therefore affects every stack.
  * 6. Any other `.ts` file (a component no environment uses, the catalog CLI)
  *    affects none.
@@ -34,6 +39,18 @@ import * as path from "node:path";
 
 import * as ts from "typescript";
 import { parse } from "yaml";
+
+import {
+    ENVIRONMENT_TEMPLATES,
+    EnvironmentTemplate,
+    namePromotionRank,
+    stackFilePath,
+    StackTemplateError,
+    templateInStackFile,
+    templateWithoutStackFile,
+    TEMPLATES,
+    TemplateKind,
+} from "../environments/template-registry";
 
 /** Paths that never change what a stack deploys. */
 const NO_STACK = [
@@ -64,7 +81,6 @@ const ALL_STACKS = [
     /^policies\//,
 ];
 
-export type Template = "local" | "review" | "dev" | "staging" | "prod";
 export type Cloud = "azure" | "aws";
 
 const LOCAL_ENTRIES = [
@@ -77,18 +93,25 @@ const LOCAL_ENTRIES = [
 const CLOUD_TEMPLATE_ENTRIES = ["environments/templates/cloud.ts"];
 
 /**
- * What each template's program loads on demand (environments/index.ts):
- * local and review share templates/local.ts, dev, staging and prod
- * templates/cloud.ts. Every dynamic import of the program must be an entry of
- * this table or of CLOUD_ENTRIES (test/unit/affected-stacks.test.ts checks).
+ * What each kind of template loads on demand (environments/index.ts switches
+ * on the kind): local and review share templates/local.ts, the cloud
+ * templates templates/cloud.ts.
  */
-export const TEMPLATE_ENTRIES: Record<Template, readonly string[]> = {
+export const KIND_ENTRIES: Record<TemplateKind, readonly string[]> = {
     local: LOCAL_ENTRIES,
     review: LOCAL_ENTRIES,
-    dev: CLOUD_TEMPLATE_ENTRIES,
-    staging: CLOUD_TEMPLATE_ENTRIES,
-    prod: CLOUD_TEMPLATE_ENTRIES,
+    cloud: CLOUD_TEMPLATE_ENTRIES,
 };
+
+/**
+ * What each template's program loads on demand, by its kind in the template
+ * registry. Every dynamic import of the program must be an entry of this
+ * table or of CLOUD_ENTRIES (test/unit/affected-stacks.test.ts checks).
+ */
+export const TEMPLATE_ENTRIES = Object.fromEntries(ENVIRONMENT_TEMPLATES.map((t) => [t, KIND_ENTRIES[TEMPLATES[t].kind]])) as Record<
+    EnvironmentTemplate,
+    readonly string[]
+>;
 
 /** The foundation templates/cloud.ts loads for `platform:cloud`. */
 export const CLOUD_ENTRIES: Record<Cloud, readonly string[]> = {
@@ -98,10 +121,7 @@ export const CLOUD_ENTRIES: Record<Cloud, readonly string[]> = {
 
 const PROGRAM_ROOT = "index.ts";
 
-const isTemplate = (v: unknown): v is Template => typeof v === "string" && Object.hasOwn(TEMPLATE_ENTRIES, v);
 const isCloud = (v: unknown): v is Cloud => typeof v === "string" && Object.hasOwn(CLOUD_ENTRIES, v);
-/** The templates that run on `platform:cloud`. */
-const CLOUD_TEMPLATES: ReadonlySet<Template> = new Set(["dev", "staging", "prod"]);
 
 /** A module's relative imports, resolved to repository-relative paths. */
 export interface ModuleImports {
@@ -184,24 +204,38 @@ export class ImportGraph {
 }
 
 /**
+ * What a stack's file says it is: its template (the registry's for a stack
+ * without a file; undefined when it cannot be told: no template, an unknown
+ * one) and its cloud. Lenient where the registry is strict: here an unknown
+ * template only means "the safe side".
+ */
+function stackFacts(projectDir: string, stack: string): { template?: EnvironmentTemplate; cloud?: Cloud } {
+    const file = path.join(projectDir, stackFilePath(stack));
+    if (!fs.existsSync(file)) {
+        return { template: templateWithoutStackFile(stack) };
+    }
+    const doc = parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+    const cloud = doc?.config?.["platform:cloud"];
+    try {
+        return { template: templateInStackFile(doc, stackFilePath(stack)), cloud: isCloud(cloud) ? cloud : undefined };
+    } catch (e) {
+        if (e instanceof StackTemplateError) {
+            return { cloud: isCloud(cloud) ? cloud : undefined };
+        }
+        throw e;
+    }
+}
+
+/**
  * The entry points of a stack's program besides index.ts, from its stack
- * file; a `review-*` stack without one is a review environment. A stack whose
- * template or cloud cannot be told gets every template's or cloud's (the safe side).
+ * file (stackFacts). A stack whose template or cloud cannot be told gets
+ * every template's or cloud's (the safe side).
  */
 export function stackEntries(projectDir: string, stack: string): string[] {
-    const file = path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`);
-    let template: unknown;
-    let cloud: unknown;
-    if (fs.existsSync(file)) {
-        const doc = parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
-        template = doc?.config?.["platform:template"];
-        cloud = doc?.config?.["platform:cloud"];
-    } else if (stack.startsWith("review-")) {
-        template = "review";
-    }
-    const templates = isTemplate(template) ? [template] : (Object.keys(TEMPLATE_ENTRIES) as Template[]);
-    const clouds = isCloud(cloud) ? [cloud] : (Object.keys(CLOUD_ENTRIES) as Cloud[]);
-    const entries = templates.flatMap((t) => [...TEMPLATE_ENTRIES[t], ...(CLOUD_TEMPLATES.has(t) ? clouds.flatMap((c) => CLOUD_ENTRIES[c]) : [])]);
+    const { template, cloud } = stackFacts(projectDir, stack);
+    const templates = template !== undefined ? [template] : ENVIRONMENT_TEMPLATES;
+    const clouds = cloud !== undefined ? [cloud] : (Object.keys(CLOUD_ENTRIES) as Cloud[]);
+    const entries = templates.flatMap((t) => [...TEMPLATE_ENTRIES[t], ...(TEMPLATES[t].kind === "cloud" ? clouds.flatMap((c) => CLOUD_ENTRIES[c]) : [])]);
     return [...new Set(entries)];
 }
 
@@ -213,12 +247,10 @@ export function stackProgram(graph: ImportGraph, stack: string): Set<string> {
     return graph.closure([PROGRAM_ROOT, ...stackEntries(graph.projectDir, stack)], (target) => !TABLE_ENTRIES.has(target));
 }
 
-/** Promotion order first, then the rest by name. */
-const ORDER = ["local", "dev", "staging", "prod"];
-
+/** Promotion order first (the templates' bare names: local, dev, staging, prod), then the rest by name. */
 function byPromotion(a: string, b: string): number {
-    const ia = ORDER.indexOf(a);
-    const ib = ORDER.indexOf(b);
+    const ia = namePromotionRank(a, "exact");
+    const ib = namePromotionRank(b, "exact");
     if (ia !== ib && (ia >= 0 || ib >= 0)) {
         return ia < 0 ? 1 : ib < 0 ? -1 : ia - ib;
     }
@@ -243,15 +275,34 @@ export function affectedStacks(changed: string[], stacks: string[], projectDir: 
         return files;
     };
 
+    const templates = new Map<string, EnvironmentTemplate | undefined>();
+    const templateOf = (stack: string) => {
+        if (!templates.has(stack)) {
+            templates.set(stack, stackFacts(projectDir, stack).template);
+        }
+        return templates.get(stack);
+    };
+    // The stacks whose template (looked up, not read off the name) passes the test; unknown templates count (the safe side).
+    const stacksWhose = (test: (t: EnvironmentTemplate) => boolean) =>
+        stacks.filter((s) => {
+            const t = templateOf(s);
+            return t === undefined || test(t);
+        });
+
     const affected = new Set<string>();
     for (const file of changed) {
         const stackFile = /^stacks\/Pulumi\.([^/]+)\.yaml$/.exec(file)?.[1];
-        const policyConfig = /^policies\/config\/([^/]+)\.json$/.exec(file)?.[1];
-        const own = stackFile ?? policyConfig ?? (file === "stacks/local.passphrase" ? "local" : undefined);
-        if (own !== undefined) {
-            // policies/config/review.json is the policy config of every review stack.
-            const owners = policyConfig === "review" ? stacks.filter((s) => s.startsWith("review-")) : stacks.filter((s) => s === own);
-            owners.forEach((s) => affected.add(s));
+        if (stackFile !== undefined) {
+            stacks.filter((s) => s === stackFile).forEach((s) => affected.add(s));
+            continue;
+        }
+        if (/^policies\/config\/[^/]+\.json$/.test(file)) {
+            stacksWhose((t) => TEMPLATES[t].policyConfig === file).forEach((s) => affected.add(s));
+            continue;
+        }
+        if (file === "stacks/local.passphrase") {
+            // The committed passphrase of every stack whose state is in the repository.
+            stacksWhose((t) => TEMPLATES[t].stateBackend === "repository").forEach((s) => affected.add(s));
             continue;
         }
         if (NO_STACK.some((re) => re.test(file))) {

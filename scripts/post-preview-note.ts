@@ -56,6 +56,7 @@ import * as path from "node:path";
 
 import { MergeRequestNotes, Users } from "@gitbeaker/rest";
 
+import { ENVIRONMENT_TEMPLATES, namePromotionRank } from "../environments/template-registry";
 import { decide, NOTE_MARKER, notePipelineId, parsePreview, pipelineIdFromUrl, renderNote, StackPreview } from "./preview-note";
 
 class UsageError extends Error {}
@@ -85,11 +86,14 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     return settings;
 }
 
-/** Promotion order first (local, review-*, dev, staging, prod), then by name. */
+/**
+ * Promotion order first (local…, review-…, dev…, staging…, prod…: the
+ * template registry's order, by how the name starts), then by name. Only
+ * the note's order: the preview directory has stack names, no stack files.
+ */
 function stackRank(stack: string): number {
-    const order = [/^local/, /^review-/, /^dev/, /^staging/, /^prod/];
-    const i = order.findIndex((re) => re.test(stack));
-    return i === -1 ? order.length : i;
+    const i = namePromotionRank(stack, "prefix");
+    return i === -1 ? ENVIRONMENT_TEMPLATES.length : i;
 }
 
 /** Affected stacks the job left out on purpose: `<stack>.not-previewed` holds the reason. */

@@ -25,7 +25,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import { isLocalTemplate, readStackFile } from "./stack-settings";
+import { templateOfStack, TEMPLATES } from "../environments/template-registry";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -35,8 +35,9 @@ export type StackOperation = "preview" | "up" | "refresh";
  * Whether `operation` may create `stack` when its backend does not have it.
  * A preview never creates a shared stack: a missing one means the wrong
  * backend (an unset PLATFORM_STATE_BACKEND_URL_<STACK>, say), and a preview
- * against an empty stack would show everything as new. Local-template stacks
- * (state in the repository) and review-* stacks (made per merge request) are
+ * against an empty stack would show everything as new. Stacks of a template
+ * that says so (environments/template-registry.ts, `previewCreatesStack`:
+ * local, state in the repository; review, made per merge request) are
  * created on first use. A refresh never creates one: it has nothing to read back.
  */
 export function mayCreateStack(operation: StackOperation, stack: string, projectDir: string): boolean {
@@ -45,18 +46,24 @@ export function mayCreateStack(operation: StackOperation, stack: string, project
             return true;
         case "refresh":
             return false;
-        case "preview":
-            return stack.startsWith("review-") || isLocalTemplate(stack, readStackFile(projectDir, stack));
+        case "preview": {
+            const template = templateOfStack(projectDir, stack);
+            return template !== undefined && TEMPLATES[template].previewCreatesStack;
+        }
     }
 }
 
 /**
- * The policy pack arguments of every preview and up: the pack, with
- * policies/config/<stack>.json, or review.json for review-* stacks.
+ * The policy pack arguments of every preview and up: the pack, with the
+ * policy config of the stack's template (policies/config/<template>.json),
+ * chosen by its stack file, not its name: prod-eu gets prod.json. A stack
+ * whose template cannot be told (no stack file, not local or review-<id>)
+ * gets the pack alone, with its defaults.
  */
 export function policyArgs(projectDir: string, stack: string): string[] {
-    const config = path.join(projectDir, "policies", "config", stack.startsWith("review-") ? "review.json" : `${stack}.json`);
-    return ["--policy-pack", path.join(projectDir, "policies"), ...(fs.existsSync(config) ? ["--policy-pack-config", config] : [])];
+    const template = templateOfStack(projectDir, stack);
+    const config = template === undefined ? undefined : path.join(projectDir, TEMPLATES[template].policyConfig);
+    return ["--policy-pack", path.join(projectDir, "policies"), ...(config !== undefined && fs.existsSync(config) ? ["--policy-pack-config", config] : [])];
 }
 
 export function missingStackMessage(stack: string, backendUrl: string): string {
@@ -169,16 +176,22 @@ function isOperation(value: string | undefined): value is StackOperation {
 
 async function main(argv: string[]): Promise<number> {
     const [command, ...rest] = argv;
-    if (command === "policy-args" && rest.length === 1) {
-        process.stdout.write(`${policyArgs(REPO_ROOT, rest[0]).join("\n")}\n`);
-        return 0;
-    }
-    if (command === "may-create" && rest.length === 3 && isOperation(rest[0])) {
-        const [operation, stack, backendUrl] = rest;
-        if (mayCreateStack(operation, stack, REPO_ROOT)) {
+    try {
+        if (command === "policy-args" && rest.length === 1) {
+            process.stdout.write(`${policyArgs(REPO_ROOT, rest[0]).join("\n")}\n`);
             return 0;
         }
-        process.stderr.write(`[platform] ${missingStackMessage(stack, backendUrl)}\n`);
+        if (command === "may-create" && rest.length === 3 && isOperation(rest[0])) {
+            const [operation, stack, backendUrl] = rest;
+            if (mayCreateStack(operation, stack, REPO_ROOT)) {
+                return 0;
+            }
+            process.stderr.write(`[platform] ${missingStackMessage(stack, backendUrl)}\n`);
+            return 2;
+        }
+    } catch (e) {
+        // A stack file that names no known template: the message names the file and the allowed values.
+        process.stderr.write(`[platform] ${(e as Error).message}\n`);
         return 2;
     }
     if (command === "publish-up-event" && rest.length === 1) {

@@ -11,6 +11,10 @@
  *                    provider named by `secretsprovider:` in its stack file, else
  *                    PLATFORM_SECRETS_PROVIDER; never the passphrase provider
  *
+ * Which rule a stack gets is its template's (environments/template-registry.ts,
+ * `stateBackend`), from its stack file's platform:template, never from its
+ * name; a stack file that names no known template is refused, naming the file.
+ *
  * Usage: stack-settings.ts <stack> [project dir]  prints the backend URL and
  * the secrets provider, one per line, or names what is missing and exits 2.
  */
@@ -18,8 +22,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 
-/** The committed stack of the local template: the only one on the passphrase provider. */
-export const LOCAL_STACK = "local";
+import { EnvironmentTemplate, stackFilePath, StackTemplateError, templateInStackFile, templateWithoutStackFile, TEMPLATES } from "../environments/template-registry";
+
 /** Self-managed backends whose locking the pinned CLI always uses (pkg/backend/diy/lock.go). */
 export const BACKEND_SCHEMES = ["file", "azblob", "s3"] as const;
 /** Cloud secrets providers for every stack but local. */
@@ -45,14 +49,32 @@ export interface StackFile {
     config?: Record<string, unknown>;
 }
 
-/** A stack of the local template: its file says so, or it is `local` before its file exists. */
+/**
+ * The template of `stack`: its stack file's platform:template, or without a
+ * file the registry's rule (`local`, a merge request's `review-<id>`;
+ * undefined for any other). A file that names no known template is a
+ * StackSettingsError naming the file.
+ */
+export function stackTemplate(stack: string, stackFile: StackFile | undefined): EnvironmentTemplate | undefined {
+    if (!stackFile) {
+        return templateWithoutStackFile(stack);
+    }
+    try {
+        return templateInStackFile(stackFile, stackFilePath(stack));
+    } catch (e) {
+        throw e instanceof StackTemplateError ? new StackSettingsError(e.message) : e;
+    }
+}
+
+/** A stack of a template that keeps its state in the repository (local): the file backend and the passphrase provider. */
 export function isLocalTemplate(stack: string, stackFile: StackFile | undefined): boolean {
-    return stackFile ? stackFile.config?.["platform:template"] === "local" : stack === LOCAL_STACK;
+    const template = stackTemplate(stack, stackFile);
+    return template !== undefined && TEMPLATES[template].stateBackend === "repository";
 }
 
 /** A stack file's secrets settings; undefined when the stack has no file yet. */
 export function readStackFile(projectDir: string, stack: string): StackFile | undefined {
-    const file = path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`);
+    const file = path.join(projectDir, stackFilePath(stack));
     return fs.existsSync(file) ? ((parse(fs.readFileSync(file, "utf8")) as StackFile | null) ?? {}) : undefined;
 }
 
@@ -93,7 +115,7 @@ export function secretsProviderFor(stack: string, stackFile: StackFile | undefin
     if (isLocalTemplate(stack, stackFile)) {
         return stackFile?.secretsprovider || "passphrase";
     }
-    const where = `stacks/Pulumi.${stack}.yaml`;
+    const where = stackFilePath(stack);
     if (stackFile?.encryptionsalt) {
         throw new StackSettingsError(`stack ${stack}: ${where} has an encryptionsalt, so it uses the passphrase provider; only the local template may`);
     }

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { Cluster } from "../cluster/types";
 import { ChartMirror, resolveChartSource, UpstreamChart } from "./chart";
+import { compactCrdTransform } from "./crd-schema";
 import { ContainerResources } from "./kubernetes";
 import { postRendererCommand } from "./post-render";
 
@@ -173,11 +174,17 @@ export function omitEmptyRulesTransform(): pulumi.ResourceTransform {
     };
 }
 
-/** Registers `driftRepairTransform` and `omitEmptyRulesTransform` for the whole stack (not under mocks, which refuse transforms). */
-export function registerDriftRepair(): void {
+/**
+ * Registers the transforms every object of the stack gets (not under mocks,
+ * which refuse transforms): `driftRepairTransform`, `omitEmptyRulesTransform`
+ * and `compactCrdTransform` (crd-schema.ts: CRDs without schema prose keep the
+ * state, rewritten at every step, a third of its size).
+ */
+export function registerStackTransforms(): void {
     if (pulumi.runtime.hasEngine()) {
         pulumi.runtime.registerResourceTransform(driftRepairTransform());
         pulumi.runtime.registerResourceTransform(omitEmptyRulesTransform());
+        pulumi.runtime.registerResourceTransform(compactCrdTransform());
     }
 }
 

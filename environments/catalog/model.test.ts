@@ -74,6 +74,12 @@ describe("reapDecision", () => {
         ["it is protected", entry({ protect: true }), "protected (platform:protect)"],
         ["it is prod", entry({ stack: "prod", record: record({ templates: [{ name: "prod", version: "0.1.0", commit: "a" }] }) }), "long-lived template prod"],
         ["its template is local", entry({ record: record({ templates: [{ name: "local", version: "0.2.0", commit: "a" }] }) }), "template local is not reaped"],
+        ["its template is prod, whatever its name", entry({ stack: "eu-main", record: record({ templates: [{ name: "prod", version: "0.1.0", commit: "a" }] }) }), "long-lived template prod"],
+        ["its template is staging", entry({ stack: "staging-2", record: record({ templates: [{ name: "staging", version: "0.1.0", commit: "a" }] }) }), "long-lived template staging"],
+        // Belt and braces: a prod-like name is kept even when its record says review.
+        ["it is named like prod", entry({ stack: "prod-eu" }), "long-lived template review"],
+        ["its record names no template", entry({ record: record({ templates: [] }) }), "long-lived template unknown"],
+        ["its template is not one the registry knows", entry({ record: record({ templates: [{ name: "qa", version: "0.1.0", commit: "a" }] }) }), "template qa is not reaped"],
         ["it cannot be read", entry({ error: "passphrase must be set", record: undefined }), "unreadable (passphrase must be set)"],
         ["an operation is running", entry({ updateInProgress: true }), "an operation is running"],
         ["it is already destroyed", entry({ resourceCount: 0 }), "already destroyed"],

@@ -5,6 +5,7 @@
  */
 import { ExportedResource } from "../destroy-guard";
 import { EnvironmentStatus } from "../record";
+import { ENVIRONMENT_TEMPLATES, isEnvironmentTemplate, TEMPLATES } from "../template-registry";
 
 /** The environment record as the catalog reads it (see record.schema.json). */
 export interface RecordView {
@@ -96,8 +97,14 @@ export function matchesOf(e: EnvironmentEntry, text: string): string[] {
     return found;
 }
 
-/** Templates whose environments the reaper never destroys, whatever their dates. */
-export const NEVER_REAPED_TEMPLATES = ["prod", "staging", "dev"];
+/**
+ * A stack named like a template that forces protection (prod, prod-eu). The
+ * name never says what a stack is, but the reaper keeps such a stack whatever
+ * its record says: keeping one by mistake costs money, destroying one loses data.
+ */
+function namedLikeProtected(stack: string): boolean {
+    return ENVIRONMENT_TEMPLATES.some((t) => TEMPLATES[t].forceProtection && (stack === TEMPLATES[t].name.stem || stack.startsWith(`${TEMPLATES[t].name.stem}-`)));
+}
 
 export interface ReapDecision {
     stack: string;
@@ -106,9 +113,10 @@ export interface ReapDecision {
 }
 
 /**
- * Which environments the reaper destroys: review environments past their
- * planned destruction date. Never a protected stack, never a prod (or other
- * long-lived) template, never a stack it cannot read.
+ * Which environments the reaper destroys: those of a reapable template
+ * (template-registry.ts: review) past their planned destruction date. Never a
+ * protected stack, never a long-lived (cloud) template or one the record does
+ * not name, never a stack it cannot read.
  */
 export function reapDecision(e: EnvironmentEntry, now: Date): ReapDecision {
     const today = now.toISOString().slice(0, 10);
@@ -121,10 +129,11 @@ export function reapDecision(e: EnvironmentEntry, now: Date): ReapDecision {
     if (e.protect) {
         return decide(false, "protected (platform:protect)");
     }
-    if (template === undefined || NEVER_REAPED_TEMPLATES.includes(template) || e.stack === "prod" || e.stack.startsWith("prod-")) {
+    const spec = isEnvironmentTemplate(template) ? TEMPLATES[template] : undefined;
+    if (template === undefined || spec?.kind === "cloud" || namedLikeProtected(e.stack)) {
         return decide(false, `long-lived template ${template ?? "unknown"}`);
     }
-    if (template !== "review") {
+    if (!spec?.reapable) {
         return decide(false, `template ${template} is not reaped`);
     }
     if (e.updateInProgress) {

@@ -4,8 +4,9 @@ import * as path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { CLOUDS, ENVIRONMENT_TEMPLATES } from "../../environments/config";
-import { affectedStacks, CLOUD_ENTRIES, Cloud, ImportGraph, knownStacks, stackEntries, Template, TEMPLATE_ENTRIES } from "../../scripts/affected-stacks";
+import { CLOUDS } from "../../environments/config";
+import { ENVIRONMENT_TEMPLATES, TEMPLATES } from "../../environments/template-registry";
+import { affectedStacks, CLOUD_ENTRIES, Cloud, ImportGraph, KIND_ENTRIES, knownStacks, stackEntries, TEMPLATE_ENTRIES } from "../../scripts/affected-stacks";
 import { REPO_ROOT } from "../helpers/engine";
 
 // The committed stacks (dev, staging and prod are on Azure) and a merge request's review stack.
@@ -39,8 +40,10 @@ describe("affected stacks", () => {
         ["Azure's managed Postgres", ["components/postgres/azure.ts"], CLOUD_STACKS],
         ["the local and review template", ["environments/templates/local.ts"], LOCAL_TEMPLATE],
         ["the cloud template", ["environments/templates/cloud.ts"], CLOUD_STACKS],
-        // The config loader checks node counts against the profiles: every stack loads them.
-        ["the profiles", ["environments/profiles.ts"], ALL],
+        // The config loader reads the template registry (names, profiles' node counts): every stack loads it.
+        ["the template registry", ["environments/template-registry.ts"], ALL],
+        // profileFor: only the cloud template applies a profile.
+        ["the profiles' overrides", ["environments/profiles.ts"], CLOUD_STACKS],
         ["the existing-cluster component", ["components/cluster/existing.ts"], LOCAL_TEMPLATE],
         ["the Consul catalog (loaded by local.ts)", ["components/consul/catalog.ts"], LOCAL_TEMPLATE],
         ["Vault's configuration (loaded by local.ts)", ["components/vault/configuration.ts"], LOCAL_TEMPLATE],
@@ -99,9 +102,9 @@ describe("the entry tables", () => {
         const base = graph.closure(["index.ts"], () => false);
         // index.ts's closure only chooses the template.
         expect(dynamicImports(base).every((f) => tableEntries.includes(f) && !Object.values(CLOUD_ENTRIES).flat().includes(f))).toBe(true);
-        for (const template of Object.keys(TEMPLATE_ENTRIES) as Template[]) {
+        for (const template of ENVIRONMENT_TEMPLATES) {
             const own = [...graph.closure(TEMPLATE_ENTRIES[template], () => false)].filter((f) => !base.has(f));
-            const allowed = [...TEMPLATE_ENTRIES[template], ...(["dev", "staging", "prod"].includes(template) ? Object.values(CLOUD_ENTRIES).flat() : [])];
+            const allowed = [...TEMPLATE_ENTRIES[template], ...(TEMPLATES[template].kind === "cloud" ? Object.values(CLOUD_ENTRIES).flat() : [])];
             expect(dynamicImports(own).filter((f) => !allowed.includes(f)), template).toEqual([]);
         }
         for (const cloud of Object.keys(CLOUD_ENTRIES) as Cloud[]) {
@@ -109,12 +112,15 @@ describe("the entry tables", () => {
         }
     });
 
-    it("match the template each case of environments/index.ts imports, and each cloud templates/cloud.ts imports", () => {
+    it("match the template each case of environments/index.ts imports (by the template's kind), and each cloud templates/cloud.ts imports", () => {
         const index = fs.readFileSync(path.join(REPO_ROOT, "environments/index.ts"), "utf8");
         for (const template of ENVIRONMENT_TEMPLATES) {
-            const after = index.slice(index.indexOf(`case "${template}":`));
+            const { kind } = TEMPLATES[template];
+            expect(index, kind).toContain(`case "${kind}":`);
+            const after = index.slice(index.indexOf(`case "${kind}":`));
             const specifier = /import\("\.\/([^"]+)"\)/.exec(after)?.[1];
             expect(TEMPLATE_ENTRIES[template][0], template).toBe(`environments/${specifier}.ts`);
+            expect(TEMPLATE_ENTRIES[template], template).toEqual(KIND_ENTRIES[kind]);
         }
         const cloud = fs.readFileSync(path.join(REPO_ROOT, "environments/templates/cloud.ts"), "utf8");
         for (const c of CLOUDS) {
@@ -157,5 +163,35 @@ describe("affected stacks in a project with an AWS stack", () => {
         fs.writeFileSync(path.join(dir, "components/extra.ts"), "export const extra = 1;\n");
         fs.appendFileSync(path.join(dir, "environments/templates/environment-base.ts"), '\nexport const loadExtra = () => import("../../components/extra");\n');
         expect(inTmp(["components/extra.ts"])).toEqual(["local", "dev", "staging", "prod", "dev-aws", "review-7", "sandbox"]);
+    });
+});
+
+describe("a stack's own files, by its template", () => {
+    // Only stack files: these rules come before the import graph.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "affected-own-"));
+    fs.mkdirSync(path.join(dir, "stacks"));
+    const stack = (name: string, text: string) => fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${name}.yaml`), text);
+    stack("prod", "config:\n  platform:template: prod\n");
+    stack("prod-eu", "config:\n  platform:template: prod\n");
+    stack("local-2", "config:\n  platform:template: local\n");
+    stack("review-3", "config:\n  platform:template: dev\n");
+    stack("sandbox", "config:\n  platform:description: no template yet\n");
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const own = (changed: string[]) => affectedStacks(changed, [...knownStacks(dir), "review-9", "local"], dir);
+
+    it("a policy config affects the stacks of its template (prod.json: prod-eu too), and those whose template cannot be told", () => {
+        expect(own(["policies/config/prod.json"])).toEqual(["prod", "prod-eu", "sandbox"]);
+        // review-3's stack file says dev; review-9 has none, so it is a review stack.
+        expect(own(["policies/config/review.json"])).toEqual(["review-9", "sandbox"]);
+        expect(own(["policies/config/dev.json"])).toEqual(["review-3", "sandbox"]);
+        expect(own(["policies/config/qa.json"])).toEqual(["sandbox"]);
+    });
+
+    it("local's passphrase affects every stack whose state is in the repository", () => {
+        expect(own(["stacks/local.passphrase"])).toEqual(["local", "local-2", "sandbox"]);
+    });
+
+    it("a stack file affects its own stack only", () => {
+        expect(own(["stacks/Pulumi.prod-eu.yaml"])).toEqual(["prod-eu"]);
     });
 });

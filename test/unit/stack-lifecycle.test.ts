@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 import { mayCreateStack, missingStackMessage, policyArgs, publishUpEvent, Runner, upEventKind } from "../../scripts/stack-lifecycle";
 import { REPO_ROOT } from "../helpers/engine";
@@ -58,6 +58,53 @@ describe("policyArgs", () => {
         expect(policyArgs(REPO_ROOT, "prod")).toEqual([...pack, "--policy-pack-config", `${REPO_ROOT}/policies/config/prod.json`]);
         expect(policyArgs(REPO_ROOT, "review-3")).toEqual([...pack, "--policy-pack-config", `${REPO_ROOT}/policies/config/review.json`]);
         expect(policyArgs(REPO_ROOT, "no-such-stack")).toEqual(pack);
+    });
+});
+
+describe("the policy config of a stack's template, chosen by its stack file", () => {
+    // A project with the repository's policy configs and stack files named unlike their template.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-lifecycle-"));
+    fs.mkdirSync(path.join(dir, "stacks"));
+    fs.cpSync(path.join(REPO_ROOT, "policies", "config"), path.join(dir, "policies", "config"), { recursive: true });
+    const stack = (name: string, text: string) => fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${name}.yaml`), text);
+    stack("prod-eu", "config:\n  platform:template: prod\n");
+    stack("dev-x", "config:\n  platform:template: dev\n");
+    stack("staging-2", "config:\n  platform:template: staging\n");
+    stack("review-5", "config:\n  platform:template: local\n");
+    stack("qa", "config:\n  platform:template: qa\n");
+    stack("empty", "");
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const pack = ["--policy-pack", `${dir}/policies`];
+    const configOf = (stack: string) => policyArgs(dir, stack)[3];
+
+    it("gives prod-eu prod's policy config: 30-day backups, stateful resources protected in prod", () => {
+        expect(policyArgs(dir, "prod-eu")).toEqual([...pack, "--policy-pack-config", `${dir}/policies/config/prod.json`]);
+        const prod = JSON.parse(fs.readFileSync(configOf("prod-eu"), "utf8")) as Record<string, { minBackupRetentionDays?: number; protectedEnvironments?: string[] }>;
+        expect(prod["database-encrypted-backed-up"].minBackupRetentionDays).toBe(30);
+        expect(prod["stateful-resources-protected"].protectedEnvironments).toContain("prod");
+    });
+
+    it("gives dev-x and staging-2 their template's config, and a stack file's template wins over a review-like name", () => {
+        expect(configOf("dev-x")).toBe(`${dir}/policies/config/dev.json`);
+        expect(configOf("staging-2")).toBe(`${dir}/policies/config/staging.json`);
+        expect(configOf("review-5")).toBe(`${dir}/policies/config/local.json`);
+        // No stack file: a merge request's review stack, local before its file exists, anything else the pack alone.
+        expect(configOf("review-6")).toBe(`${dir}/policies/config/review.json`);
+        expect(configOf("local")).toBe(`${dir}/policies/config/local.json`);
+        expect(policyArgs(dir, "sandbox")).toEqual(pack);
+    });
+
+    it("lets a preview create a stack by its template, not its name", () => {
+        expect(mayCreateStack("preview", "prod-eu", dir)).toBe(false);
+        expect(mayCreateStack("preview", "review-5", dir)).toBe(true);
+        expect(mayCreateStack("preview", "review-6", dir)).toBe(true);
+    });
+
+    it("refuses a stack file with an unknown template or none, naming the file", () => {
+        const allowed = "allowed: local, review, dev, staging, prod";
+        expect(() => policyArgs(dir, "qa")).toThrow(`stacks/Pulumi.qa.yaml: platform:template: "qa" is not a template; ${allowed}`);
+        expect(() => mayCreateStack("preview", "qa", dir)).toThrow("stacks/Pulumi.qa.yaml: platform:template");
+        expect(() => policyArgs(dir, "empty")).toThrow(`stacks/Pulumi.empty.yaml: platform:template is missing (the file is empty): set the stack's template; ${allowed}`);
     });
 });
 

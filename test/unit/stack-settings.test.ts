@@ -1,11 +1,21 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 
-import { backendUrlFor, isLocalTemplate, readStackFile, SECRETS_SCHEMES, secretsProviderFor, stackBackendVariable } from "../../scripts/stack-settings";
+import {
+    backendUrlFor,
+    isLocalTemplate,
+    readStackFile,
+    SECRETS_SCHEMES,
+    secretsProviderFor,
+    stackBackendVariable,
+    stackSettings,
+    StackSettingsError,
+} from "../../scripts/stack-settings";
 import { REPO_ROOT } from "../helpers/engine";
 
 const stackFiles = fs
@@ -78,12 +88,13 @@ describe("stack settings", () => {
         // Throwaway copies of the local template (tests, benchmarks) keep its provider.
         expect(secretsProviderFor("local-2", { config: { "platform:template": "local" } }, {})).toBe("passphrase");
         expect(() => secretsProviderFor("local-2", { config: { "platform:template": "dev" } }, {})).toThrow(/has no secrets provider/);
-        expect(() => secretsProviderFor("dev", {}, {})).toThrow(/stack dev has no secrets provider: add "secretsprovider: azurekeyvault:/);
-        expect(() => secretsProviderFor("dev", { encryptionsalt: "v1:abc" }, {})).toThrow(/encryptionsalt.*only the local template may/);
+        const dev = { config: { "platform:template": "dev" } };
+        expect(() => secretsProviderFor("dev", dev, {})).toThrow(/stack dev has no secrets provider: add "secretsprovider: azurekeyvault:/);
+        expect(() => secretsProviderFor("dev", { ...dev, encryptionsalt: "v1:abc" }, {})).toThrow(/encryptionsalt.*only the local template may/);
         expect(() => secretsProviderFor("review-1", undefined, { PLATFORM_SECRETS_PROVIDER: "passphrase" })).toThrow(/only the local template uses the passphrase provider/);
         expect(secretsProviderFor("review-1", undefined, { PLATFORM_SECRETS_PROVIDER: "hashivault://pulumi-review" })).toBe("hashivault://pulumi-review");
         for (const scheme of SECRETS_SCHEMES) {
-            expect(secretsProviderFor("x", { secretsprovider: `${scheme}://k` }, {})).toBe(`${scheme}://k`);
+            expect(secretsProviderFor("x", { ...dev, secretsprovider: `${scheme}://k` }, {})).toBe(`${scheme}://k`);
         }
     });
 
@@ -97,5 +108,69 @@ describe("stack settings", () => {
         const missing = spawnSync(path.join(REPO_ROOT, "platform"), ["backend", "dev"], { encoding: "utf8", env });
         expect(missing.status).toBe(2);
         expect(missing.stderr).toContain("set PLATFORM_STATE_BACKEND_URL");
+    });
+});
+
+/** A project with only stack files: `name` → the file's text. */
+function projectWith(files: Record<string, string>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-settings-"));
+    fs.mkdirSync(path.join(dir, "stacks"));
+    for (const [stack, text] of Object.entries(files)) {
+        fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), text);
+    }
+    return dir;
+}
+
+describe("stack settings by the stack file's template, not the stack's name", () => {
+    const dir = projectWith({
+        "prod-eu": "secretsprovider: azurekeyvault://kv-prod-eu.vault.azure.net/keys/pulumi-prod-eu\nconfig:\n  platform:template: prod\n",
+        "dev-x": "secretsprovider: awskms://alias/pulumi-dev-x?region=eu-west-1\nconfig:\n  platform:template: dev\n",
+        "staging-2": "secretsprovider: hashivault://pulumi-staging-2\nconfig:\n  platform:template: staging\n",
+        "local-copy": "config:\n  platform:template: local\n",
+        "qa": "secretsprovider: hashivault://pulumi-qa\nconfig:\n  platform:template: qa\n",
+        empty: "",
+        "no-template": "secretsprovider: hashivault://pulumi-x\nconfig:\n  platform:description: forgot the template\n",
+    });
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const team = { PLATFORM_STATE_BACKEND_URL: "azblob://pulumi-state", PLATFORM_STATE_BACKEND_URL_PROD_EU: "azblob://pulumi-state-prod-eu" };
+
+    it("gives prod-eu, dev-x and staging-2 their template's backend rule (the team backend) and their own key", () => {
+        expect(stackSettings("prod-eu", dir, team)).toEqual({
+            stack: "prod-eu",
+            backendUrl: "azblob://pulumi-state-prod-eu",
+            secretsProvider: "azurekeyvault://kv-prod-eu.vault.azure.net/keys/pulumi-prod-eu",
+        });
+        expect(stackSettings("dev-x", dir, team).backendUrl).toBe("azblob://pulumi-state");
+        expect(stackSettings("staging-2", dir, team).secretsProvider).toBe("hashivault://pulumi-staging-2");
+        // A copy of the local template keeps the repository's backend, whatever its name.
+        expect(stackSettings("local-copy", dir, team).backendUrl).toBe(`file://${dir}/.pulumi-state?metadata=skip&no_tmp_dir=true`);
+    });
+
+    it("refuses an unknown template, naming the file, the key and the allowed values (not the team backend)", () => {
+        const error = () => stackSettings("qa", dir, {});
+        expect(error).toThrow(StackSettingsError);
+        expect(error).toThrow('stacks/Pulumi.qa.yaml: platform:template: "qa" is not a template; allowed: local, review, dev, staging, prod');
+        expect(error).not.toThrow(/team backend/);
+    });
+
+    it("refuses an empty stack file, or one without platform:template, naming the file", () => {
+        expect(() => stackSettings("empty", dir, {})).toThrow(/^stacks\/Pulumi\.empty\.yaml: platform:template is missing \(the file is empty\)/);
+        expect(() => stackSettings("no-template", dir, team)).toThrow(/^stacks\/Pulumi\.no-template\.yaml: platform:template is missing: set the stack.s template; allowed: local, review/);
+        // `local` with an empty file is not "local in the team backend".
+        const local = projectWith({ local: "" });
+        expect(() => stackSettings("local", local, {})).toThrow(/^stacks\/Pulumi\.local\.yaml: platform:template is missing/);
+        fs.rmSync(local, { recursive: true, force: true });
+    });
+
+    it("keeps the rules for stacks without a stack file: local in the repository, any other in the team backend", () => {
+        expect(stackSettings("local", dir, {}).backendUrl).toBe(`file://${dir}/.pulumi-state?metadata=skip&no_tmp_dir=true`);
+        expect(stackSettings("review-9", dir, { ...team, PLATFORM_SECRETS_PROVIDER: "hashivault://pulumi-review" }).backendUrl).toBe("azblob://pulumi-state");
+        expect(() => stackSettings("sandbox", dir, {})).toThrow(/stack sandbox keeps its state in the team backend/);
+    });
+
+    it("prints the clear error from its command line, exit 2", () => {
+        const run = spawnSync(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "scripts", "stack-settings.ts"), "qa", dir], { encoding: "utf8", cwd: REPO_ROOT });
+        expect(run.status).toBe(2);
+        expect(run.stderr).toBe('[platform] stacks/Pulumi.qa.yaml: platform:template: "qa" is not a template; allowed: local, review, dev, staging, prod\n');
     });
 });
