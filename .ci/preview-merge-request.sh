@@ -21,11 +21,22 @@ if [ -z "$stacks" ]; then
   echo "ci: no stack is affected by this change"
 fi
 for stack in $stacks; do
-  # prod's state and keys are for prod's identity alone, which merge requests
-  # never get: prod is previewed by its release tag's preview:prod job.
-  if [ "$stack" = "prod" ]; then
-    echo "ci: prod is affected; it is previewed on the release tag (preview:prod), not in merge requests"
-    echo "previewed on the release tag (preview:prod) with prod's own identity, not in merge requests" >"$dir/$stack.not-previewed"
+  # A prod-template stack's state and keys (prod, prod-eu…) are for its own
+  # identity, which merge requests never get. Its template says so, from its
+  # stack file (scripts/stack-lifecycle.ts), not its name.
+  status=0
+  reason="$(node --import tsx scripts/stack-lifecycle.ts previewed-in-merge-requests "$stack" 2>"$dir/$stack.stderr")" || status=$?
+  if [ "$status" -eq 1 ] && [ -n "$reason" ]; then
+    echo "ci: $stack is affected; not previewed in merge requests: $reason"
+    echo "$reason" >"$dir/$stack.not-previewed"
+    rm -f "$dir/$stack.stderr"
+    continue
+  fi
+  if [ "$status" -ne 0 ]; then
+    # Its template cannot be told (the message names the stack file): shown
+    # as a failed preview in the note, never silently skipped.
+    echo "$status" >"$dir/$stack.exit"
+    echo "ci: $stack: could not tell whether merge requests preview it: $(cat "$dir/$stack.stderr")"
     continue
   fi
   echo "ci: previewing $stack"

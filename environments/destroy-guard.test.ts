@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import { decideDestroy, DestroyRequest } from "./destroy-guard";
+import { decideDestroy, DestroyRequest, protectedTemplateNamed } from "./destroy-guard";
+import { ENVIRONMENT_TEMPLATES, TEMPLATES } from "./template-registry";
 
 const request = (extra: Partial<DestroyRequest> = {}): DestroyRequest => ({ stack: "review-7", template: "review", unprotect: false, confirmation: undefined, ...extra });
 const resource = (name: string, protect = false) => ({ urn: `urn:pulumi:s::platform::kubernetes:core/v1:ConfigMap::${name}`, type: "kubernetes:core/v1:ConfigMap", protect });
@@ -43,5 +44,34 @@ describe("decideDestroy", () => {
         // A prod-template stack of another name, and a stack named prod whatever its file says.
         expect(decideDestroy(request({ stack: "prod-eu", template: "prod", unprotect: true, confirmation: "prod" }), []).action).toBe("refuse");
         expect(decideDestroy(request({ stack: "prod", template: undefined, unprotect: true }), []).action).toBe("refuse");
+    });
+
+    it("asks the same of every template that forces protection, whatever the stack is called", () => {
+        const forced = ENVIRONMENT_TEMPLATES.filter((t) => TEMPLATES[t].forceProtection);
+        expect(forced).toEqual(["prod"]);
+        for (const template of forced) {
+            const refused = decideDestroy(request({ stack: "eu-main", template, unprotect: true }), [resource("db", true)]);
+            expect(refused).toEqual({
+                action: "refuse",
+                reason: `stack eu-main is a ${template} stack (1 protected resources): destroying it needs --unprotect and PLATFORM_CONFIRM_DESTROY=eu-main`,
+            });
+            expect(decideDestroy(request({ stack: "eu-main", template, unprotect: true, confirmation: "eu-main" }), [])).toEqual({ action: "destroy", unprotectFirst: true });
+        }
+        // Other templates: no confirmation, whatever the name.
+        expect(decideDestroy(request({ stack: "staging-2", template: "staging" }), []).action).toBe("destroy");
+    });
+
+    it("guards a stack named like a prod stack whose template is unknown (no or unreadable stack file), and no other", () => {
+        for (const stack of ["prod", "prod-eu"]) {
+            for (const template of [undefined, "qa"]) {
+                const decision = decideDestroy(request({ stack, template, unprotect: true }), []);
+                expect(decision, `${stack} ${template}`).toEqual({
+                    action: "refuse",
+                    reason: `stack ${stack} is named like a prod stack (0 protected resources): destroying it needs --unprotect and PLATFORM_CONFIRM_DESTROY=${stack}`,
+                });
+            }
+        }
+        expect(["prod", "prod-eu", "production", "eu-prod", "review-7"].map(protectedTemplateNamed)).toEqual(["prod", "prod", undefined, undefined, undefined]);
+        expect(decideDestroy(request({ stack: "production", template: undefined }), []).action).toBe("destroy");
     });
 });

@@ -6,6 +6,8 @@
  * among them (and with a CRD go all the objects of its kind), so the state is
  * checked before anything is deleted.
  */
+import { ENVIRONMENT_TEMPLATES, EnvironmentTemplate, isEnvironmentTemplate, TEMPLATES } from "./template-registry";
+
 export interface ExportedResource {
     urn: string;
     type: string;
@@ -14,6 +16,7 @@ export interface ExportedResource {
 
 export interface DestroyRequest {
     stack: string;
+    /** From the stack file (environments/template-registry.ts, templateOfStack) or the deployed record; undefined when unknown. */
     template: string | undefined;
     unprotect: boolean;
     /** The value of PLATFORM_CONFIRM_DESTROY. */
@@ -22,16 +25,30 @@ export interface DestroyRequest {
 
 export type DestroyDecision = { action: "destroy"; unprotectFirst: boolean } | { action: "refuse"; reason: string };
 
+/**
+ * The template that forces protection (prod) whose names `stack` has (prod,
+ * prod-eu), or undefined. The name never says what a stack is, but the guard
+ * and the reaper also treat such a stack as protected whatever its file or
+ * record says: keeping one by mistake costs money, destroying one loses data.
+ */
+export function protectedTemplateNamed(stack: string): EnvironmentTemplate | undefined {
+    return ENVIRONMENT_TEMPLATES.find((t) => TEMPLATES[t].forceProtection && (stack === TEMPLATES[t].name.stem || stack.startsWith(`${TEMPLATES[t].name.stem}-`)));
+}
+
 /** What to do with a destroy request, given the stack's state. Pure: the tests call it directly. */
 export function decideDestroy(request: DestroyRequest, resources: ExportedResource[]): DestroyDecision {
     const protectedOnes = resources.filter((r) => r.protect);
-    if (request.template === "prod" || request.stack === "prod") {
+    // A template whose protection is forced (prod) is destroyed only when a person types the stack's name.
+    const forced = isEnvironmentTemplate(request.template) && TEMPLATES[request.template].forceProtection ? request.template : undefined;
+    // Belt and braces, safer only: a stack named like one (a missing or unreadable stack file) gets the same guard.
+    const named = forced === undefined ? protectedTemplateNamed(request.stack) : undefined;
+    if (forced !== undefined || named !== undefined) {
         if (!request.unprotect || request.confirmation !== request.stack) {
             return {
                 action: "refuse",
                 reason:
-                    `stack ${request.stack} is a prod stack (${protectedOnes.length} protected resources): destroying it needs --unprotect ` +
-                    `and PLATFORM_CONFIRM_DESTROY=${request.stack}`,
+                    `stack ${request.stack} ${forced !== undefined ? `is a ${forced} stack` : `is named like a ${named} stack`} ` +
+                    `(${protectedOnes.length} protected resources): destroying it needs --unprotect and PLATFORM_CONFIRM_DESTROY=${request.stack}`,
             };
         }
         return { action: "destroy", unprotectFirst: true };

@@ -4,6 +4,7 @@ import * as path from "node:path";
 
 import { afterAll, describe, expect, it } from "vitest";
 
+import { DEFAULT_TAGGING } from "../policies/rules/cloud-resource-tags";
 import { ImportGraph } from "../scripts/affected-stacks";
 import { REPO_ROOT } from "../test/helpers/engine";
 import {
@@ -58,6 +59,7 @@ describe("the template registry", () => {
         expect(where((t) => TEMPLATES[t].maxLifetimeDays !== undefined)).toEqual(["review"]);
         expect(where((t) => TEMPLATES[t].forceProtection)).toEqual(["prod"]);
         expect(where((t) => !TEMPLATES[t].previewInMergeRequests)).toEqual(["prod"]);
+        expect(where((t) => TEMPLATES[t].vaultDevMode)).toEqual(["local", "review"]);
     });
 
     it("spells each template's environment names as a pattern and as text", () => {
@@ -67,6 +69,16 @@ describe("the template registry", () => {
         expect(["review", "review-", "dev-1"].some((n) => namePattern("review").test(n))).toBe(false);
         expect(["prod", "prod-eu"].every((n) => namePattern("prod").test(n))).toBe(true);
         expect(["production", "prod-", "staging"].some((n) => namePattern("prod").test(n))).toBe(false);
+    });
+
+    it("agrees with the policy pack's environment tag: every name a template makes, and no other", () => {
+        const tag = new RegExp(DEFAULT_TAGGING.tagPatterns.environment);
+        const names = ["local", "local-2", "review-1", "review-mr-12", "dev", "dev-x", "staging", "staging-2", "prod", "prod-eu", "prod-us-2"];
+        const others = ["review", "review-", "prod-", "production", "Prod", "prod_eu", "qa", "sandbox", "eu-prod", ""];
+        for (const name of [...names, ...others]) {
+            expect(tag.test(name), name).toBe(ENVIRONMENT_TEMPLATES.some((t) => namePattern(t).test(name)));
+        }
+        expect(names.every((n) => tag.test(n))).toBe(true);
     });
 
     it("ranks names in promotion order: bare names exactly, the note's by how they start", () => {

@@ -1,8 +1,9 @@
 /**
  * The environment templates and what each one means, in one place: the
- * config loader, the program, the profiles, the catalog's reaper and the
- * scripts (state backend, policy config, affected stacks, the preview note)
- * all read this file instead of keeping their own copy.
+ * config loader, the program (Vault's dev mode too), the profiles, the
+ * catalog's reaper, the destroy guard and the scripts (state backend, policy
+ * config, affected stacks, merge request previews, the preview note, the
+ * delivery mode) all read this file instead of keeping their own copy.
  *
  * The rule behind it: a stack name is a name, not a kind. What a stack is
  * comes from its stack file (`stacks/Pulumi.<stack>.yaml`,
@@ -83,6 +84,8 @@ interface TemplateRules {
     forceProtection: boolean;
     /** Previewed in merge request pipelines (.ci/preview-merge-request.sh); prod only on its release tag, with its own identity. */
     previewInMergeRequests: boolean;
+    /** Vault may run in dev mode (in memory, a root token; components/vault/server.ts): only where data is disposable. */
+    vaultDevMode: boolean;
 }
 
 export type TemplateSpec = TemplateRules & ({ kind: "local" | "review"; profile?: never } | { kind: "cloud"; profile: EnvironmentProfile });
@@ -141,6 +144,7 @@ const CLOUD_RULES = {
     stateBackend: "team",
     previewCreatesStack: false,
     reapable: false,
+    vaultDevMode: false,
 } as const;
 
 // `as const satisfies`: checked against TemplateSpec, with each entry's literal
@@ -155,6 +159,7 @@ const SPECS = {
         reapable: false,
         forceProtection: false,
         previewInMergeRequests: true,
+        vaultDevMode: true,
     },
     review: {
         kind: "review",
@@ -166,6 +171,7 @@ const SPECS = {
         maxLifetimeDays: REVIEW_MAX_DAYS,
         forceProtection: false,
         previewInMergeRequests: true,
+        vaultDevMode: true,
     },
     dev: {
         ...CLOUD_RULES,

@@ -10,8 +10,9 @@
  *
  * - protected resources and no `--unprotect`: refused, listing them (exit 3);
  * - `--unprotect`: `pulumi state unprotect --all`, then `pulumi destroy`;
- * - a prod stack (template prod) also needs PLATFORM_CONFIRM_DESTROY=<stack>,
- *   typed by a person, with `--unprotect`.
+ * - a stack of a template that forces protection (prod, whatever the stack
+ *   is called) also needs PLATFORM_CONFIRM_DESTROY=<stack>, typed by a
+ *   person, with `--unprotect` (environments/destroy-guard.ts).
  *
  * Exit codes: 0 destroyed, 1 pulumi failed, 2 usage, 3 refused.
  */
@@ -19,7 +20,8 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 
 import { decideDestroy, ExportedResource } from "../environments/destroy-guard";
-import { readStackFile, StackSettingsError, stackEnv, stackSettings } from "./stack-settings";
+import { EnvironmentTemplate, templateOfStack } from "../environments/template-registry";
+import { StackSettingsError, stackEnv, stackSettings } from "./stack-settings";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -49,9 +51,12 @@ function parseArgs(argv: string[]): { stack: string; unprotect: boolean; project
 function main(): number {
     let args: ReturnType<typeof parseArgs>;
     let env: NodeJS.ProcessEnv;
+    let template: EnvironmentTemplate | undefined;
     try {
         args = parseArgs(process.argv.slice(2));
         env = stackEnv(stackSettings(args.stack, args.projectDir));
+        // The registry's lookup (stack file, or review-<id> without one); a file naming no known template is refused here.
+        template = templateOfStack(args.projectDir, args.stack);
     } catch (e) {
         console.error(`[platform] ${(e as Error).message}`);
         return 2;
@@ -71,11 +76,10 @@ function main(): number {
         return 1;
     }
     const resources = (JSON.parse(exported.stdout) as { deployment: { resources?: ExportedResource[] } }).deployment.resources ?? [];
-    const template = readStackFile(args.projectDir, args.stack)?.config?.["platform:template"];
     const decision = decideDestroy(
         {
             stack: args.stack,
-            template: typeof template === "string" ? template : undefined,
+            template,
             unprotect: args.unprotect,
             confirmation: process.env.PLATFORM_CONFIRM_DESTROY,
         },

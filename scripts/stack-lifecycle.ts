@@ -17,6 +17,10 @@
  *   stack-lifecycle.ts may-create <preview|up|refresh> <stack> <backend URL>
  *       exit 0 when the command may create the missing stack, else names the
  *       backend it is missing from and exits 2
+ *   stack-lifecycle.ts previewed-in-merge-requests <stack>
+ *       exit 0 when merge request pipelines preview the stack; exit 1, printing
+ *       the reason, when its template is kept out of them (prod, prod-eu…);
+ *       exit 2 when its stack file names no known template
  *   stack-lifecycle.ts publish-up-event <stack>
  *       publishes the event of a successful up (the stack's backend from
  *       PULUMI_BACKEND_URL); a failure is a warning, exit 1
@@ -64,6 +68,22 @@ export function policyArgs(projectDir: string, stack: string): string[] {
     const template = templateOfStack(projectDir, stack);
     const config = template === undefined ? undefined : path.join(projectDir, TEMPLATES[template].policyConfig);
     return ["--policy-pack", path.join(projectDir, "policies"), ...(config !== undefined && fs.existsSync(config) ? ["--policy-pack-config", config] : [])];
+}
+
+/**
+ * Why merge request pipelines do not preview `stack`, or undefined when they
+ * do: its template's `previewInMergeRequests` (environments/template-registry.ts),
+ * from its stack file, so a prod-template stack of any name (prod-eu) is kept
+ * out, not only the one named prod. A stack whose template cannot be told
+ * (no stack file, not local or review-<id>) is previewed, as before: its
+ * preview fails on the preview identity if it is not for merge requests.
+ */
+export function notPreviewedInMergeRequests(projectDir: string, stack: string): string | undefined {
+    const template = templateOfStack(projectDir, stack);
+    if (template === undefined || TEMPLATES[template].previewInMergeRequests) {
+        return undefined;
+    }
+    return `template ${template}: its state and keys are for its own identity, which merge requests never get (the release tag's preview:prod job previews prod)`;
 }
 
 export function missingStackMessage(stack: string, backendUrl: string): string {
@@ -181,6 +201,14 @@ async function main(argv: string[]): Promise<number> {
             process.stdout.write(`${policyArgs(REPO_ROOT, rest[0]).join("\n")}\n`);
             return 0;
         }
+        if (command === "previewed-in-merge-requests" && rest.length === 1) {
+            const reason = notPreviewedInMergeRequests(REPO_ROOT, rest[0]);
+            if (reason === undefined) {
+                return 0;
+            }
+            process.stdout.write(`${reason}\n`);
+            return 1;
+        }
         if (command === "may-create" && rest.length === 3 && isOperation(rest[0])) {
             const [operation, stack, backendUrl] = rest;
             if (mayCreateStack(operation, stack, REPO_ROOT)) {
@@ -203,7 +231,7 @@ async function main(argv: string[]): Promise<number> {
             return 1;
         }
     }
-    process.stderr.write("usage: stack-lifecycle.ts policy-args <stack> | may-create <preview|up|refresh> <stack> <backend URL> | publish-up-event <stack>\n");
+    process.stderr.write("usage: stack-lifecycle.ts policy-args <stack> | may-create <preview|up|refresh> <stack> <backend URL> | previewed-in-merge-requests <stack> | publish-up-event <stack>\n");
     return 2;
 }
 

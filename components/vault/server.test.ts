@@ -1,5 +1,6 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
+import type { EnvironmentTemplate } from "../../environments/template-registry";
 import { appliedCluster, chartInputs, expectRefusedBeforeRegistering, expectUniqueKeys, K8S as T, settled, setupRenderedComponent, TEST_TAGS } from "../../test/helpers/component";
 import { isSecret, isSecretInput, MockSession, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 
@@ -35,15 +36,31 @@ beforeEach(() => session.reset());
 type Mode = import("./server").VaultMode;
 const ha = (extra: Partial<Extract<Mode, { kind: "ha" }>> = {}): Mode => ({ kind: "ha", seal: awsSeal, ...extra });
 const chartOf = (name: string) => chartInputs<VaultValues>(session, `${name}-chart`);
-const build = (name: string, tags: typeof localTags, mode: Mode, on = cluster) => settled(session, () => new mod.VaultServer(name, { cluster: on, tags, mode }));
+/** The template of the test tags' environment: local for localTags, prod for prodTags. */
+const templateOf = (tags: typeof localTags): EnvironmentTemplate => (tags.environment === "local" ? "local" : "prod");
+const build = (name: string, tags: typeof localTags, mode: Mode, on = cluster) =>
+    settled(session, () => new mod.VaultServer(name, { cluster: on, tags, template: templateOf(tags), mode }));
 
 describe("validateVaultServerArgs", () => {
-    const check = (mode: Mode, tags = prodTags) => () => mod.validateVaultServerArgs("v", { cluster, tags, mode });
+    const check = (mode: Mode, tags = prodTags, template: EnvironmentTemplate = "prod") => () =>
+        mod.validateVaultServerArgs("v", { cluster, tags, template, mode });
 
-    it("refuses dev mode outside the local environment, naming mode.kind", () => {
-        expect(check({ kind: "dev" })).toThrow(/vault "v": mode\.kind "dev" is only allowed in local, local-\* and review-\* environments \(this is "prod"\)/);
-        expect(check({ kind: "dev" }, localTags)).not.toThrow();
-        expect(check({ kind: "dev" }, { ...localTags, environment: "review-42" })).not.toThrow();
+    it("refuses dev mode outside the local and review templates, naming mode.kind", () => {
+        expect(check({ kind: "dev" })).toThrow(/vault "v": mode\.kind "dev" is only allowed in the local, review templates \(this is "prod", template prod\)/);
+        expect(check({ kind: "dev" }, localTags, "local")).not.toThrow();
+        expect(check({ kind: "dev" }, { ...localTags, environment: "review-42" }, "review")).not.toThrow();
+        for (const template of ["dev", "staging"] as const) {
+            expect(check({ kind: "dev" }, { ...localTags, environment: template }, template)).toThrow(`(this is "${template}", template ${template})`);
+        }
+    });
+
+    it("follows the template, not the environment's name", () => {
+        // A prod-template environment whose name looks disposable, and a local one whose name does not.
+        expect(check({ kind: "dev" }, { ...localTags, environment: "local-eu" }, "prod")).toThrow(/only allowed in the local, review templates \(this is "local-eu", template prod\)/);
+        expect(check({ kind: "dev" }, { ...localTags, environment: "review-9" }, "staging")).toThrow(/template staging/);
+        expect(check({ kind: "dev" }, { ...localTags, environment: "sandbox" }, "local")).not.toThrow();
+        // A template the registry does not know never gets dev mode.
+        expect(check({ kind: "dev" }, localTags, "qa" as unknown as "local")).toThrow(/template qa/);
     });
 
     it("refuses an unknown mode and seal type, naming the allowed ones", () => {
@@ -60,7 +77,7 @@ describe("validateVaultServerArgs", () => {
     });
 
     it("runs in the constructor before anything is registered", async () => {
-        await expectRefusedBeforeRegistering(session, () => new mod.VaultServer("bad", { cluster, tags: prodTags, mode: { kind: "dev" } }), /mode\.kind "dev"/);
+        await expectRefusedBeforeRegistering(session, () => new mod.VaultServer("bad", { cluster, tags: prodTags, template: "prod", mode: { kind: "dev" } }), /mode\.kind "dev"/);
     });
 });
 
@@ -135,7 +152,7 @@ describe("VaultServer in HA mode", () => {
     });
 
     it("refuses an even number of replicas", () => {
-        expect(() => new mod.VaultServer("even", { cluster, tags: prodTags, mode: ha({ replicas: 6 }) })).toThrow(
+        expect(() => new mod.VaultServer("even", { cluster, tags: prodTags, template: "prod", mode: ha({ replicas: 6 }) })).toThrow(
             /mode\.replicas is 6; allowed: an odd number/,
         );
     });
@@ -155,8 +172,8 @@ describe("VaultServer namespace", () => {
     });
 
     it("names children after the instance, so two instances do not collide", async () => {
-        new mod.VaultServer("a", { cluster, tags: prodTags, mode: ha() });
-        new mod.VaultServer("b", { cluster, tags: prodTags, mode: ha() });
+        new mod.VaultServer("a", { cluster, tags: prodTags, template: "prod", mode: ha() });
+        new mod.VaultServer("b", { cluster, tags: prodTags, template: "prod", mode: ha() });
         await settle(session);
         expectUniqueKeys(session);
         expect(session.ofType(T.chart).map((r) => r.name).sort()).toEqual(["a-chart", "b-chart"]);

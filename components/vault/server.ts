@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
+import { ENVIRONMENT_TEMPLATES, EnvironmentTemplate, isEnvironmentTemplate, TEMPLATES } from "../../environments/template-registry";
 import { Cluster } from "../cluster/types";
 import { meshedNamespaceAllows } from "../mesh/network";
 import { PlatformNamespace } from "../namespace";
@@ -17,7 +18,7 @@ export type VaultSeal =
     | { type: "awskms"; region: string; kmsKeyId: pulumi.Input<string> }
     | { type: "azurekeyvault"; tenantId: pulumi.Input<string>; vaultName: pulumi.Input<string>; keyName: pulumi.Input<string> };
 
-/** `dev`: one in-memory server with a generated root token (`local` only). `ha`: Raft cluster with KMS auto-unseal. */
+/** `dev`: one in-memory server with a generated root token (local and review templates only). `ha`: Raft cluster with KMS auto-unseal. */
 export type VaultMode =
     | { kind: "dev" }
     | {
@@ -41,6 +42,8 @@ export interface VaultServerArgs {
     cluster: Cluster;
     /** The environment's standard tags (become labels). */
     tags: StandardTags;
+    /** The environment's template (environments/template-registry.ts): it says whether dev mode is allowed, not the name. */
+    template: EnvironmentTemplate;
     /** Dev or HA. */
     mode: VaultMode;
     /** Chart mirror of the environment. Default: upstream repositories. */
@@ -56,10 +59,11 @@ export function validateVaultServerArgs(name: string, args: VaultServerArgs, env
     if (!kinds.includes(args.mode.kind)) {
         throw new Error(`${c}: mode.kind is "${String(args.mode.kind)}"; allowed: ${kinds.join(", ")}`);
     }
-    // Dev mode keeps everything in memory: only where data is disposable.
-    if (args.mode.kind === "dev" && !/^(local|local-.+|review-.+)$/.test(environment)) {
+    // Dev mode keeps everything in memory: only where data is disposable, as the template says.
+    if (args.mode.kind === "dev" && !(isEnvironmentTemplate(args.template) && TEMPLATES[args.template].vaultDevMode)) {
+        const allowed = ENVIRONMENT_TEMPLATES.filter((t) => TEMPLATES[t].vaultDevMode).join(", ");
         throw new Error(
-            `${c}: mode.kind "dev" is only allowed in local, local-* and review-* environments (this is "${environment}"); use "ha" with a KMS seal`,
+            `${c}: mode.kind "dev" is only allowed in the ${allowed} templates (this is "${environment}", template ${String(args.template)}); use "ha" with a KMS seal`,
         );
     }
     if (args.mode.kind === "ha") {

@@ -3,9 +3,9 @@
  * holds (stack summaries, last operation, record output), so the decisions
  * (status, search, reaping) are testable without a backend.
  */
-import { ExportedResource } from "../destroy-guard";
+import { ExportedResource, protectedTemplateNamed } from "../destroy-guard";
 import { EnvironmentStatus } from "../record";
-import { ENVIRONMENT_TEMPLATES, isEnvironmentTemplate, TEMPLATES } from "../template-registry";
+import { isEnvironmentTemplate, TEMPLATES } from "../template-registry";
 
 /** The environment record as the catalog reads it (see record.schema.json). */
 export interface RecordView {
@@ -97,15 +97,6 @@ export function matchesOf(e: EnvironmentEntry, text: string): string[] {
     return found;
 }
 
-/**
- * A stack named like a template that forces protection (prod, prod-eu). The
- * name never says what a stack is, but the reaper keeps such a stack whatever
- * its record says: keeping one by mistake costs money, destroying one loses data.
- */
-function namedLikeProtected(stack: string): boolean {
-    return ENVIRONMENT_TEMPLATES.some((t) => TEMPLATES[t].forceProtection && (stack === TEMPLATES[t].name.stem || stack.startsWith(`${TEMPLATES[t].name.stem}-`)));
-}
-
 export interface ReapDecision {
     stack: string;
     reap: boolean;
@@ -130,7 +121,8 @@ export function reapDecision(e: EnvironmentEntry, now: Date): ReapDecision {
         return decide(false, "protected (platform:protect)");
     }
     const spec = isEnvironmentTemplate(template) ? TEMPLATES[template] : undefined;
-    if (template === undefined || spec?.kind === "cloud" || namedLikeProtected(e.stack)) {
+    // Named like a protected template's stack (prod-eu): kept whatever its record says (destroy-guard.ts says why).
+    if (template === undefined || spec?.kind === "cloud" || protectedTemplateNamed(e.stack) !== undefined) {
         return decide(false, `long-lived template ${template ?? "unknown"}`);
     }
     if (!spec?.reapable) {

@@ -40,6 +40,7 @@ export async function buildCloudEnvironment(template: CloudTemplate, config: Env
     const cluster = foundation.cluster;
 
     const services = installPlatformServices(cluster, tags, {
+        template,
         issuer: { kind: "acme", email: config.acmeEmail! },
         ingressHosts: [config.ingressDomain!, `*.${config.ingressDomain!}`],
         ingressServiceType: "LoadBalancer",

@@ -39,6 +39,7 @@ export async function buildLocalEnvironment(config: EnvironmentConfig, target: R
     });
 
     const services = installPlatformServices(cluster, tags, {
+        template: config.template,
         issuer: { kind: "self-signed" },
         ingressHosts: ingressHostsFor(config.name),
         // kind and k3d have no load balancer.

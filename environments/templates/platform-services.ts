@@ -11,12 +11,15 @@ import { ChartMirror } from "../../components/shared/chart";
 import { ResourceRecord } from "../../components/shared/records";
 import { StandardTags } from "../../components/shared/tags";
 import { VaultMode, VaultServer } from "../../components/vault";
+import { EnvironmentTemplate } from "../template-registry";
 
 /** Where platform services run their workloads and who may reach the shared services. */
 export const PLATFORM_SERVICE_NAMESPACES = ["platform-system"];
 
 /** Sizes and options that differ between environments; the templates fill them. */
 export interface PlatformServiceOptions {
+    /** The environment's template: what its components may do (Vault's dev mode) follows it, not the name. */
+    template: EnvironmentTemplate;
     issuer: IssuerConfig;
     ingressHosts: string[];
     ingressServiceType: (typeof GATEWAY_SERVICE_TYPES)[number];
@@ -81,7 +84,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         dependsOn: [certManager, mesh],
     });
     const meshReady: pulumi.Resource[] = [mesh];
-    const vault = new VaultServer("vault", { cluster, tags, mode: o.vault, chartMirror: mirror, dependsOn: meshReady });
+    const vault = new VaultServer("vault", { cluster, tags, template: o.template, mode: o.vault, chartMirror: mirror, dependsOn: meshReady });
     const postgres =
         o.postgres.kind === "in-cluster"
             ? new InClusterPostgres("postgres", {

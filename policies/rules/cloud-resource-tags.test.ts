@@ -44,6 +44,10 @@ describe("cloud-resource-tags", () => {
         ["owner", "two words@example.com"],
         ["environment", "production"],
         ["environment", "Review-12"],
+        ["environment", "review"],
+        ["environment", "prod-"],
+        ["environment", "prod_eu"],
+        ["environment", "qa"],
         ["cost-center", "plt-1234"],
         ["cost-center", "PLT1234"],
         ["managed-by", "terraform"],
@@ -55,7 +59,7 @@ describe("cloud-resource-tags", () => {
         ]);
     });
 
-    it.each(["local", "dev", "staging", "prod", "review-123", "review-fix-login"])("accepts the environment %s", async (environment) => {
+    it.each(["local", "dev", "staging", "prod", "review-123", "review-fix-login", "prod-eu", "local-2", "dev-x", "staging-2"])("accepts the environment %s", async (environment) => {
         expect(await violationsOf(cloudResourceTags, RDS, { tags: { ...compliantTags(), environment } })).toEqual([]);
     });
 

@@ -14,7 +14,9 @@ export const DEFAULT_TAGGING: TaggingConfig = {
     requiredTags: ["owner", "environment", "cost-center", "managed-by", "repository"],
     tagPatterns: {
         owner: "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$",
-        environment: "^(local|dev|staging|prod|review-[a-z0-9-]+)$",
+        // The names the templates make (environments/template-registry.ts): local, dev, staging
+        // and prod with an optional -<suffix> (prod-eu), review-<id>; a test checks they agree.
+        environment: "^((local|dev|staging|prod)(-[a-z0-9-]+)?|review-[a-z0-9-]+)$",
         "cost-center": "^[A-Z]{2,5}-[0-9]{3,6}$",
         "managed-by": "^pulumi$",
         repository: "^\\S+$",

@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { compliantCnpgCluster, compliantRdsInstance, compliantTags } from "../test/fixtures";
@@ -15,6 +17,14 @@ function cnpgIn(environment: string) {
 }
 
 const rdsIn = (environment: string) => ({ ...compliantRdsInstance(), tags: { ...compliantTags(), environment } });
+
+/** This policy's level and settings in a template's pack config (policies/config/<template>.json), as the engine hands them over. */
+function packConfig(template: string): { level: string | undefined; config: Record<string, unknown> } {
+    const file = path.join(__dirname, "..", "config", `${template}.json`);
+    const pack = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    const { enforcementLevel, ...config } = (pack["stateful-resources-protected"] ?? {}) as { enforcementLevel?: string };
+    return { level: enforcementLevel ?? (typeof pack.all === "string" ? pack.all : undefined), config };
+}
 
 describe("stateful-resources-protected", () => {
     it("is mandatory and named in kebab-case", () => {
@@ -71,6 +81,42 @@ describe("stateful-resources-protected", () => {
             expect(await violationsOf(statefulResourcesProtected, type, { tags: compliantTags() }, "subject", { stack: "prod" })).toEqual([]);
         },
     );
+
+    it("requires protection in every stack its config says so, whatever the environment is named", async () => {
+        const config = { required: true };
+        expect(await violationsOf(statefulResourcesProtected, RDS, rdsIn("prod-eu"), "subject", { stack: "prod-eu", config })).toEqual([
+            `urn:pulumi:prod-eu::platform::${RDS}::subject (${RDS}): stateful resource in prod-eu is not protected (set protect)`,
+        ]);
+        expect(await violationsOf(statefulResourcesProtected, CNPG, cnpgIn("eu-main"), "subject", { stack: "eu-main", config })).toEqual([
+            expect.stringContaining(`(${CNPG}): stateful resource in eu-main is not protected (set protect)`),
+        ]);
+        expect(await violationsOf(statefulResourcesProtected, RDS, rdsIn("prod-eu"), "subject", { stack: "prod-eu", config, protect: true })).toEqual([]);
+        // Without the config, the name is only a safety net: prod, not prod-eu.
+        expect(await violationsOf(statefulResourcesProtected, RDS, rdsIn("prod-eu"), "subject", { stack: "prod-eu" })).toEqual([]);
+    });
+
+    it("gives a prod-template stack of any name prod's requirement, mandatory (policies/config/prod.json)", async () => {
+        const prod = packConfig("prod");
+        expect(prod.level).toBe("mandatory");
+        for (const environment of ["prod", "prod-eu", "prod-us-2"]) {
+            expect(await violationsOf(statefulResourcesProtected, RDS, rdsIn(environment), "subject", { stack: environment, config: prod.config }), environment).toEqual([
+                `urn:pulumi:${environment}::platform::${RDS}::subject (${RDS}): stateful resource in ${environment} is not protected (set protect)`,
+            ]);
+        }
+    });
+
+    it("warns in staging-template stacks of any name (advisory), and asks nothing in dev, local or review", async () => {
+        const staging = packConfig("staging");
+        expect(staging.level).toBe("advisory");
+        for (const environment of ["staging", "staging-2"]) {
+            expect(await violationsOf(statefulResourcesProtected, RDS, rdsIn(environment), "subject", { stack: environment, config: staging.config })).toHaveLength(1);
+        }
+        expect(packConfig("review").level).toBe("disabled");
+        for (const [template, environment] of [["dev", "dev"], ["dev", "dev-x"], ["local", "local"], ["local", "local-2"], ["review", "review-7"]]) {
+            const { config } = packConfig(template);
+            expect(await violationsOf(statefulResourcesProtected, RDS, rdsIn(environment), "subject", { stack: environment, config }), environment).toEqual([]);
+        }
+    });
 
     it("honours protectedEnvironments from config", async () => {
         const config = { protectedEnvironments: ["staging", "prod"] };

@@ -18,19 +18,33 @@ export const STATEFUL_TYPES = new Set([
 ]);
 
 export interface ProtectionConfig {
-    /** Environments whose stateful resources must be protected. */
+    /**
+     * Every stateful resource of the stack must be protected, whatever its
+     * environment is named: set by the policy config of a template that forces
+     * protection (policies/config/prod.json), which every stack of that
+     * template runs with (prod, prod-eu…), so the template decides, not the name.
+     */
+    required: boolean;
+    /**
+     * Environments whose stateful resources must be protected, by name: a
+     * safety net on top of `required` for a pack run without its template's
+     * config (a stack whose template cannot be told gets the pack's defaults).
+     */
     protectedEnvironments: string[];
 }
 
-export const DEFAULT_PROTECTION: ProtectionConfig = { protectedEnvironments: ["prod"] };
+export const DEFAULT_PROTECTION: ProtectionConfig = { required: false, protectedEnvironments: ["prod"] };
 
-/** In prod, every stateful resource is protected from deletion. */
+/** Where the stack's template requires it (prod), every stateful resource is protected from deletion. */
 export const statefulResourcesProtected: ResourceValidationPolicy = {
     name: "stateful-resources-protected",
-    description: "In protected environments (prod), every stateful resource is registered with protect.",
+    description: "Where the stack's policy config requires it (every prod-template stack) or in a protected environment, every stateful resource is registered with protect.",
     enforcementLevel: "mandatory",
     configSchema: {
-        properties: { protectedEnvironments: { type: "array", items: { type: "string" }, default: DEFAULT_PROTECTION.protectedEnvironments } },
+        properties: {
+            required: { type: "boolean", default: DEFAULT_PROTECTION.required },
+            protectedEnvironments: { type: "array", items: { type: "string" }, default: DEFAULT_PROTECTION.protectedEnvironments },
+        },
     },
     validateResource: (args, reportViolation) => {
         if (!STATEFUL_TYPES.has(args.type)) {
@@ -38,7 +52,7 @@ export const statefulResourcesProtected: ResourceValidationPolicy = {
         }
         const config = { ...DEFAULT_PROTECTION, ...args.getConfig<Partial<ProtectionConfig>>() };
         const environment = environmentOf(args);
-        if (config.protectedEnvironments.includes(environment) && !args.opts.protect) {
+        if ((config.required || config.protectedEnvironments.includes(environment)) && !args.opts.protect) {
             reportViolation(`${args.urn} (${args.type}): stateful resource in ${environment} is not protected (set protect)`);
         }
     },

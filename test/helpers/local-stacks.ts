@@ -19,8 +19,8 @@ export function writeLocalStacks(project: EngineProject, stacks: string[], chart
     for (const stack of stacks) {
         const doc = parseDocument(source);
         const settings = {
-            // Copies keep the environment name `local`: Vault's dev mode is refused under
-            // any other name but review-* (components/vault/server.ts).
+            // Copies keep the environment name `local`, as the committed stack (Vault's
+            // dev mode follows their template, local, not the name).
             ...(stack === "local" ? {} : { "platform:name": "local" }),
             "platform:kubernetesTarget": "render",
             // Manifests go to <renderDirectory>/<environment name>: one folder per copy.

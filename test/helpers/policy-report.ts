@@ -1,13 +1,14 @@
 /**
  * Runs the whole policy pack over the resources a mock session recorded, with
- * an environment's pack config (policies/config/<env>.json), as the engine
- * would before an apply. Under mocks a chart's own objects are not registered;
+ * the pack config of the stack's template (policies/config/<template>.json),
+ * as the engine would before an apply. Under mocks a chart's own objects are not registered;
  * the engine tests cover those.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 
+import { templateOfStack, TEMPLATES } from "../../environments/template-registry";
 import { POLICIES } from "../../policies/policies";
 import { stackViolationsOf, violationsOf } from "../../policies/test/validate";
 import { MockSession } from "./mocks";
@@ -20,9 +21,12 @@ export interface PolicyFinding {
 
 type PackConfig = Record<string, string | { enforcementLevel?: EnforcementLevel; [key: string]: unknown }>;
 
-function readPackConfig(environment: string): PackConfig {
-    const file = path.resolve(__dirname, "../../policies/config", `${environment.startsWith("review-") ? "review" : environment}.json`);
-    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as PackConfig) : {};
+/** The pack config of the stack's template, found as ./platform finds it (its stack file), not guessed from its name. */
+function readPackConfig(stack: string): PackConfig {
+    const root = path.resolve(__dirname, "../..");
+    const template = templateOfStack(root, stack);
+    const file = template === undefined ? undefined : path.join(root, TEMPLATES[template].policyConfig);
+    return file !== undefined && fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as PackConfig) : {};
 }
 
 function settingsFor(config: PackConfig, name: string, fallback: EnforcementLevel) {

@@ -204,6 +204,63 @@ describe(".ci/merge-request-base.sh", () => {
     });
 });
 
+describe(".ci/preview-merge-request.sh", () => {
+    /**
+     * A project with the real script and stack-lifecycle.ts, and stand-ins for
+     * ./platform (logs its calls) and the note (prints its directory).
+     */
+    function project(): string {
+        const dir = path.join(tmp, "merge-request-project");
+        for (const sub of [".ci", "scripts", "environments", "stacks"]) {
+            fs.mkdirSync(path.join(dir, sub), { recursive: true });
+        }
+        for (const file of [".ci/preview-merge-request.sh", ".ci/merge-request-base.sh", "scripts/stack-lifecycle.ts", "environments/template-registry.ts"]) {
+            fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
+        }
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+        fs.writeFileSync(path.join(dir, "scripts", "post-preview-note.ts"), 'console.log(`note from ${process.argv[2]}`);\n');
+        const platform = [
+            "#!/usr/bin/env bash",
+            'echo "$*" >>"$(dirname "$0")/platform.log"',
+            'if [ "$1" = stacks ]; then echo "dev prod prod-eu review-4 broken"; else echo "{}"; fi',
+        ];
+        fs.writeFileSync(path.join(dir, "platform"), `${platform.join("\n")}\n`, { mode: 0o755 });
+        const stack = (name: string, template: string) => fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${name}.yaml`), `config:\n  platform:template: ${template}\n`);
+        stack("dev", "dev");
+        stack("prod", "prod");
+        stack("prod-eu", "prod");
+        stack("broken", "qa");
+        return dir;
+    }
+
+    it("leaves out every prod-template stack, whatever its name, previews the rest and shows an unreadable template as failed", () => {
+        const dir = project();
+        const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? tmp, CI_MERGE_REQUEST_DIFF_BASE_SHA: "aaaa" };
+        const run = spawnSync("bash", [path.join(dir, ".ci", "preview-merge-request.sh"), "previews"], { cwd: dir, env, encoding: "utf8" });
+        expect(run.status, run.stderr).toBe(0);
+        const previews = path.join(dir, "previews");
+        const read = (file: string) => fs.readFileSync(path.join(previews, file), "utf8");
+
+        expect(fs.readFileSync(path.join(dir, "platform.log"), "utf8").split("\n").filter(Boolean)).toEqual([
+            "stacks affected aaaa",
+            "preview dev --json",
+            "preview review-4 --json",
+        ]);
+        for (const stack of ["prod", "prod-eu"]) {
+            expect(read(`${stack}.not-previewed`)).toMatch(/^template prod: its state and keys are for its own identity, which merge requests never get .*\n$/);
+            expect(run.stdout).toContain(`ci: ${stack} is affected; not previewed in merge requests: template prod: `);
+        }
+        expect(fs.readdirSync(previews).filter((f) => f.startsWith("prod")).sort()).toEqual(["prod-eu.not-previewed", "prod.not-previewed"]);
+        expect(read("dev.exit")).toBe("0\n");
+        expect(read("review-4.json")).toBe("{}\n");
+        // A stack file naming no template is a failed preview in the note, not a skipped one.
+        expect(read("broken.exit")).toBe("2\n");
+        expect(read("broken.stderr")).toContain('stacks/Pulumi.broken.yaml: platform:template: "qa" is not a template');
+        expect(fs.existsSync(path.join(previews, "broken.not-previewed"))).toBe(false);
+        expect(run.stdout).toContain("note from previews\n");
+    });
+});
+
 describe(".ci/azure-login.sh", () => {
     /** Sources the script as a job's before_script would and prints what it exported. */
     const login = (env: Record<string, string>) =>

@@ -4,7 +4,7 @@ import * as path from "node:path";
 
 import { afterAll, describe, expect, it } from "vitest";
 
-import { mayCreateStack, missingStackMessage, policyArgs, publishUpEvent, Runner, upEventKind } from "../../scripts/stack-lifecycle";
+import { mayCreateStack, missingStackMessage, notPreviewedInMergeRequests, policyArgs, publishUpEvent, Runner, upEventKind } from "../../scripts/stack-lifecycle";
 import { REPO_ROOT } from "../helpers/engine";
 
 const ok = (kind = "update") => ({ kind, result: "succeeded" });
@@ -77,11 +77,24 @@ describe("the policy config of a stack's template, chosen by its stack file", ()
     const pack = ["--policy-pack", `${dir}/policies`];
     const configOf = (stack: string) => policyArgs(dir, stack)[3];
 
-    it("gives prod-eu prod's policy config: 30-day backups, stateful resources protected in prod", () => {
+    it("gives prod-eu prod's policy config: 30-day backups, every stateful resource protected whatever the stack's name", () => {
         expect(policyArgs(dir, "prod-eu")).toEqual([...pack, "--policy-pack-config", `${dir}/policies/config/prod.json`]);
-        const prod = JSON.parse(fs.readFileSync(configOf("prod-eu"), "utf8")) as Record<string, { minBackupRetentionDays?: number; protectedEnvironments?: string[] }>;
+        type Settings = { enforcementLevel?: string; minBackupRetentionDays?: number; required?: boolean; protectedEnvironments?: string[] };
+        const prod = JSON.parse(fs.readFileSync(configOf("prod-eu"), "utf8")) as Record<string, Settings>;
         expect(prod["database-encrypted-backed-up"].minBackupRetentionDays).toBe(30);
-        expect(prod["stateful-resources-protected"].protectedEnvironments).toContain("prod");
+        // Not a list of names (["prod"] let prod-eu through): the template's config requires it of any stack it is used for.
+        expect(prod["stateful-resources-protected"]).toEqual({ enforcementLevel: "mandatory", required: true });
+    });
+
+    it("keeps prod-template stacks of any name out of merge request previews, by their stack file", () => {
+        for (const s of ["prod-eu", "prod"]) {
+            expect(notPreviewedInMergeRequests(s === "prod" ? REPO_ROOT : dir, s), s).toMatch(/^template prod: its state and keys are for its own identity, which merge requests never get/);
+        }
+        // review-5 is a local-template stack; review-6 (no file) a merge request's review stack; sandbox has no template to tell.
+        for (const s of ["dev-x", "staging-2", "review-5", "review-6", "local", "sandbox"]) {
+            expect(notPreviewedInMergeRequests(dir, s), s).toBeUndefined();
+        }
+        expect(() => notPreviewedInMergeRequests(dir, "qa")).toThrow('stacks/Pulumi.qa.yaml: platform:template: "qa" is not a template');
     });
 
     it("gives dev-x and staging-2 their template's config, and a stack file's template wins over a review-like name", () => {
