@@ -1,6 +1,6 @@
 /**
  * Posts the merge request's preview note: reads the previews the merge request
- * pipeline saved, renders one note (scripts/preview-note.ts), creates it on the
+ * pipeline saved, renders one note (scripts/preview-note/), creates it on the
  * merge request or updates the one it wrote before, then exits non-zero when a
  * preview failed or a mandatory policy was violated: after posting, so the
  * merge request shows why the pipeline failed.

@@ -1,5 +1,5 @@
 /**
- * scripts/preview-note.ts on real `pulumi preview --json` output of the local
+ * scripts/preview-note/ on real `pulumi preview --json` output of the local
  * stack (test/fixtures/preview/, made by scripts/capture-preview-fixtures.ts).
  * The expected counts below were read off the fixtures, and the first test
  * recounts them from the raw events so a regenerated fixture that changes
