@@ -27,6 +27,10 @@ case "$action" in
     # Creates the stack (with its secrets provider) on first use. A later deploy
     # runs on a fresh checkout without the stack file: the secrets provider then
     # comes from the state (PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER, set by the job).
+    # ./platform reads a stack's template from its stack file
+    # (environments/template-registry.ts): name it before `stack select --create`
+    # writes the secrets settings into a file that would otherwise name none.
+    [ -f "stacks/Pulumi.$stack.yaml" ] || printf 'config:\n  platform:template: review\n' >"stacks/Pulumi.$stack.yaml"
     ./platform pulumi stack select --create --stack "$stack" --secrets-provider "${PLATFORM_SECRETS_PROVIDER:?set PLATFORM_SECRETS_PROVIDER}" >/dev/null
     set_config platform:template review
     set_config platform:description "MR !$iid: ${CI_MERGE_REQUEST_TITLE:-review}"

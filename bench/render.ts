@@ -26,10 +26,11 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseAllDocuments, parse as parseYaml } from "yaml";
+import { parseAllDocuments } from "yaml";
 
 import { resolveChartSource } from "../components/shared/chart";
 import { PLATFORM_CHARTS } from "../components/upstream";
+import { readStackFile } from "../environments/stack-file";
 import { fileBackendUrl } from "../scripts/stack-settings";
 import { unwrapSecrets } from "../test/helpers/chart-values";
 import { createEngineProject, EngineProject, PulumiResult, readTree, REPO_ROOT, requirePulumi } from "../test/helpers/engine";
@@ -89,17 +90,12 @@ function median(values: number[]): number {
     return sorted[Math.floor(sorted.length / 2)];
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-    return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const progress = (text: string) => console.error(`[bench render] ${text}`);
 
-/** The plain (non-secure) config of the committed local stack file. */
+/** The plain (non-secure) config of the committed local stack file, as Pulumi passes it (YAML numbers and booleans as text). */
 function localStackConfig(): Record<string, string> {
-    const file = parseYaml(fs.readFileSync(path.join(REPO_ROOT, "stacks", "Pulumi.local.yaml"), "utf8")) as unknown;
-    const config = isRecord(file) && isRecord(file.config) ? file.config : {};
+    const config = readStackFile(REPO_ROOT, "local")?.config ?? {};
     return Object.fromEntries(Object.entries(config).filter((e): e is [string, string] => typeof e[1] === "string"));
 }
 

@@ -3,9 +3,23 @@ import * as path from "node:path";
 
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { z } from "zod";
 
+import { REPO_ROOT } from "../test/helpers/engine";
 import { setupMocks } from "../test/helpers/mocks";
-import { CONFIG_KEYS, ConfigError, environmentConfigSchema, loadEnvironmentConfig, parseEnvironmentConfig } from "./config";
+import {
+    CloudEnvironmentConfig,
+    cloudConfigSchema,
+    CONFIG_KEYS,
+    ConfigError,
+    isCloudConfig,
+    loadEnvironmentConfig,
+    LocalEnvironmentConfig,
+    localConfigSchema,
+    parseEnvironmentConfig,
+    settingsOf,
+} from "./config";
+import { readStackFile } from "./stack-file";
 
 const valid = {
     template: "local",
@@ -28,6 +42,23 @@ const azureDev = {
     acmeEmail: "team@example.com",
 };
 
+/** A config of a cloud template, parsed (its cloud settings then type as present). */
+function parseCloud(raw: Record<string, unknown>): CloudEnvironmentConfig {
+    const config = parseEnvironmentConfig(raw);
+    if (!isCloudConfig(config)) {
+        throw new Error(`expected a cloud template, got ${config.template}`);
+    }
+    return config;
+}
+
+function parseLocal(raw: Record<string, unknown>): LocalEnvironmentConfig {
+    const config = parseEnvironmentConfig(raw);
+    if (isCloudConfig(config)) {
+        throw new Error(`expected a local or review template, got ${config.template}`);
+    }
+    return config;
+}
+
 function errorOf(raw: Record<string, unknown>): string {
     try {
         parseEnvironmentConfig(raw);
@@ -40,7 +71,7 @@ function errorOf(raw: Record<string, unknown>): string {
 
 describe("parseEnvironmentConfig", () => {
     it("accepts a valid config and applies defaults", () => {
-        const config = parseEnvironmentConfig(valid);
+        const config = parseLocal(valid);
         expect(config.kubernetesTarget).toBe("auto");
         expect(config.renderDirectory).toBe("rendered");
     });
@@ -89,7 +120,7 @@ describe("parseEnvironmentConfig", () => {
         };
 
         it("accepts a complete dev config and splits the admin list", () => {
-            expect(parseEnvironmentConfig(dev).clusterAdmins).toEqual([
+            expect(parseCloud(dev).clusterAdmins).toEqual([
                 "arn:aws:iam::111122223333:role/admins",
                 "arn:aws:iam::111122223333:role/oncall",
             ]);
@@ -105,7 +136,7 @@ describe("parseEnvironmentConfig", () => {
         it("rejects an unknown cloud and a region of another cloud", () => {
             expect(errorOf({ ...dev, cloud: "gcp" })).toContain('platform:cloud: allowed: azure, aws (got "gcp")');
             expect(errorOf({ ...dev, region: "westeurope" })).toContain(
-                'platform:region: allowed for aws: eu-west-1, eu-central-1, eu-north-1, us-east-1, us-east-2, us-west-2 (got "westeurope")',
+                'platform:region: allowed for aws: eu-central-1, eu-west-1, eu-north-1, us-east-1, us-east-2, us-west-2 (got "westeurope")',
             );
         });
 
@@ -144,7 +175,7 @@ describe("parseEnvironmentConfig", () => {
             expect(errorOf({ ...dev, networkCidr: "10.40.0.0/16", serviceCidr: "10.40.128.0/17" })).toContain(
                 "platform:serviceCidr: overlaps platform:networkCidr (10.40.0.0/16); the ranges must be disjoint",
             );
-            expect(parseEnvironmentConfig({ ...dev, networkCidr: "10.40.0.0/16", serviceCidr: "10.0.0.0/16" }).serviceCidr).toBe("10.0.0.0/16");
+            expect(parseCloud({ ...dev, networkCidr: "10.40.0.0/16", serviceCidr: "10.0.0.0/16" }).serviceCidr).toBe("10.0.0.0/16");
         });
 
         it("refuses node counts out of range or crossed", () => {
@@ -174,7 +205,8 @@ describe("parseEnvironmentConfig", () => {
 });
 
 const awsDev = { ...azureDev, cloud: "aws", region: "eu-west-1", clusterAdmins: "arn:aws:iam::111122223333:role/platform-admins" };
-const ALLOWED_KEYS = `allowed: ${CONFIG_KEYS.map((k) => `platform:${k}`).join(", ")}`;
+/** What a local stack may set (`valid` is local). */
+const ALLOWED_KEYS = `allowed: ${settingsOf("local").map((k) => `platform:${k}`).join(", ")}`;
 
 describe("unknown keys in the platform namespace", () => {
     it("refuses a misspelt key, suggesting the closest known one and listing what is allowed", () => {
@@ -210,7 +242,7 @@ describe("loadEnvironmentConfig reads every key of the stack (pulumi.runtime.all
         });
         const config = loadEnvironmentConfig();
         expect(config).toMatchObject({ template: "local", name: "local", costCenter: "PLT-0001" });
-        expect(config.kubeContext).toBeUndefined();
+        expect(config).not.toHaveProperty("kubeContext");
     });
 
     it("refuses a misspelt key the stack carries, whatever its value ('' included)", async () => {
@@ -255,13 +287,18 @@ describe("Pulumi.yaml and the schema", () => {
         expect(declared.map((k) => k.replace(/^platform:/, "")).sort()).toEqual([...CONFIG_KEYS].sort());
     });
 
-    it("declares every key as a string, without a default exactly for the keys the schema requires (name comes from the stack)", () => {
+    it("declares every key as a string, without a default exactly for the keys every template requires (name comes from the stack)", () => {
         for (const key of declared) {
             expect(project.config[key].type, key).toBe("string");
         }
         const withoutDefault = declared.filter((k) => project.config[k].default === undefined).map((k) => k.replace(/^platform:/, ""));
-        const required = CONFIG_KEYS.filter((k) => k !== "name" && !environmentConfigSchema.shape[k as keyof typeof environmentConfigSchema.shape].safeParse(undefined).success);
+        const requires = (shape: Record<string, z.ZodType>, key: string) => key in shape && !shape[key].safeParse(undefined).success;
+        const required = CONFIG_KEYS.filter((k) => k !== "name" && requires(localConfigSchema.shape, k) && requires(cloudConfigSchema.shape, k));
         expect(withoutDefault.sort()).toEqual(required.sort());
+        // A key only some templates take has "" (not set) as its default: a default would be passed to every stack.
+        for (const key of CONFIG_KEYS.filter((k) => !(k in localConfigSchema.shape) || !(k in cloudConfigSchema.shape))) {
+            expect(project.config[`platform:${key}`].default, key).toBe("");
+        }
     });
 
     it("loads every committed stack (stacks/Pulumi.*.yaml) with Pulumi.yaml's defaults, as the engine passes them", () => {
@@ -273,8 +310,8 @@ describe("Pulumi.yaml and the schema", () => {
         );
         for (const file of files) {
             const stack = /^Pulumi\.(.+)\.yaml$/.exec(file)![1];
-            const { config } = parse(fs.readFileSync(path.join(stacksDir, file), "utf8")) as { config: Record<string, unknown> };
-            const values = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)]));
+            // Read as the scripts read stack files: every value as the text Pulumi passes.
+            const values = Object.fromEntries(Object.entries(readStackFile(REPO_ROOT, stack)?.config ?? {}).map(([k, v]) => [k, String(v)]));
             expect(() => loadEnvironmentConfig({ ...defaults, "platform:name": stack, ...values }), file).not.toThrow();
         }
     });
@@ -288,7 +325,7 @@ describe("node counts, blank text, cluster admins per cloud, networks", () => {
             expect(message).not.toContain("NaN");
         }
         expect(parseEnvironmentConfig({ ...azureDev, nodeMin: "1", nodeMax: "100" })).toMatchObject({ nodeMin: 1, nodeMax: 100 });
-        expect(parseEnvironmentConfig({ ...azureDev, nodeMax: "010" }).nodeMax).toBe(10);
+        expect(parseCloud({ ...azureDev, nodeMax: "010" }).nodeMax).toBe(10);
     });
 
     it("refuses a description or a repository of whitespace only, and trims them", () => {
@@ -316,7 +353,7 @@ describe("node counts, blank text, cluster admins per cloud, networks", () => {
         expect(message).toContain('platform:clusterAdmins: "arn:aws:iam::111122223333:role/admins" is not an administrator on azure');
         expect(message).not.toContain('"7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90" is not');
         expect(errorOf({ ...azureDev, clusterAdmins: "7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f9" })).toContain("is not an administrator on azure");
-        expect(parseEnvironmentConfig({ ...azureDev, clusterAdmins: "7F3C2A10-5B1E-4D8A-9C3F-2E6B8A1D4F90,11111111-2222-3333-4444-555555555555" }).clusterAdmins).toHaveLength(2);
+        expect(parseCloud({ ...azureDev, clusterAdmins: "7F3C2A10-5B1E-4D8A-9C3F-2E6B8A1D4F90,11111111-2222-3333-4444-555555555555" }).clusterAdmins).toHaveLength(2);
     });
 
     it("requires IAM role ARNs on aws (what EksCluster accepts: no users, no other account shape)", () => {
@@ -327,7 +364,7 @@ describe("node counts, blank text, cluster admins per cloud, networks", () => {
         for (const bad of ["arn:aws:iam::111122223333:user/alice", "arn:aws:iam::11112222333:role/admins", "arn:aws-cn:iam::111122223333:role/admins", "arn:aws:iam::111122223333:role/", "admins"]) {
             expect(errorOf({ ...awsDev, clusterAdmins: bad })).toContain(`platform:clusterAdmins: "${bad}" is not an administrator on aws; ${allowed}`);
         }
-        expect(parseEnvironmentConfig({ ...awsDev, clusterAdmins: "arn:aws:iam::111122223333:role/ops/platform-admins, arn:aws:iam::444455556666:role/break+glass" }).clusterAdmins).toHaveLength(2);
+        expect(parseCloud({ ...awsDev, clusterAdmins: "arn:aws:iam::111122223333:role/ops/platform-admins, arn:aws:iam::444455556666:role/break+glass" }).clusterAdmins).toHaveLength(2);
     });
 
     it("refuses networks written with leading zeros or inside 0.0.0.0/8, for both network settings", () => {
@@ -345,6 +382,6 @@ describe("node counts, blank text, cluster admins per cloud, networks", () => {
         );
         expect(errorOf({ ...azureDev, serviceCidr: "10.00.0.0/16" })).toContain("platform:serviceCidr: must be an IPv4 network from /12 to /24 such as 10.0.0.0/16, written without leading zeros");
         expect(parseEnvironmentConfig({ ...azureDev, networkCidr: "10.0.0.0/16", serviceCidr: "172.16.0.0/16" })).toMatchObject({ networkCidr: "10.0.0.0/16" });
-        expect(parseEnvironmentConfig({ ...azureDev, networkCidr: "100.64.0.0/16" }).networkCidr).toBe("100.64.0.0/16");
+        expect(parseCloud({ ...azureDev, networkCidr: "100.64.0.0/16" }).networkCidr).toBe("100.64.0.0/16");
     });
 });

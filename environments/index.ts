@@ -3,9 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { preflightCharts } from "../components/shared/chart";
 import { registerStackTransforms } from "../components/shared/helm";
 import { IN_CLUSTER_CHARTS, PLATFORM_MANIFESTS } from "../components/upstream";
-import { EnvironmentConfig, loadEnvironmentConfig } from "./config";
+import { EnvironmentConfig, isCloudConfig, loadEnvironmentConfig } from "./config";
 import { resolveKubernetesTarget } from "./kubernetes-target";
-import { isCloudTemplate, TEMPLATES } from "./template-registry";
+import { TEMPLATES } from "./template-registry";
 
 /**
  * The program behind every stack (index.ts exports its promise): validate the
@@ -40,6 +40,10 @@ async function buildEnvironment() {
     switch (TEMPLATES[config.template].kind) {
         case "local":
         case "review": {
+            // Only narrows the config to the local kind's settings (the registry's kind is what isCloudConfig reads).
+            if (isCloudConfig(config)) {
+                throw new Error(`template ${config.template} is a cloud template`);
+            }
             const target = await resolveKubernetesTarget(config.kubernetesTarget, config.kubeContext);
             void pulumi.log.info(`environment ${config.name}: ${target.deliveryMode} (${target.reason})`);
             // Checkpoints are off only for renders (./platform up decides before the run);
@@ -54,13 +58,13 @@ async function buildEnvironment() {
             return await buildLocalEnvironment(config, target);
         }
         case "cloud": {
-            // Only narrows the type: the registry's cloud kind is exactly CloudTemplate.
-            if (!isCloudTemplate(config.template)) {
+            // Only narrows the config to the cloud settings, all there (the registry's cloud kind is exactly CloudTemplate).
+            if (!isCloudConfig(config)) {
                 throw new Error(`template ${config.template} is not a cloud template`);
             }
             void pulumi.log.info(`environment ${config.name}: ${config.template} on ${config.cloud} (${config.region})`);
             const { buildCloudEnvironment } = await import("./templates/cloud");
-            return await buildCloudEnvironment(config.template, config);
+            return await buildCloudEnvironment(config);
         }
     }
 }

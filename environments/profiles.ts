@@ -1,4 +1,4 @@
-import { EnvironmentConfig } from "./config";
+import { CloudEnvironmentConfig } from "./config";
 import { CloudTemplate, EnvironmentProfile, PROFILES, TEMPLATES } from "./template-registry";
 
 // The profiles live in the template registry (config.ts reads them there, so
@@ -7,7 +7,8 @@ export type { CloudTemplate, EnvironmentProfile };
 export { PROFILES };
 
 /** A template's profile with the stack's overrides (node counts, protection) applied. */
-export function profileFor(template: CloudTemplate, config: EnvironmentConfig): EnvironmentProfile {
+export function profileFor(config: CloudEnvironmentConfig): EnvironmentProfile {
+    const template = config.template;
     const base = PROFILES[template];
     return {
         ...base,

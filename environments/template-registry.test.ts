@@ -8,8 +8,11 @@ import { DEFAULT_TAGGING } from "../policies/rules/cloud-resource-tags";
 import { ImportGraph } from "../scripts/affected-stacks";
 import { REPO_ROOT } from "../test/helpers/engine";
 import {
+    CLOUD_TEMPLATES,
     ENVIRONMENT_TEMPLATES,
     isCloudTemplate,
+    LOCAL_PROFILES,
+    LOCAL_TEMPLATES,
     namePattern,
     namePromotionRank,
     nameText,
@@ -36,13 +39,30 @@ describe("the template registry", () => {
         });
     });
 
-    it("gives every cloud template, and only those, a profile", () => {
+    it("gives every template a profile: the cloud ones theirs, local and review the smallest one", () => {
         expect(Object.keys(PROFILES).sort()).toEqual(where((t) => TEMPLATES[t].kind === "cloud").sort());
+        expect(Object.keys(LOCAL_PROFILES).sort()).toEqual(where((t) => TEMPLATES[t].kind !== "cloud").sort());
         expect(where(isCloudTemplate)).toEqual(["dev", "staging", "prod"]);
+        expect(CLOUD_TEMPLATES).toEqual(["dev", "staging", "prod"]);
+        expect(LOCAL_TEMPLATES).toEqual(["local", "review"]);
         for (const t of ENVIRONMENT_TEMPLATES) {
-            expect(TEMPLATES[t].profile, t).toBe(isCloudTemplate(t) ? PROFILES[t] : undefined);
+            expect(TEMPLATES[t].profile, t).toBe(isCloudTemplate(t) ? PROFILES[t] : LOCAL_PROFILES[t]);
         }
         expect(PROFILES.prod).toMatchObject({ production: true, protect: true });
+        // What templates/local.ts ran with before its sizes moved here.
+        expect(LOCAL_PROFILES.local).toEqual({
+            replicas: 1,
+            metricsRetention: "2d",
+            metricsStorage: "5Gi",
+            logsRetention: "48h",
+            logsStorage: "5Gi",
+            rabbitmqReplicas: 1,
+            consulReplicas: 1,
+            outboundTrafficPolicy: "ALLOW_ANY",
+            protect: false,
+            postgresInstances: 1,
+        });
+        expect(LOCAL_PROFILES.review).toBe(LOCAL_PROFILES.local);
     });
 
     it("names each template's policy config, and every one exists", () => {
@@ -118,7 +138,8 @@ describe("a stack's template, from its stack file", () => {
 
     it("refuses an unknown template, naming the file, the key and the allowed values", () => {
         expect(() => templateOfStack(dir, "qa")).toThrow(new StackTemplateError(`stacks/Pulumi.qa.yaml: platform:template: "qa" is not a template; ${ALLOWED}`));
-        expect(() => templateOfStack(dir, "number")).toThrow(`stacks/Pulumi.number.yaml: platform:template: 5 is not a template; ${ALLOWED}`);
+        // Read as Pulumi passes it: the YAML number 5 is the text "5".
+        expect(() => templateOfStack(dir, "number")).toThrow(`stacks/Pulumi.number.yaml: platform:template: "5" is not a template; ${ALLOWED}`);
     });
 
     it("refuses an empty stack file, or one without platform:template, naming the file", () => {

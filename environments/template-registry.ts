@@ -13,14 +13,16 @@
  * promotion rank (namePromotionRank).
  *
  * Loaded by the Pulumi program (through config.ts) and by the scripts, so it
- * imports no Pulumi code: the profile type is a type-only import.
+ * imports no Pulumi code: the egress policy's type is a type-only import.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import { parse } from "yaml";
+import type { OUTBOUND_TRAFFIC_POLICIES } from "../components/mesh/mesh";
+import { parseStackFile, stackFilePath } from "./stack-file";
 
-import type { PlatformServiceOptions } from "./templates/platform-services";
+// Stack files are read in stack-file.ts; the path is importable from here too.
+export { stackFilePath };
 
 /** The templates this repository can build, in promotion order: local → review → dev → staging → prod. */
 export const ENVIRONMENT_TEMPLATES = ["local", "review", "dev", "staging", "prod"] as const;
@@ -34,23 +36,32 @@ export type EnvironmentTemplate = (typeof ENVIRONMENT_TEMPLATES)[number];
 export type TemplateKind = "local" | "review" | "cloud";
 
 /**
+ * The platform services' sizes, retention, replicas, egress policy and
+ * protection: what every profile decides. Declared here, and taken by the
+ * platform services' options (templates/platform-services.ts), so that the
+ * registry imports nothing that builds resources (no import cycle through
+ * the components that read it).
+ */
+export interface ServiceSizes {
+    /** Minimum replicas of control planes and gateways. */
+    replicas: number;
+    metricsRetention: string;
+    metricsStorage: string;
+    logsRetention: string;
+    logsStorage: string;
+    rabbitmqReplicas: number;
+    consulReplicas: number;
+    outboundTrafficPolicy: (typeof OUTBOUND_TRAFFIC_POLICIES)[number];
+    /** Protect stateful resources from deletion (prod). */
+    protect: boolean;
+}
+
+/**
  * What differs between dev, staging and prod, in one place: sizes,
  * retention, replicas, egress policy and protection. Everything else is the
  * same code for every environment.
  */
-export interface EnvironmentProfile
-    extends Pick<
-        PlatformServiceOptions,
-        | "replicas"
-        | "metricsRetention"
-        | "metricsStorage"
-        | "logsRetention"
-        | "logsStorage"
-        | "rabbitmqReplicas"
-        | "consulReplicas"
-        | "outboundTrafficPolicy"
-        | "protect"
-    > {
+export interface EnvironmentProfile extends ServiceSizes {
     /** Vault's Raft voters. */
     vaultReplicas: number;
     /** Production settings of the managed services (multi-AZ/zone-redundant, long backups, guard rails). */
@@ -88,7 +99,31 @@ interface TemplateRules {
     vaultDevMode: boolean;
 }
 
-export type TemplateSpec = TemplateRules & ({ kind: "local" | "review"; profile?: never } | { kind: "cloud"; profile: EnvironmentProfile });
+/**
+ * What local and review environments run: every platform service at its
+ * smallest on an existing (or no) cluster, with the in-cluster Postgres.
+ * `protect` is the default when platform:protect is unset.
+ */
+export interface LocalProfile extends ServiceSizes {
+    /** Instances of the in-cluster Postgres. */
+    postgresInstances: number;
+}
+
+export type TemplateSpec = TemplateRules & ({ kind: "local" | "review"; profile: LocalProfile } | { kind: "cloud"; profile: EnvironmentProfile });
+
+const LOCAL_PROFILE: LocalProfile = {
+    replicas: 1,
+    metricsRetention: "2d",
+    metricsStorage: "5Gi",
+    logsRetention: "48h",
+    logsStorage: "5Gi",
+    rabbitmqReplicas: 1,
+    consulReplicas: 1,
+    // Throwaway environments: any egress, nothing protected unless the stack says so.
+    outboundTrafficPolicy: "ALLOW_ANY",
+    protect: false,
+    postgresInstances: 1,
+};
 
 const DEV_PROFILE: EnvironmentProfile = {
     replicas: 1,
@@ -160,6 +195,7 @@ const SPECS = {
         forceProtection: false,
         previewInMergeRequests: true,
         vaultDevMode: true,
+        profile: LOCAL_PROFILE,
     },
     review: {
         kind: "review",
@@ -172,6 +208,7 @@ const SPECS = {
         forceProtection: false,
         previewInMergeRequests: true,
         vaultDevMode: true,
+        profile: LOCAL_PROFILE,
     },
     dev: {
         ...CLOUD_RULES,
@@ -205,12 +242,27 @@ export const TEMPLATES: Readonly<Record<EnvironmentTemplate, TemplateSpec>> = SP
 /** The long-lived cloud environments: the templates of kind `cloud`. */
 export type CloudTemplate = { [T in EnvironmentTemplate]: (typeof SPECS)[T]["kind"] extends "cloud" ? T : never }[EnvironmentTemplate];
 
+/** The templates of kind local or review: they run on an existing (or no) cluster. */
+export type LocalTemplate = Exclude<EnvironmentTemplate, CloudTemplate>;
+
 /** The cloud templates' profiles (the same objects as TEMPLATES[t].profile). */
 export const PROFILES: Readonly<Record<CloudTemplate, EnvironmentProfile>> = {
     dev: SPECS.dev.profile,
     staging: SPECS.staging.profile,
     prod: SPECS.prod.profile,
 };
+
+/** The local and review templates' profiles (the same objects as TEMPLATES[t].profile). */
+export const LOCAL_PROFILES: Readonly<Record<LocalTemplate, LocalProfile>> = {
+    local: SPECS.local.profile,
+    review: SPECS.review.profile,
+};
+
+/** The cloud templates, in promotion order. */
+export const CLOUD_TEMPLATES: readonly CloudTemplate[] = ENVIRONMENT_TEMPLATES.filter(isCloudTemplate);
+
+/** The local and review templates, in promotion order. */
+export const LOCAL_TEMPLATES: readonly LocalTemplate[] = ENVIRONMENT_TEMPLATES.filter((t): t is LocalTemplate => !isCloudTemplate(t));
 
 export function isEnvironmentTemplate(value: unknown): value is EnvironmentTemplate {
     return typeof value === "string" && (ENVIRONMENT_TEMPLATES as readonly string[]).includes(value);
@@ -248,11 +300,6 @@ export function namePromotionRank(stack: string, match: "exact" | "prefix"): num
         }
         return stack.startsWith(suffix === "required" ? `${stem}-` : stem);
     });
-}
-
-/** The stack file of `stack`, repository-relative. */
-export function stackFilePath(stack: string): string {
-    return `stacks/Pulumi.${stack}.yaml`;
 }
 
 /** A stack file that does not say which template its stack is. */
@@ -300,7 +347,8 @@ export function templateWithoutStackFile(stack: string): EnvironmentTemplate | u
 /**
  * The template of `stack` in the project at `projectDir`: its stack file's
  * platform:template, or templateWithoutStackFile when it has no stack file.
- * Throws a StackTemplateError when the file exists but names no known template.
+ * Throws a StackTemplateError when the file exists but names no known
+ * template, a StackFileError (stack-file.ts) when it is not valid YAML.
  */
 export function templateOfStack(projectDir: string, stack: string): EnvironmentTemplate | undefined {
     const file = stackFilePath(stack);
@@ -308,7 +356,7 @@ export function templateOfStack(projectDir: string, stack: string): EnvironmentT
     if (!fs.existsSync(full)) {
         return templateWithoutStackFile(stack);
     }
-    return templateInStackFile(parse(fs.readFileSync(full, "utf8")) as unknown, file);
+    return templateInStackFile(parseStackFile(fs.readFileSync(full, "utf8"), file), file);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

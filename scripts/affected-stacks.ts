@@ -38,13 +38,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 import * as ts from "typescript";
-import { parse } from "yaml";
 
+import { readStackFile, stackConfigText, stackFilePath } from "../environments/stack-file";
 import {
     ENVIRONMENT_TEMPLATES,
     EnvironmentTemplate,
     namePromotionRank,
-    stackFilePath,
     StackTemplateError,
     templateInStackFile,
     templateWithoutStackFile,
@@ -210,12 +209,12 @@ export class ImportGraph {
  * template only means "the safe side".
  */
 function stackFacts(projectDir: string, stack: string): { template?: EnvironmentTemplate; cloud?: Cloud } {
-    const file = path.join(projectDir, stackFilePath(stack));
-    if (!fs.existsSync(file)) {
+    // A file that is not valid YAML is refused (a StackFileError naming the file and the line): no stack can be told from it.
+    const doc = readStackFile(projectDir, stack);
+    if (doc === undefined) {
         return { template: templateWithoutStackFile(stack) };
     }
-    const doc = parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
-    const cloud = doc?.config?.["platform:cloud"];
+    const cloud = stackConfigText(doc, "platform:cloud");
     try {
         return { template: templateInStackFile(doc, stackFilePath(stack)), cloud: isCloud(cloud) ? cloud : undefined };
     } catch (e) {

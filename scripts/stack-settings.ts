@@ -18,11 +18,12 @@
  * Usage: stack-settings.ts <stack> [project dir]  prints the backend URL and
  * the secrets provider, one per line, or names what is missing and exits 2.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
 
+import * as stackFiles from "../environments/stack-file";
 import { EnvironmentTemplate, stackFilePath, StackTemplateError, templateInStackFile, templateWithoutStackFile, TEMPLATES } from "../environments/template-registry";
+
+export type StackFile = stackFiles.StackFile;
 
 /** Self-managed backends whose locking the pinned CLI always uses (pkg/backend/diy/lock.go). */
 export const BACKEND_SCHEMES = ["file", "azblob", "s3"] as const;
@@ -41,12 +42,6 @@ export class StackSettingsError extends Error {}
 /** The per-stack variable that overrides PLATFORM_STATE_BACKEND_URL: `review-12` → PLATFORM_STATE_BACKEND_URL_REVIEW_12. */
 export function stackBackendVariable(stack: string): string {
     return `PLATFORM_STATE_BACKEND_URL_${stack.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
-}
-
-export interface StackFile {
-    secretsprovider?: string;
-    encryptionsalt?: string;
-    config?: Record<string, unknown>;
 }
 
 /**
@@ -72,10 +67,16 @@ export function isLocalTemplate(stack: string, stackFile: StackFile | undefined)
     return template !== undefined && TEMPLATES[template].stateBackend === "repository";
 }
 
-/** A stack file's secrets settings; undefined when the stack has no file yet. */
+/**
+ * A stack file's secrets settings; undefined when the stack has no file yet.
+ * A file that is not valid YAML is a StackSettingsError naming the file and the line.
+ */
 export function readStackFile(projectDir: string, stack: string): StackFile | undefined {
-    const file = path.join(projectDir, stackFilePath(stack));
-    return fs.existsSync(file) ? ((parse(fs.readFileSync(file, "utf8")) as StackFile | null) ?? {}) : undefined;
+    try {
+        return stackFiles.readStackFile(projectDir, stack);
+    } catch (e) {
+        throw e instanceof stackFiles.StackFileError ? new StackSettingsError(e.message) : e;
+    }
 }
 
 /**

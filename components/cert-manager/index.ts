@@ -1,12 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { Cluster } from "../cluster/types";
 import { PlatformNamespace } from "../namespace";
 import { ChartMirror, UpstreamChart } from "../shared/chart";
+import { Cluster } from "../shared/cluster";
 import { platformChart } from "../shared/helm";
 import { ALLOW_KUBE_API, allowWebhook, containerResources, deliveredStatus, withDefaults } from "../shared/kubernetes";
-import { RecordSource, ResourceRecord } from "../shared/records";
+import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 
 /** cert-manager, pinned. */
@@ -68,6 +68,8 @@ export function validateCertManagerArgs(name: string, args: CertManagerArgs): vo
     }
 }
 
+const TYPE: ComponentType = "platform:cert-manager:CertManager";
+
 /**
  * cert-manager from the upstream chart (CRDs included) and the platform's
  * ClusterIssuer: a self-signed root CA feeding a CA issuer for `local`, ACME
@@ -81,7 +83,7 @@ export class CertManager extends pulumi.ComponentResource implements RecordSourc
 
     constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
         validateCertManagerArgs(name, args);
-        super("platform:cert-manager:CertManager", name, {}, opts);
+        super(TYPE, name, {}, opts);
         const a = withDefaults(defaults, args);
         const labels = standardLabels(a.tags, { name: "cert-manager", instance: name, component: "certificates" });
 
@@ -184,15 +186,14 @@ export class CertManager extends pulumi.ComponentResource implements RecordSourc
         }
 
         this.records = [
-            {
-                id: "cert-manager",
-                template: "platform:cert-manager:CertManager",
+            resourceRecord(TYPE, {
+                id: RECORD_IDS.certManager,
                 count: a.replicas,
                 status: deliveredStatus(a.cluster),
                 entrypoints: [],
                 statusEndpoints: [],
-                dependsOn: ["cluster", `namespace/${a.namespace}`],
-            },
+                dependsOn: [RECORD_IDS.cluster, namespaceRecordId(a.namespace)],
+            }),
             ...namespace.records,
         ];
         this.registerOutputs({ issuerName: this.issuerName });

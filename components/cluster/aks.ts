@@ -9,6 +9,7 @@ import { RecordSource, ResourceRecord } from "../shared/records";
 import { cloudTags, StandardTags } from "../shared/tags";
 import { Cluster, DeliveryMode } from "./types";
 import { ENTRA_OBJECT_ID } from "../shared/identifiers";
+import { AKS_LOCATIONS } from "./aks-locations";
 
 /**
  * AKS minor versions this component accepts (N-2 window of the AKS release
@@ -20,10 +21,8 @@ import { ENTRA_OBJECT_ID } from "../shared/identifiers";
 export const AKS_SUPPORTED_KUBERNETES_VERSIONS = ["1.34", "1.35", "1.36"] as const;
 /** The pinned default: N-1, supported by AKS until about March 2027. */
 export const AKS_KUBERNETES_VERSION = "1.35";
-/** Regions we run AKS in: all have three availability zones and Postgres Flexible Server zone-redundant HA. */
-export const AKS_LOCATIONS = [
-    "westeurope", "northeurope", "swedencentral", "germanywestcentral", "uksouth", "eastus2", "centralus",
-] as const;
+// The regions live in an SDK-free file: the stack config loader checks platform:region against them.
+export { AKS_LOCATIONS } from "./aks-locations";
 export const AKS_NETWORK_POLICIES = ["cilium", "calico"] as const;
 const ZONES = ["1", "2", "3"];
 /** Delegation the Postgres subnet carries; Flexible Server refuses a subnet without it. */

@@ -1,25 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { StandardTags } from "../shared/tags";
 import { RecordSource, ResourceRecord } from "../shared/records";
 import { Cluster, DeliveryMode } from "./types";
-import { validateExistingClusterArgs } from "./validate";
+import { ExistingClusterArgs, validateExistingClusterArgs } from "./validate";
 
-export interface ExistingClusterArgs {
-    /** `apply` to a live cluster, or `render` manifests to `renderDirectory`. */
-    deliveryMode: DeliveryMode;
-    /** Kubeconfig contents (stored as a secret). Required for `apply`; not allowed for `render`. */
-    kubeconfig?: pulumi.Input<string>;
-    /** Context within the kubeconfig. Default: the kubeconfig's current context. */
-    context?: string;
-    /** Display name of the cluster for the environment record. Default: the context, or the component name. */
-    clusterName?: string;
-    /** Where rendered manifests go. Required for `render`. */
-    renderDirectory?: string;
-    /** The environment's standard tags (an existing cluster has no taggable cloud resources; kept for records). */
-    tags: StandardTags;
-}
+// The args are declared with their checks (validate.ts): the validation never imports the component.
+export type { ExistingClusterArgs };
 
 /**
  * A cluster the platform does not create: kind, k3d, microk8s or any cluster a

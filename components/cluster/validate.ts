@@ -1,4 +1,22 @@
-import { ExistingClusterArgs } from "./existing";
+import type * as pulumi from "@pulumi/pulumi";
+
+import { StandardTags } from "../shared/tags";
+import { DeliveryMode } from "./types";
+
+export interface ExistingClusterArgs {
+    /** `apply` to a live cluster, or `render` manifests to `renderDirectory`. */
+    deliveryMode: DeliveryMode;
+    /** Kubeconfig contents (stored as a secret). Required for `apply`; not allowed for `render`. */
+    kubeconfig?: pulumi.Input<string>;
+    /** Context within the kubeconfig. Default: the kubeconfig's current context. */
+    context?: string;
+    /** Display name of the cluster for the environment record. Default: the context, or the component name. */
+    clusterName?: string;
+    /** Where rendered manifests go. Required for `render`. */
+    renderDirectory?: string;
+    /** The environment's standard tags (an existing cluster has no taggable cloud resources; kept for records). */
+    tags: StandardTags;
+}
 
 const DELIVERY_MODES = ["apply", "render"] as const;
 

@@ -4,7 +4,7 @@ import { Provider } from "@pulumi/consul/provider";
 import { Service } from "@pulumi/consul/service";
 import * as pulumi from "@pulumi/pulumi";
 
-import { RecordSource, ResourceRecord } from "../shared/records";
+import { ComponentType, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 
 /** A platform endpoint registered in Consul's catalog. */
 export interface CatalogEndpoint {
@@ -58,6 +58,8 @@ export function validateConsulCatalogArgs(name: string, args: ConsulCatalogArgs)
     }
 }
 
+const TYPE: ComponentType = "platform:consul:ConsulCatalog";
+
 /**
  * Publishes the environment into Consul: the environment record in KV under
  * a per-environment prefix, and the platform's endpoints as catalog services
@@ -69,7 +71,7 @@ export class ConsulCatalog extends pulumi.ComponentResource implements RecordSou
 
     constructor(name: string, args: ConsulCatalogArgs, opts?: pulumi.ComponentResourceOptions) {
         validateConsulCatalogArgs(name, args);
-        super("platform:consul:ConsulCatalog", name, {}, opts);
+        super(TYPE, name, {}, opts);
         this.prefix = kvPrefix(args.environment);
         const provider = new Provider(
             `${name}-provider`,
@@ -106,15 +108,14 @@ export class ConsulCatalog extends pulumi.ComponentResource implements RecordSou
             );
         }
         this.records = [
-            {
+            resourceRecord(TYPE, {
                 id: "consul/catalog",
-                template: "platform:consul:ConsulCatalog",
                 count: (args.endpoints?.length ?? 0) + 1,
                 status: "deployed",
                 entrypoints: [],
                 statusEndpoints: [],
-                dependsOn: ["consul"],
-            },
+                dependsOn: [RECORD_IDS.consul],
+            }),
         ];
         this.registerOutputs({ prefix: this.prefix });
     }

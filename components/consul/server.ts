@@ -1,14 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { Cluster } from "../cluster/types";
 import { OBSERVABILITY_NAMESPACE } from "../mesh/network";
 import { PlatformNamespace } from "../namespace";
 import { ChartMirror, UpstreamChart } from "../shared/chart";
+import { Cluster } from "../shared/cluster";
 import { GeneratedSecret } from "../shared/generated-secret";
 import { platformChart } from "../shared/helm";
 import { ALLOW_KUBE_API, checkCount, checkQuantity, containerResources, deliveredStatus, serviceHost } from "../shared/kubernetes";
-import { RecordSource, ResourceRecord } from "../shared/records";
+import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 
 /** HashiCorp's Consul chart (consul-k8s; the chart version is the consul-k8s version). */
@@ -66,6 +66,8 @@ export function validateConsulServerArgs(name: string, args: ConsulServerArgs): 
     checkQuantity(c, "storageSize", args.storageSize);
 }
 
+const TYPE: ComponentType = "platform:consul:ConsulServer";
+
 /**
  * Consul servers from HashiCorp's chart, for KV and service discovery. Istio
  * is the service mesh, so Consul's own (Connect) injection is off; Consul
@@ -83,7 +85,7 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
 
     constructor(name: string, args: ConsulServerArgs, opts?: pulumi.ComponentResourceOptions) {
         validateConsulServerArgs(name, args);
-        super("platform:consul:ConsulServer", name, {}, opts);
+        super(TYPE, name, {}, opts);
         const replicas = args.replicas ?? 1;
         this.datacenter = args.tags.environment.replace(/[^a-z0-9-]/g, "-");
         const namespace = new PlatformNamespace(
@@ -225,15 +227,14 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
         );
         this.records = [
             ...namespace.records,
-            {
-                id: "consul",
-                template: "platform:consul:ConsulServer",
+            resourceRecord(TYPE, {
+                id: RECORD_IDS.consul,
                 count: replicas,
                 status: deliveredStatus(args.cluster),
                 entrypoints: [this.address],
                 statusEndpoints: [`${this.address}/v1/status/leader`],
-                dependsOn: [`namespace/${CONSUL_NAMESPACE}`],
-            },
+                dependsOn: [namespaceRecordId(CONSUL_NAMESPACE)],
+            }),
         ];
         this.registerOutputs({ address: this.address, datacenter: this.datacenter });
     }

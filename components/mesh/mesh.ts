@@ -1,12 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { Cluster } from "../cluster/types";
 import { PlatformNamespace } from "../namespace";
 import { ChartMirror } from "../shared/chart";
+import { Cluster } from "../shared/cluster";
 import { platformChart } from "../shared/helm";
 import { ALLOW_KUBE_API, containerResources, deliveredStatus, withDefaults } from "../shared/kubernetes";
-import { RecordSource, ResourceRecord } from "../shared/records";
+import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 import { ISTIO_BASE_CHART, ISTIO_GATEWAY_CHART, ISTIOD_CHART, MESH_NAMESPACES } from "./charts";
 import { OBSERVABILITY_NAMESPACE } from "./network";
@@ -67,6 +67,8 @@ export function validateIstioMeshArgs(name: string, args: IstioMeshArgs): void {
     }
 }
 
+const TYPE: ComponentType = "platform:mesh:IstioMesh";
+
 /**
  * Istio from the upstream charts: CRDs (base), istiod, an ingress gateway
  * with TLS from cert-manager, and an egress gateway. Mesh-wide mTLS is
@@ -82,7 +84,7 @@ export class IstioMesh extends pulumi.ComponentResource implements RecordSource 
 
     constructor(name: string, args: IstioMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         validateIstioMeshArgs(name, args);
-        super("platform:mesh:IstioMesh", name, {}, opts);
+        super(TYPE, name, {}, opts);
         const a = withDefaults(defaults, args);
         const labels = (component: string) => standardLabels(a.tags, { name: "istio", instance: name, component });
         const ns = (role: keyof typeof MESH_NAMESPACES, extra: Partial<ConstructorParameters<typeof PlatformNamespace>[1]>) =>
@@ -249,33 +251,30 @@ export class IstioMesh extends pulumi.ComponentResource implements RecordSource 
         const nsRecords = [control, ingress, egress].flatMap((n) => n.records);
         this.records = [
             ...nsRecords,
-            {
-                id: "mesh/istiod",
-                template: "platform:mesh:IstioMesh",
+            resourceRecord(TYPE, {
+                id: RECORD_IDS.istiod,
                 count: a.replicas,
                 status,
                 entrypoints: [],
                 statusEndpoints: [`http://istiod.${MESH_NAMESPACES.control}.svc.cluster.local:15014/ready`],
-                dependsOn: ["cluster", `namespace/${MESH_NAMESPACES.control}`],
-            },
-            {
+                dependsOn: [RECORD_IDS.cluster, namespaceRecordId(MESH_NAMESPACES.control)],
+            }),
+            resourceRecord(TYPE, {
                 id: "mesh/ingress-gateway",
-                template: "platform:mesh:IstioMesh",
                 count: a.replicas,
                 status,
                 entrypoints: a.ingressHosts.map((h) => `https://${h.replace(/^\*\./, "")}`),
                 statusEndpoints: [],
-                dependsOn: ["mesh/istiod", `namespace/${MESH_NAMESPACES.ingress}`, "cert-manager"],
-            },
-            {
+                dependsOn: [RECORD_IDS.istiod, namespaceRecordId(MESH_NAMESPACES.ingress), RECORD_IDS.certManager],
+            }),
+            resourceRecord(TYPE, {
                 id: "mesh/egress-gateway",
-                template: "platform:mesh:IstioMesh",
                 count: a.replicas,
                 status,
                 entrypoints: [],
                 statusEndpoints: [],
-                dependsOn: ["mesh/istiod", `namespace/${MESH_NAMESPACES.egress}`],
-            },
+                dependsOn: [RECORD_IDS.istiod, namespaceRecordId(MESH_NAMESPACES.egress)],
+            }),
         ];
         this.registerOutputs({ gatewayName: this.gatewayName });
     }

@@ -1,4 +1,4 @@
-import { NetworkAllow } from "../namespace";
+import { NetworkAllow } from "../shared/kubernetes";
 import { MESH_NAMESPACES } from "./charts";
 
 /** Where Prometheus runs; it scrapes sidecars and gateways. */

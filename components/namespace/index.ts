@@ -1,25 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { Cluster } from "../cluster/types";
-import { RecordSource, ResourceRecord } from "../shared/records";
+import { Cluster } from "../shared/cluster";
+import { NetworkAllow } from "../shared/kubernetes";
+import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 
-/** One explicit allow on top of the namespace's default-deny. */
-export interface NetworkAllow {
-    /** Short name; the NetworkPolicy is called `allow-<name>`. */
-    name: string;
-    /** Pods of this namespace the allow applies to, by labels. Default: every pod. */
-    podSelector?: Record<string, string>;
-    /** Ports allowed. Default: every port. */
-    ports?: { port: number; protocol?: "TCP" | "UDP" }[];
-    /**
-     * The other side: namespaces by name, or `anywhere` (including addresses
-     * outside the cluster, such as the API server calling a webhook, or the
-     * internet for an ingress gateway).
-     */
-    peers: { namespaces: string[] } | "anywhere";
-}
+// Defined in shared/ (shared helpers build allows); re-exported as part of this component's args.
+export type { NetworkAllow };
 
 export interface PlatformNamespaceArgs {
     /** The cluster the namespace is created in. */
@@ -100,6 +88,8 @@ function ruleOf(allow: NetworkAllow, direction: "from" | "to") {
     return { [direction]: peersOf(allow), ports };
 }
 
+const TYPE: ComponentType = "platform:namespace:PlatformNamespace";
+
 /**
  * A platform namespace with network isolation by default: a default-deny
  * NetworkPolicy for ingress and egress, plus the allows every workload needs
@@ -113,7 +103,7 @@ export class PlatformNamespace extends pulumi.ComponentResource implements Recor
 
     constructor(name: string, args: PlatformNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
         validatePlatformNamespaceArgs(name, args);
-        super("platform:namespace:PlatformNamespace", name, {}, opts);
+        super(TYPE, name, {}, opts);
 
         const nsName = args.namespaceName ?? name;
         const labels = standardLabels(args.tags, { name: nsName, instance: name, component: "namespace" }, {
@@ -205,15 +195,14 @@ export class PlatformNamespace extends pulumi.ComponentResource implements Recor
         }
 
         this.records = [
-            {
-                id: `namespace/${nsName}`,
-                template: "platform:namespace:PlatformNamespace",
+            resourceRecord(TYPE, {
+                id: namespaceRecordId(nsName),
                 count: 1,
                 status: args.cluster.deliveryMode === "render" ? "rendered" : "deployed",
                 entrypoints: [],
                 statusEndpoints: [],
-                dependsOn: ["cluster"],
-            },
+                dependsOn: [RECORD_IDS.cluster],
+            }),
         ];
 
         this.registerOutputs({ namespaceName: this.namespaceName });

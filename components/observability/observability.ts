@@ -1,10 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { Cluster } from "../cluster/types";
 import { MESH_NAMESPACES, OBSERVABILITY_NAMESPACE } from "../mesh";
 import { PlatformNamespace } from "../namespace";
 import { ChartMirror } from "../shared/chart";
+import { Cluster } from "../shared/cluster";
 import { GeneratedSecret } from "../shared/generated-secret";
 import { platformChart } from "../shared/helm";
 import {
@@ -17,7 +17,7 @@ import {
     serviceHost,
     withDefaults,
 } from "../shared/kubernetes";
-import { RecordSource, ResourceRecord } from "../shared/records";
+import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 import { FLUENT_BIT_CHART, JAEGER_CHART, KIALI_CHART, KUBE_PROMETHEUS_STACK_CHART, LOKI_CHART } from "./charts";
 
@@ -83,6 +83,8 @@ export function retentionSizeFor(volume: string): string {
 /** Where the mesh sends traces (OTLP gRPC on Jaeger's collector). */
 export const TRACING_ENDPOINT = { host: serviceHost("jaeger", OBSERVABILITY_NAMESPACE), port: 4317 };
 
+const TYPE: ComponentType = "platform:observability:Observability";
+
 /**
  * Metrics, traces and logs for the whole platform: kube-prometheus-stack
  * (Prometheus, Alertmanager, Grafana), Jaeger as the mesh's tracing backend,
@@ -102,7 +104,7 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
 
     constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
         validateObservabilityArgs(name, args);
-        super("platform:observability:Observability", name, {}, opts);
+        super(TYPE, name, {}, opts);
         const a = withDefaults(defaults, args);
         const ns = OBSERVABILITY_NAMESPACE;
         const labels = (component: string) => standardLabels(a.tags, { name: "observability", instance: name, component });
@@ -334,21 +336,21 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
         );
 
         const status = deliveredStatus(a.cluster);
-        const record = (id: string, count: number, statusEndpoints: string[], dependsOn: string[], entrypoints: string[] = []) => ({
-            id: `observability/${id}`,
-            template: "platform:observability:Observability",
-            count,
-            status,
-            entrypoints,
-            statusEndpoints,
-            dependsOn: [`namespace/${ns}`, ...dependsOn],
-        });
+        const record = (id: string, count: number, statusEndpoints: string[], dependsOn: string[], entrypoints: string[] = []) =>
+            resourceRecord(TYPE, {
+                id: `observability/${id}`,
+                count,
+                status,
+                entrypoints,
+                statusEndpoints,
+                dependsOn: [namespaceRecordId(ns), ...dependsOn],
+            });
         this.records = [
             ...namespace.records,
             record("prometheus", a.replicas, [`${this.prometheusUrl}/-/ready`], []),
             record("grafana", 1, [`${this.grafanaUrl}/api/health`], ["observability/prometheus", "observability/loki", "observability/jaeger"], [this.grafanaUrl]),
             record("jaeger", 1, [`http://${serviceHost("jaeger", ns)}:13133/status`], [], [this.jaegerQueryUrl]),
-            record("kiali", 1, [`http://${serviceHost("kiali", ns)}:20001/kiali/healthz`], ["observability/prometheus", "observability/jaeger", "mesh/istiod"]),
+            record("kiali", 1, [`http://${serviceHost("kiali", ns)}:20001/kiali/healthz`], ["observability/prometheus", "observability/jaeger", RECORD_IDS.istiod]),
             record("loki", 1, [`${this.lokiUrl}/ready`], []),
             record("fluent-bit", 1, [`http://${serviceHost("fluent-bit", ns)}:2020/api/v1/health`], ["observability/loki"]),
         ];

@@ -1,4 +1,4 @@
-import type { RdsPostgresServerArgs } from "./aws";
+import type { RdsPostgresServerArgs } from "./aws-args";
 import { POSTGRES_MAJOR_VERSIONS } from "./types";
 
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;

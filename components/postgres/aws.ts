@@ -7,92 +7,20 @@ import * as secretsmanager from "@pulumi/aws/secretsmanager";
 import * as vpc from "@pulumi/aws/vpc";
 import * as pulumi from "@pulumi/pulumi";
 
-import { ResourceRecord } from "../shared/records";
-import { cloudTags, StandardTags } from "../shared/tags";
-import { PostgresMajorVersion, PostgresServer } from "./types";
+import { ComponentType, RECORD_IDS, ResourceRecord, resourceRecord } from "../shared/records";
+import { cloudTags } from "../shared/tags";
+import { RdsPostgresServerArgs, resolveRdsPostgresServerArgs } from "./aws-args";
+import { PostgresServer } from "./types";
 import { validateRdsPostgresServerArgs } from "./aws-validate";
 
-export { validateRdsPostgresServerArgs } from "./aws-validate";
-
-export interface RdsPostgresServerArgs {
-    /** AWS region of the server. Required. */
-    region: string;
-    /** VPC of the security group. Required. */
-    vpcId: pulumi.Input<string>;
-    /** Private subnets of the DB subnet group, in at least 2 availability zones. Required. */
-    subnetIds: pulumi.Input<string>[];
-    /** IPv4 ranges allowed to connect on 5432 (not 0.0.0.0/0). Default: none. At least one CIDR or security group is required. */
-    allowedCidrs?: string[];
-    /** Security groups allowed to connect on 5432, e.g. `EksCluster.clusterSecurityGroupId`. Default: none. */
-    allowedSecurityGroupIds?: pulumi.Input<string>[];
-    /** Postgres major version, one of `POSTGRES_MAJOR_VERSIONS`; minors follow RDS auto-upgrades. Default: "17". */
-    version?: PostgresMajorVersion;
-    /** RDS instance class. Default: `db.t4g.medium`. */
-    instanceClass?: string;
-    /** Initial gp3 storage in GiB, 20 to 65536. Default: 20. */
-    allocatedStorage?: number;
-    /** Storage autoscaling ceiling in GiB, at least `allocatedStorage`. Default: 100. */
-    maxAllocatedStorage?: number;
-    /** Application database created with the server. Default: `platform`. */
-    databaseName?: string;
-    /** Master user (its password is generated and kept in Secrets Manager by RDS). Default: `platform_admin`. */
-    adminUsername?: string;
-    /** Days of automated backups (point-in-time recovery), 1 to 35. Default: 7; 35 with `production`. */
-    backupRetentionDays?: number;
-    /** Standby in a second zone with automatic failover. Default: false; true with `production`. */
-    multiAz?: boolean;
-    /** KMS key ARN for storage, snapshots and Performance Insights. Default: a key of its own, rotation on. */
-    kmsKeyArn?: pulumi.Input<string>;
-    /** Performance Insights (7 days retention, the free tier). Default: false; true with `production`. */
-    performanceInsights?: boolean;
-    /** Enhanced monitoring interval in seconds: 0 (off), 1, 5, 10, 15, 30 or 60. Default: 0; 60 with `production`. */
-    monitoringIntervalSeconds?: number;
-    /** Production defaults (see the fields above). Default: false. */
-    production?: boolean;
-    /** Pulumi `protect`, RDS deletion protection, a final snapshot and kept backups on delete. Default: false. */
-    protect?: boolean;
-    /** The environment's standard tags, on every taggable child. Required. */
-    tags: StandardTags;
-    /** Extra tags on every taggable child; the standard tags win on conflict. Default: none. */
-    extraTags?: Record<string, string>;
-}
-
-const defaults = {
-    allowedCidrs: [] as string[],
-    allowedSecurityGroupIds: [] as pulumi.Input<string>[],
-    version: "17" as PostgresMajorVersion,
-    instanceClass: "db.t4g.medium",
-    allocatedStorage: 20,
-    maxAllocatedStorage: 100,
-    databaseName: "platform",
-    adminUsername: "platform_admin",
-    backupRetentionDays: 7,
-    multiAz: false,
-    performanceInsights: false,
-    monitoringIntervalSeconds: 0,
-    production: false,
-    protect: false,
-    extraTags: {} as Record<string, string>,
-};
-/** Merged over `defaults` (and under the args) when `production` is on. */
-const productionDefaults = { backupRetentionDays: 35, multiAz: true, performanceInsights: true, monitoringIntervalSeconds: 60 };
-
-/** Defaults under the args; an explicit `undefined` keeps the default. */
-export function resolveRdsPostgresServerArgs(args: RdsPostgresServerArgs) {
-    const given = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined)) as Partial<RdsPostgresServerArgs>;
-    return {
-        ...defaults,
-        ...(args.production ? productionDefaults : {}),
-        ...given,
-        region: args.region,
-        vpcId: args.vpcId,
-        subnetIds: args.subnetIds,
-        tags: args.tags,
-        kmsKeyArn: args.kmsKeyArn,
-    };
-}
+// Args and checks live in their own modules (as the EKS cluster's do), so the
+// validation never imports the component; re-exported as this module's API.
+export type { RdsPostgresServerArgs };
+export { resolveRdsPostgresServerArgs, validateRdsPostgresServerArgs };
 
 const PORT = 5432;
+
+const TYPE: ComponentType = "platform:postgres:RdsPostgresServer";
 
 /**
  * PostgreSQL on Amazon RDS, private only: in the given subnets, reachable on
@@ -114,7 +42,7 @@ export class RdsPostgresServer extends pulumi.ComponentResource implements Postg
 
     constructor(name: string, args: RdsPostgresServerArgs, opts?: pulumi.ComponentResourceOptions) {
         validateRdsPostgresServerArgs(name, args);
-        super("platform:postgres:RdsPostgresServer", name, {}, opts);
+        super(TYPE, name, {}, opts);
 
         const a = resolveRdsPostgresServerArgs(args);
         const region = a.region;
@@ -239,15 +167,14 @@ export class RdsPostgresServer extends pulumi.ComponentResource implements Postg
         );
 
         this.records = [
-            {
-                id: "postgres",
-                template: "platform:postgres:RdsPostgresServer",
+            resourceRecord(TYPE, {
+                id: RECORD_IDS.postgres,
                 count: a.multiAz ? 2 : 1,
                 status: "deployed",
                 entrypoints: [pulumi.interpolate`postgresql://${db.address}:${db.port}/${db.dbName}?sslmode=require`],
                 statusEndpoints: [],
                 dependsOn: [],
-            },
+            }),
         ];
 
         // adminPassword is left out on purpose: registered outputs are written to the state.

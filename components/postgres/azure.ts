@@ -3,7 +3,7 @@ import * as privatedns from "@pulumi/azure-native/privatedns";
 import * as pulumi from "@pulumi/pulumi";
 import { RandomPassword } from "@pulumi/random/randomPassword";
 
-import { ResourceRecord } from "../shared/records";
+import { ComponentType, RECORD_IDS, ResourceRecord, resourceRecord } from "../shared/records";
 import { cloudTags, StandardTags } from "../shared/tags";
 import { POSTGRES_MAJOR_VERSIONS, PostgresMajorVersion, PostgresServer } from "./types";
 
@@ -86,7 +86,7 @@ const defaults = {
     production: false,
     databaseName: "platform",
     adminUsername: "platform_admin",
-    dependsOnRecords: ["cluster"],
+    dependsOnRecords: [RECORD_IDS.cluster],
     protect: false,
 };
 
@@ -147,6 +147,8 @@ export function validateAzurePostgresServerArgs(name: string, args: AzurePostgre
     }
 }
 
+const TYPE: ComponentType = "platform:postgres:AzurePostgresServer";
+
 /**
  * Azure Database for PostgreSQL Flexible Server, reachable only inside the
  * VNet (delegated subnet + private DNS zone, no public access), TLS required,
@@ -166,7 +168,7 @@ export class AzurePostgresServer extends pulumi.ComponentResource implements Pos
 
     constructor(name: string, args: AzurePostgresServerArgs, opts?: pulumi.ComponentResourceOptions) {
         validateAzurePostgresServerArgs(name, args);
-        super("platform:postgres:AzurePostgresServer", name, {}, opts);
+        super(TYPE, name, {}, opts);
         const a = resolve(args);
         const tags = cloudTags(a.tags, a.extraTags);
         const rg = a.resourceGroupName;
@@ -232,15 +234,14 @@ export class AzurePostgresServer extends pulumi.ComponentResource implements Pos
         // Resolves once the database exists, so consumers wait for it.
         this.databaseName = database.id.apply(() => a.databaseName);
         this.adminUsername = pulumi.output(a.adminUsername);
-        this.records = [{
-            id: "postgres",
-            template: "platform:postgres:AzurePostgresServer",
+        this.records = [resourceRecord(TYPE, {
+            id: RECORD_IDS.postgres,
             count: a.highAvailability ? 2 : 1,
             status: "deployed",
             entrypoints: [this.host.apply((h) => `postgresql://${h}:5432/${a.databaseName}?sslmode=require`)],
             statusEndpoints: [],
             dependsOn: a.dependsOnRecords,
-        }];
+        })];
         this.registerOutputs({
             host: this.host, databaseName: this.databaseName, adminUsername: this.adminUsername, serverName: this.serverName,
         });

@@ -1,14 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { Cluster } from "../cluster/types";
 import { OBSERVABILITY_NAMESPACE } from "../mesh/network";
 import { PlatformNamespace } from "../namespace";
 import { ChartMirror, UpstreamChart } from "../shared/chart";
+import { Cluster } from "../shared/cluster";
 import { GeneratedSecret } from "../shared/generated-secret";
 import { platformChart } from "../shared/helm";
 import { ALLOW_KUBE_API, allowWebhook, checkCount, checkQuantity, containerResources, deliveredStatus, serviceHost, withDefaults } from "../shared/kubernetes";
-import { ResourceRecord } from "../shared/records";
+import { ComponentType, namespaceRecordId, RECORD_IDS, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 import { POSTGRES_MAJOR_VERSIONS, PostgresMajorVersion, PostgresServer } from "./types";
 
@@ -107,6 +107,8 @@ export function validateInClusterPostgresArgs(name: string, args: InClusterPostg
     }
 }
 
+const TYPE: ComponentType = "platform:postgres:InClusterPostgres";
+
 /**
  * Postgres in the cluster: the CloudNativePG operator and a `Cluster` with a
  * generated superuser secret (used by Vault's database engine), TLS from the
@@ -124,7 +126,7 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
 
     constructor(name: string, args: InClusterPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         validateInClusterPostgresArgs(name, args);
-        super("platform:postgres:InClusterPostgres", name, {}, opts);
+        super(TYPE, name, {}, opts);
         const a = withDefaults(defaults, args);
         const labels = (component: string) => standardLabels(a.tags, { name: "postgres", instance: name, component });
 
@@ -310,15 +312,14 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
         this.records = [
             ...operatorNs.records,
             ...dbNs.records,
-            {
-                id: "postgres",
-                template: "platform:postgres:InClusterPostgres",
+            resourceRecord(TYPE, {
+                id: RECORD_IDS.postgres,
                 count: a.instances,
                 status: deliveredStatus(a.cluster),
                 entrypoints: [`postgresql://${serviceHost(`${clusterName}-rw`, a.namespace)}:5432/${a.databaseName}`],
                 statusEndpoints: [],
-                dependsOn: [`namespace/${OPERATOR_NAMESPACE}`, `namespace/${a.namespace}`],
-            },
+                dependsOn: [namespaceRecordId(OPERATOR_NAMESPACE), namespaceRecordId(a.namespace)],
+            }),
         ];
         this.registerOutputs({ host: this.host, databaseName: this.databaseName });
     }

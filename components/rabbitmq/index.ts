@@ -1,14 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { Cluster } from "../cluster/types";
 import { meshedNamespaceAllows, OBSERVABILITY_NAMESPACE } from "../mesh/network";
 import { PlatformNamespace } from "../namespace";
 import { ChartMirror, resolveManifestSource, UpstreamManifest } from "../shared/chart";
+import { Cluster } from "../shared/cluster";
 import { GeneratedSecret } from "../shared/generated-secret";
 import { labelTransforms } from "../shared/helm";
 import { ALLOW_KUBE_API, allowWebhook, checkCount, checkQuantity, containerResources, deliveredStatus, serviceHost, withDefaults } from "../shared/kubernetes";
-import { RecordSource, ResourceRecord } from "../shared/records";
+import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 
 /**
@@ -66,6 +66,10 @@ export function validateRabbitMqArgs(name: string, args: RabbitMqArgs): void {
     checkQuantity(c, "storageSize", args.storageSize);
 }
 
+const TYPE: ComponentType = "platform:rabbitmq:RabbitMq";
+/** The operator's record: its own namespace's record and the broker's depend on it. */
+const OPERATOR_RECORD = "rabbitmq/operator";
+
 /**
  * The platform event bus: the RabbitMQ Cluster Operator and a
  * `RabbitmqCluster` in a meshed namespace (traffic encrypted by mTLS), with
@@ -83,7 +87,7 @@ export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
 
     constructor(name: string, args: RabbitMqArgs, opts?: pulumi.ComponentResourceOptions) {
         validateRabbitMqArgs(name, args);
-        super("platform:rabbitmq:RabbitMq", name, {}, opts);
+        super(TYPE, name, {}, opts);
         const a = withDefaults(defaults, args);
         const labels = (component: string) => standardLabels(a.tags, { name: "rabbitmq", instance: name, component });
         const clusterName = "platform-events";
@@ -209,26 +213,24 @@ export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
         );
 
         this.records = [
-            ...operatorNs.records.map((r) => ({ ...r, dependsOn: [...r.dependsOn, "rabbitmq/operator"] })),
+            ...operatorNs.records.map((r) => ({ ...r, dependsOn: [...r.dependsOn, OPERATOR_RECORD] })),
             ...namespace.records,
-            {
-                id: "rabbitmq/operator",
-                template: "platform:rabbitmq:RabbitMq",
+            resourceRecord(TYPE, {
+                id: OPERATOR_RECORD,
                 count: 1,
                 status: deliveredStatus(a.cluster),
                 entrypoints: [],
                 statusEndpoints: [],
-                dependsOn: ["cert-manager"],
-            },
-            {
+                dependsOn: [RECORD_IDS.certManager],
+            }),
+            resourceRecord(TYPE, {
                 id: "rabbitmq",
-                template: "platform:rabbitmq:RabbitMq",
                 count: a.replicas,
                 status: deliveredStatus(a.cluster),
                 entrypoints: [`amqp://${this.host}:${this.port}`],
                 statusEndpoints: [`http://${this.host}:15692/metrics`],
-                dependsOn: ["rabbitmq/operator", `namespace/${a.namespace}`, "mesh/istiod"],
-            },
+                dependsOn: [OPERATOR_RECORD, namespaceRecordId(a.namespace), RECORD_IDS.istiod],
+            }),
         ];
         this.registerOutputs({ host: this.host, credentialsSecretName: this.credentialsSecretName });
     }

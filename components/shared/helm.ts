@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { Cluster } from "../cluster/types";
 import { ChartMirror, resolveChartSource, UpstreamChart } from "./chart";
+import { Cluster } from "./cluster";
 import { compactCrdTransform } from "./crd-schema";
 import { ContainerResources } from "./kubernetes";
 import { postRendererCommand } from "./post-render";

@@ -1,6 +1,24 @@
-import { Cluster } from "../cluster/types";
-import { NetworkAllow } from "../namespace";
+import { Cluster } from "./cluster";
 import { ResourceStatus } from "./records";
+
+/**
+ * One explicit allow on top of a namespace's default-deny (PlatformNamespace
+ * takes them; here so shared helpers can build them without importing a component).
+ */
+export interface NetworkAllow {
+    /** Short name; the NetworkPolicy is called `allow-<name>`. */
+    name: string;
+    /** Pods of this namespace the allow applies to, by labels. Default: every pod. */
+    podSelector?: Record<string, string>;
+    /** Ports allowed. Default: every port. */
+    ports?: { port: number; protocol?: "TCP" | "UDP" }[];
+    /**
+     * The other side: namespaces by name, or `anywhere` (including addresses
+     * outside the cluster, such as the API server calling a webhook, or the
+     * internet for an ingress gateway).
+     */
+    peers: { namespaces: string[] } | "anywhere";
+}
 
 /** Container resource requests and limits, as Kubernetes takes them. */
 export interface ContainerResources {

@@ -10,7 +10,7 @@ import { Policy } from "@pulumi/vault/policy";
 import { Provider } from "@pulumi/vault/provider";
 
 import { PostgresServer } from "../postgres/types";
-import { RecordSource, ResourceRecord } from "../shared/records";
+import { ComponentType, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 
 /** A platform service that reads secrets from Vault. */
 export interface VaultService {
@@ -86,6 +86,8 @@ export function servicePolicy(service: VaultService, kvMount: string): string {
     return lines.join("\n");
 }
 
+const TYPE: ComponentType = "platform:vault:VaultConfiguration";
+
 /**
  * Configures a running Vault through its API: a KV v2 mount, the Kubernetes
  * auth method (Vault reviews service-account tokens with the cluster it runs
@@ -98,7 +100,7 @@ export class VaultConfiguration extends pulumi.ComponentResource implements Reco
 
     constructor(name: string, args: VaultConfigurationArgs, opts?: pulumi.ComponentResourceOptions) {
         validateVaultConfigurationArgs(name, args);
-        super("platform:vault:VaultConfiguration", name, {}, opts);
+        super(TYPE, name, {}, opts);
         this.kvMount = args.kvMount ?? "platform";
         const provider = new Provider(`${name}-provider`, { address: args.address, token: pulumi.secret(args.token) }, { parent: this });
         const o = { parent: this, provider };
@@ -186,15 +188,14 @@ export class VaultConfiguration extends pulumi.ComponentResource implements Reco
         }
 
         this.records = [
-            {
+            resourceRecord(TYPE, {
                 id: "vault/configuration",
-                template: "platform:vault:VaultConfiguration",
                 count: args.services.length,
                 status: "deployed",
                 entrypoints: [],
                 statusEndpoints: [],
-                dependsOn: args.postgres ? ["vault", "postgres"] : ["vault"],
-            },
+                dependsOn: args.postgres ? [RECORD_IDS.vault, RECORD_IDS.postgres] : [RECORD_IDS.vault],
+            }),
         ];
         this.registerOutputs({ kvMount: this.kvMount });
     }

@@ -1,6 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import type { EnvironmentTemplate } from "../../environments/template-registry";
 import { appliedCluster, chartInputs, expectRefusedBeforeRegistering, expectUniqueKeys, K8S as T, settled, setupRenderedComponent, TEST_TAGS } from "../../test/helpers/component";
 import { isSecret, isSecretInput, MockSession, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 
@@ -36,31 +35,26 @@ beforeEach(() => session.reset());
 type Mode = import("./server").VaultMode;
 const ha = (extra: Partial<Extract<Mode, { kind: "ha" }>> = {}): Mode => ({ kind: "ha", seal: awsSeal, ...extra });
 const chartOf = (name: string) => chartInputs<VaultValues>(session, `${name}-chart`);
-/** The template of the test tags' environment: local for localTags, prod for prodTags. */
-const templateOf = (tags: typeof localTags): EnvironmentTemplate => (tags.environment === "local" ? "local" : "prod");
+/** Dev mode is allowed for the test tags' environment: the local template's localTags, not prodTags. */
+const devModeAllowedFor = (tags: typeof localTags): boolean => tags.environment === "local";
 const build = (name: string, tags: typeof localTags, mode: Mode, on = cluster) =>
-    settled(session, () => new mod.VaultServer(name, { cluster: on, tags, template: templateOf(tags), mode }));
+    settled(session, () => new mod.VaultServer(name, { cluster: on, tags, devModeAllowed: devModeAllowedFor(tags), mode }));
 
 describe("validateVaultServerArgs", () => {
-    const check = (mode: Mode, tags = prodTags, template: EnvironmentTemplate = "prod") => () =>
-        mod.validateVaultServerArgs("v", { cluster, tags, template, mode });
+    const check = (mode: Mode, tags = prodTags, devModeAllowed?: boolean) => () =>
+        mod.validateVaultServerArgs("v", { cluster, tags, devModeAllowed, mode });
 
-    it("refuses dev mode outside the local and review templates, naming mode.kind", () => {
-        expect(check({ kind: "dev" })).toThrow(/vault "v": mode\.kind "dev" is only allowed in the local, review templates \(this is "prod", template prod\)/);
-        expect(check({ kind: "dev" }, localTags, "local")).not.toThrow();
-        expect(check({ kind: "dev" }, { ...localTags, environment: "review-42" }, "review")).not.toThrow();
-        for (const template of ["dev", "staging"] as const) {
-            expect(check({ kind: "dev" }, { ...localTags, environment: template }, template)).toThrow(`(this is "${template}", template ${template})`);
-        }
+    it("refuses dev mode unless the environment's data is disposable, naming mode.kind", () => {
+        const refused = /vault "v": mode\.kind "dev" is only allowed where data is disposable \(devModeAllowed: the local and review templates\), and "prod" is not such an environment/;
+        expect(check({ kind: "dev" })).toThrow(refused);
+        expect(check({ kind: "dev" }, prodTags, false)).toThrow(refused);
+        expect(check({ kind: "dev" }, localTags, true)).not.toThrow();
     });
 
-    it("follows the template, not the environment's name", () => {
+    it("follows devModeAllowed (the template's), not the environment's name", () => {
         // A prod-template environment whose name looks disposable, and a local one whose name does not.
-        expect(check({ kind: "dev" }, { ...localTags, environment: "local-eu" }, "prod")).toThrow(/only allowed in the local, review templates \(this is "local-eu", template prod\)/);
-        expect(check({ kind: "dev" }, { ...localTags, environment: "review-9" }, "staging")).toThrow(/template staging/);
-        expect(check({ kind: "dev" }, { ...localTags, environment: "sandbox" }, "local")).not.toThrow();
-        // A template the registry does not know never gets dev mode.
-        expect(check({ kind: "dev" }, localTags, "qa" as unknown as "local")).toThrow(/template qa/);
+        expect(check({ kind: "dev" }, { ...localTags, environment: "local-eu" }, false)).toThrow(/"local-eu" is not such an environment/);
+        expect(check({ kind: "dev" }, { ...localTags, environment: "sandbox" }, true)).not.toThrow();
     });
 
     it("refuses an unknown mode and seal type, naming the allowed ones", () => {
@@ -77,7 +71,7 @@ describe("validateVaultServerArgs", () => {
     });
 
     it("runs in the constructor before anything is registered", async () => {
-        await expectRefusedBeforeRegistering(session, () => new mod.VaultServer("bad", { cluster, tags: prodTags, template: "prod", mode: { kind: "dev" } }), /mode\.kind "dev"/);
+        await expectRefusedBeforeRegistering(session, () => new mod.VaultServer("bad", { cluster, tags: prodTags, mode: { kind: "dev" } }), /mode\.kind "dev"/);
     });
 });
 
@@ -152,7 +146,7 @@ describe("VaultServer in HA mode", () => {
     });
 
     it("refuses an even number of replicas", () => {
-        expect(() => new mod.VaultServer("even", { cluster, tags: prodTags, template: "prod", mode: ha({ replicas: 6 }) })).toThrow(
+        expect(() => new mod.VaultServer("even", { cluster, tags: prodTags, mode: ha({ replicas: 6 }) })).toThrow(
             /mode\.replicas is 6; allowed: an odd number/,
         );
     });
@@ -172,8 +166,8 @@ describe("VaultServer namespace", () => {
     });
 
     it("names children after the instance, so two instances do not collide", async () => {
-        new mod.VaultServer("a", { cluster, tags: prodTags, template: "prod", mode: ha() });
-        new mod.VaultServer("b", { cluster, tags: prodTags, template: "prod", mode: ha() });
+        new mod.VaultServer("a", { cluster, tags: prodTags, mode: ha() });
+        new mod.VaultServer("b", { cluster, tags: prodTags, mode: ha() });
         await settle(session);
         expectUniqueKeys(session);
         expect(session.ofType(T.chart).map((r) => r.name).sort()).toEqual(["a-chart", "b-chart"]);

@@ -1,15 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { ENVIRONMENT_TEMPLATES, EnvironmentTemplate, isEnvironmentTemplate, TEMPLATES } from "../../environments/template-registry";
-import { Cluster } from "../cluster/types";
 import { meshedNamespaceAllows } from "../mesh/network";
 import { PlatformNamespace } from "../namespace";
 import { ChartMirror } from "../shared/chart";
+import { Cluster } from "../shared/cluster";
 import { GeneratedSecret } from "../shared/generated-secret";
 import { platformChart } from "../shared/helm";
 import { ALLOW_KUBE_API, checkCount, checkQuantity, containerResources, deliveredStatus, serviceHost } from "../shared/kubernetes";
-import { RecordSource, ResourceRecord } from "../shared/records";
+import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 import { VAULT_CHART, VAULT_NAMESPACE } from "./charts";
 
@@ -42,8 +41,12 @@ export interface VaultServerArgs {
     cluster: Cluster;
     /** The environment's standard tags (become labels). */
     tags: StandardTags;
-    /** The environment's template (environments/template-registry.ts): it says whether dev mode is allowed, not the name. */
-    template: EnvironmentTemplate;
+    /**
+     * The environment's data is disposable, so Vault may run in dev mode (the
+     * template says so: `vaultDevMode` in environments/template-registry.ts;
+     * never the environment's name). Default: false.
+     */
+    devModeAllowed?: boolean;
     /** Dev or HA. */
     mode: VaultMode;
     /** Chart mirror of the environment. Default: upstream repositories. */
@@ -60,10 +63,9 @@ export function validateVaultServerArgs(name: string, args: VaultServerArgs, env
         throw new Error(`${c}: mode.kind is "${String(args.mode.kind)}"; allowed: ${kinds.join(", ")}`);
     }
     // Dev mode keeps everything in memory: only where data is disposable, as the template says.
-    if (args.mode.kind === "dev" && !(isEnvironmentTemplate(args.template) && TEMPLATES[args.template].vaultDevMode)) {
-        const allowed = ENVIRONMENT_TEMPLATES.filter((t) => TEMPLATES[t].vaultDevMode).join(", ");
+    if (args.mode.kind === "dev" && args.devModeAllowed !== true) {
         throw new Error(
-            `${c}: mode.kind "dev" is only allowed in the ${allowed} templates (this is "${environment}", template ${String(args.template)}); use "ha" with a KMS seal`,
+            `${c}: mode.kind "dev" is only allowed where data is disposable (devModeAllowed: the local and review templates), and "${environment}" is not such an environment; use "ha" with a KMS seal`,
         );
     }
     if (args.mode.kind === "ha") {
@@ -110,6 +112,8 @@ telemetry {
 `;
 }
 
+const TYPE: ComponentType = "platform:vault:VaultServer";
+
 /**
  * Vault from HashiCorp's chart: dev mode with a generated root token for
  * `local`, an HA Raft cluster unsealed by a cloud KMS elsewhere. It joins the
@@ -126,7 +130,7 @@ export class VaultServer extends pulumi.ComponentResource implements RecordSourc
 
     constructor(name: string, args: VaultServerArgs, opts?: pulumi.ComponentResourceOptions) {
         validateVaultServerArgs(name, args);
-        super("platform:vault:VaultServer", name, {}, opts);
+        super(TYPE, name, {}, opts);
         const labels = standardLabels(args.tags, { name: "vault", instance: name, component: "secrets" });
         const namespace = new PlatformNamespace(
             `${name}-ns`,
@@ -211,15 +215,14 @@ export class VaultServer extends pulumi.ComponentResource implements RecordSourc
 
         this.records = [
             ...namespace.records,
-            {
-                id: "vault",
-                template: "platform:vault:VaultServer",
+            resourceRecord(TYPE, {
+                id: RECORD_IDS.vault,
                 count: replicas,
                 status: deliveredStatus(args.cluster),
                 entrypoints: [this.address],
                 statusEndpoints: [`${this.address}/v1/sys/health`],
-                dependsOn: [`namespace/${VAULT_NAMESPACE}`, "mesh/istiod"],
-            },
+                dependsOn: [namespaceRecordId(VAULT_NAMESPACE), RECORD_IDS.istiod],
+            }),
         ];
         this.registerOutputs({ address: this.address });
     }

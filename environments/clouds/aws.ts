@@ -11,7 +11,7 @@ import { CloudFoundationBuilder, unsealKeyRecord, VAULT_SERVICE_ACCOUNT } from "
 
 /** EKS, RDS, and a KMS key Vault unseals with through IRSA. */
 export const buildAwsFoundation: CloudFoundationBuilder = (config, profile, tags) => {
-    const region = config.region!;
+    const region = config.region;
     const network = config.networkCidr ? parseCidr(config.networkCidr) : undefined;
     const cluster = new EksCluster("cluster", {
         region,

@@ -28,7 +28,7 @@ export const buildAzureFoundation: CloudFoundationBuilder = (config, profile, ta
             : {}),
         ...(services ? { serviceCidr: config.serviceCidr, dnsServiceIp: hostOf(services, 10) } : {}),
         tags,
-        adminGroupObjectIds: config.clusterAdmins!,
+        adminGroupObjectIds: config.clusterAdmins,
         userPool: { vmSize: "Standard_D4ds_v5", minCount: profile.nodes.min, maxCount: profile.nodes.max },
         skuTier: profile.production ? "Standard" : "Free",
         protect: profile.protect,

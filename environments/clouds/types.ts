@@ -3,7 +3,7 @@ import { PostgresServer } from "../../components/postgres/types";
 import { RecordSource } from "../../components/shared/records";
 import { StandardTags } from "../../components/shared/tags";
 import { VaultMode } from "../../components/vault/server";
-import { EnvironmentConfig } from "../config";
+import { CloudEnvironmentConfig } from "../config";
 import { EnvironmentProfile } from "../profiles";
 
 /** What a cloud gives a long-lived environment before the platform services go on it. */
@@ -16,7 +16,7 @@ export interface CloudFoundation {
     extraRecords: RecordSource["records"];
 }
 
-export type CloudFoundationBuilder = (config: EnvironmentConfig, profile: EnvironmentProfile, tags: StandardTags) => CloudFoundation;
+export type CloudFoundationBuilder = (config: CloudEnvironmentConfig, profile: EnvironmentProfile, tags: StandardTags) => CloudFoundation;
 
 /** Vault's Kubernetes identity, which the cloud trusts to use the unseal key. */
 export const VAULT_SERVICE_ACCOUNT = { namespace: "vault", name: "vault" } as const;

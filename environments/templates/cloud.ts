@@ -1,8 +1,11 @@
 import { CloudFoundationBuilder } from "../clouds/types";
-import { EnvironmentConfig } from "../config";
-import { CloudTemplate, EnvironmentProfile, profileFor } from "../profiles";
+import { CloudEnvironmentConfig } from "../config";
+import { profileFor } from "../profiles";
 import { environmentTags, recordEnvironment } from "./environment-base";
-import { installPlatformServices } from "./platform-services";
+import { installPlatformServices, servicesSizedBy } from "./platform-services";
+
+// In platform-services.ts (the local template sizes its services with it too); importable from here for test/fixtures/programs/profile-services.
+export { servicesSizedBy };
 
 export const CLOUD_TEMPLATE_VERSION = "0.1.0";
 
@@ -17,32 +20,19 @@ async function foundationFor(cloud: "azure" | "aws"): Promise<CloudFoundationBui
  * dev, staging and prod: a managed cluster and a managed Postgres server on
  * the environment's cloud, Vault in HA unsealed by the cloud's KMS, ACME
  * certificates, and the platform services sized by the environment's profile.
+ * The config is a cloud template's: its cloud settings are all there.
  */
-/** The platform services' options a profile decides: sizes, retention, replicas, egress and protection. */
-export function servicesSizedBy(profile: EnvironmentProfile) {
-    return {
-        outboundTrafficPolicy: profile.outboundTrafficPolicy,
-        replicas: profile.replicas,
-        metricsRetention: profile.metricsRetention,
-        metricsStorage: profile.metricsStorage,
-        logsRetention: profile.logsRetention,
-        logsStorage: profile.logsStorage,
-        rabbitmqReplicas: profile.rabbitmqReplicas,
-        consulReplicas: profile.consulReplicas,
-        protect: profile.protect,
-    };
-}
-
-export async function buildCloudEnvironment(template: CloudTemplate, config: EnvironmentConfig) {
-    const profile = profileFor(template, config);
+export async function buildCloudEnvironment(config: CloudEnvironmentConfig) {
+    const template = config.template;
+    const profile = profileFor(config);
     const tags = environmentTags(config);
-    const foundation = (await foundationFor(config.cloud!))(config, profile, tags);
+    const foundation = (await foundationFor(config.cloud))(config, profile, tags);
     const cluster = foundation.cluster;
 
     const services = installPlatformServices(cluster, tags, {
         template,
-        issuer: { kind: "acme", email: config.acmeEmail! },
-        ingressHosts: [config.ingressDomain!, `*.${config.ingressDomain!}`],
+        issuer: { kind: "acme", email: config.acmeEmail },
+        ingressHosts: [config.ingressDomain, `*.${config.ingressDomain}`],
         ingressServiceType: "LoadBalancer",
         ...servicesSizedBy(profile),
         vault: foundation.vault,

@@ -1,10 +1,11 @@
 import * as path from "node:path";
 
 import { ExistingCluster } from "../../components/cluster";
-import { EnvironmentConfig } from "../config";
+import { LocalEnvironmentConfig, PROJECT_ROOT } from "../config";
 import { ResolvedTarget } from "../kubernetes-target";
+import { LOCAL_PROFILES } from "../template-registry";
 import { environmentTags, recordEnvironment } from "./environment-base";
-import { installPlatformServices, PLATFORM_SERVICE_NAMESPACES } from "./platform-services";
+import { installPlatformServices, PLATFORM_SERVICE_NAMESPACES, servicesSizedBy } from "./platform-services";
 
 export const LOCAL_TEMPLATE_VERSION = "0.2.0";
 
@@ -23,11 +24,15 @@ export function ingressHostsFor(environment: string): string[] {
  * cluster, any kubeconfig) or, with no cluster, rendered to manifests. Vault
  * runs in dev mode; certificates come from a local CA. A review environment
  * is the same, named `review-<id>`, with a planned destruction date the
- * reaper acts on.
+ * reaper acts on. Sizes come from the template's profile (template-registry.ts).
  */
-export async function buildLocalEnvironment(config: EnvironmentConfig, target: ResolvedTarget) {
+export async function buildLocalEnvironment(config: LocalEnvironmentConfig, target: ResolvedTarget) {
     const tags = environmentTags(config);
-    const renderDirectory = target.deliveryMode === "render" ? path.resolve(config.renderDirectory, config.name) : undefined;
+    const profile = LOCAL_PROFILES[config.template];
+    // Relative to the repository, where the loader checked it (the program runs there too).
+    const renderDirectory = target.deliveryMode === "render" ? path.resolve(PROJECT_ROOT, config.renderDirectory, config.name) : undefined;
+    // Off unless the stack asks: local and review environments are throwaway.
+    const protect = config.protect ?? profile.protect;
 
     const cluster = new ExistingCluster("local", {
         deliveryMode: target.deliveryMode,
@@ -44,18 +49,10 @@ export async function buildLocalEnvironment(config: EnvironmentConfig, target: R
         ingressHosts: ingressHostsFor(config.name),
         // kind and k3d have no load balancer.
         ingressServiceType: "NodePort",
-        outboundTrafficPolicy: "ALLOW_ANY",
-        replicas: 1,
-        metricsRetention: "2d",
-        metricsStorage: "5Gi",
-        logsRetention: "48h",
-        logsStorage: "5Gi",
-        rabbitmqReplicas: 1,
-        consulReplicas: 1,
+        ...servicesSizedBy(profile),
         vault: { kind: "dev" },
-        postgres: { kind: "in-cluster", instances: 1 },
-        // Off by default: local and review environments are throwaway.
-        protect: config.protect ?? false,
+        postgres: { kind: "in-cluster", instances: profile.postgresInstances },
+        protect,
         chartMirror: config.chartMirror,
     });
 
@@ -66,7 +63,7 @@ export async function buildLocalEnvironment(config: EnvironmentConfig, target: R
         template: { name: config.template, version: LOCAL_TEMPLATE_VERSION },
         mesh: services.mesh,
         records: [...cluster.records, ...services.records],
-        protect: config.protect ?? false,
+        protect,
     });
 
     // Vault and Consul are configured through their APIs, which only a live,

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CertManager, IssuerConfig } from "../../components/cert-manager";
 import { Cluster } from "../../components/cluster/types";
 import { ConsulServer } from "../../components/consul";
-import { GATEWAY_SERVICE_TYPES, IstioMesh, OUTBOUND_TRAFFIC_POLICIES } from "../../components/mesh";
+import { GATEWAY_SERVICE_TYPES, IstioMesh } from "../../components/mesh";
 import { Observability, TRACING_ENDPOINT } from "../../components/observability";
 import { InClusterPostgres, PostgresBackup, PostgresServer } from "../../components/postgres";
 import { RabbitMq } from "../../components/rabbitmq";
@@ -11,33 +11,37 @@ import { ChartMirror } from "../../components/shared/chart";
 import { ResourceRecord } from "../../components/shared/records";
 import { StandardTags } from "../../components/shared/tags";
 import { VaultMode, VaultServer } from "../../components/vault";
-import { EnvironmentTemplate } from "../template-registry";
+import { EnvironmentTemplate, ServiceSizes, TEMPLATES } from "../template-registry";
 
 /** Where platform services run their workloads and who may reach the shared services. */
 export const PLATFORM_SERVICE_NAMESPACES = ["platform-system"];
 
-/** Sizes and options that differ between environments; the templates fill them. */
-export interface PlatformServiceOptions {
+/** Sizes and options that differ between environments; the templates fill them (the sizes from the registry's profiles). */
+export interface PlatformServiceOptions extends ServiceSizes {
     /** The environment's template: what its components may do (Vault's dev mode) follows it, not the name. */
     template: EnvironmentTemplate;
     issuer: IssuerConfig;
     ingressHosts: string[];
     ingressServiceType: (typeof GATEWAY_SERVICE_TYPES)[number];
-    outboundTrafficPolicy: (typeof OUTBOUND_TRAFFIC_POLICIES)[number];
-    /** Minimum replicas of control planes and gateways. */
-    replicas: number;
-    metricsRetention: string;
-    metricsStorage: string;
-    logsRetention: string;
-    logsStorage: string;
-    rabbitmqReplicas: number;
-    consulReplicas: number;
     vault: VaultMode;
     /** `in-cluster` (CloudNativePG) with its instance count, or a managed server made by the template. */
     postgres: { kind: "in-cluster"; instances: number; backup?: PostgresBackup } | { kind: "managed"; server: PostgresServer };
-    /** Protect stateful resources from deletion (prod). */
-    protect: boolean;
     chartMirror?: ChartMirror;
+}
+
+/** The platform services' options a profile decides (the registry's, local and cloud alike): sizes, retention, replicas, egress and protection. */
+export function servicesSizedBy(profile: ServiceSizes): ServiceSizes {
+    return {
+        outboundTrafficPolicy: profile.outboundTrafficPolicy,
+        replicas: profile.replicas,
+        metricsRetention: profile.metricsRetention,
+        metricsStorage: profile.metricsStorage,
+        logsRetention: profile.logsRetention,
+        logsStorage: profile.logsStorage,
+        rabbitmqReplicas: profile.rabbitmqReplicas,
+        consulReplicas: profile.consulReplicas,
+        protect: profile.protect,
+    };
 }
 
 export interface PlatformServices {
@@ -84,7 +88,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         dependsOn: [certManager, mesh],
     });
     const meshReady: pulumi.Resource[] = [mesh];
-    const vault = new VaultServer("vault", { cluster, tags, template: o.template, mode: o.vault, chartMirror: mirror, dependsOn: meshReady });
+    const vault = new VaultServer("vault", { cluster, tags, devModeAllowed: TEMPLATES[o.template].vaultDevMode, mode: o.vault, chartMirror: mirror, dependsOn: meshReady });
     const postgres =
         o.postgres.kind === "in-cluster"
             ? new InClusterPostgres("postgres", {

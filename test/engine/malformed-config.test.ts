@@ -59,8 +59,9 @@ const DAY_MS = 86_400_000;
 const inDays = (days: number) => new Date(Date.now() + days * DAY_MS).toISOString().slice(0, 10);
 const nextYear = new Date().getUTCFullYear() + 1;
 
-const AZURE_REGIONS = "westeurope, northeurope, swedencentral, germanywestcentral, eastus2, westus3";
-const AWS_REGIONS = "eu-west-1, eu-central-1, eu-north-1, us-east-1, us-east-2, us-west-2";
+// The cluster components' own lists (AKS_LOCATIONS, EKS_REGIONS), which the loader checks against.
+const AZURE_REGIONS = "westeurope, northeurope, swedencentral, germanywestcentral, uksouth, eastus2, centralus";
+const AWS_REGIONS = "eu-central-1, eu-west-1, eu-north-1, us-east-1, us-east-2, us-west-2";
 const missing = (key: string) => `is missing configuration value 'platform:${key}'`;
 
 const MALFORMED_CASES: MalformedCase[] = [

@@ -214,7 +214,8 @@ describe(".ci/preview-merge-request.sh", () => {
         for (const sub of [".ci", "scripts", "environments", "stacks"]) {
             fs.mkdirSync(path.join(dir, sub), { recursive: true });
         }
-        for (const file of [".ci/preview-merge-request.sh", ".ci/merge-request-base.sh", "scripts/stack-lifecycle.ts", "environments/template-registry.ts"]) {
+        // The registry reads stack files through stack-file.ts.
+        for (const file of [".ci/preview-merge-request.sh", ".ci/merge-request-base.sh", "scripts/stack-lifecycle.ts", "environments/template-registry.ts", "environments/stack-file.ts"]) {
             fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
         }
         fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));

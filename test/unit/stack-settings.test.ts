@@ -173,4 +173,20 @@ describe("stack settings by the stack file's template, not the stack's name", ()
         expect(run.status).toBe(2);
         expect(run.stderr).toBe('[platform] stacks/Pulumi.qa.yaml: platform:template: "qa" is not a template; allowed: local, review, dev, staging, prod\n');
     });
+
+    it("names a stack file that is not valid YAML, its line and the parser's reason, without a stack trace", () => {
+        const broken = projectWith({ "dev-tabs": "secretsprovider: hashivault://pulumi-x\nconfig:\n  platform:template: dev\n\tplatform:owner: a@example.com\n" });
+        const message = "stacks/Pulumi.dev-tabs.yaml: tabs are not allowed as indentation at line 4";
+        expect(() => stackSettings("dev-tabs", broken, team)).toThrow(new StackSettingsError(message));
+        const run = spawnSync(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "scripts", "stack-settings.ts"), "dev-tabs", broken], { encoding: "utf8", cwd: REPO_ROOT });
+        expect(run.status).toBe(2);
+        expect(run.stderr).toBe(`[platform] ${message}\n`);
+        fs.rmSync(broken, { recursive: true, force: true });
+    });
+
+    it("reads a template written as YAML would type it, as Pulumi does", () => {
+        const typed = projectWith({ "prod-2": "secretsprovider: hashivault://pulumi-prod-2\nconfig:\n  platform:template: \"prod\"\n  platform:protect: true\n  platform:nodeMin: 3\n" });
+        expect(stackSettings("prod-2", typed, team).secretsProvider).toBe("hashivault://pulumi-prod-2");
+        fs.rmSync(typed, { recursive: true, force: true });
+    });
 });
