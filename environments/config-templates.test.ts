@@ -4,13 +4,13 @@ import * as path from "node:path";
 
 import { describe, expect, expectTypeOf, it } from "vitest";
 
+import { configErrorOf } from "../test/helpers/config-errors";
 import { AKS_LOCATIONS } from "../components/cluster/aks-locations";
 import { EKS_REGIONS } from "../components/cluster/eks-args";
 import {
     CLOUD_REGIONS,
     CloudEnvironmentConfig,
     CONFIG_KEYS,
-    ConfigError,
     isCloudConfig,
     loadEnvironmentConfig,
     parseEnvironmentConfig,
@@ -62,15 +62,7 @@ const SAMPLE: Record<string, string> = {
 };
 const listed = (template: (typeof ENVIRONMENT_TEMPLATES)[number]) => settingsOf(template).map((k) => `platform:${k}`).join(", ");
 
-function errorOf(raw: Record<string, unknown>): string {
-    try {
-        parseEnvironmentConfig(raw);
-    } catch (err) {
-        expect(err).toBeInstanceOf(ConfigError);
-        return (err as Error).message;
-    }
-    throw new Error("expected the config to be rejected");
-}
+const errorOf = configErrorOf;
 
 describe("settings per kind of template", () => {
     it("gives local and review the settings of an existing cluster, the cloud templates those of a cloud, and every key to one of them", () => {

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 import { describe, expect, it } from "vitest";
+import { configErrorOf } from "../test/helpers/config-errors";
 import { parse } from "yaml";
 import { z } from "zod";
 
@@ -59,15 +60,7 @@ function parseLocal(raw: Record<string, unknown>): LocalEnvironmentConfig {
     return config;
 }
 
-function errorOf(raw: Record<string, unknown>): string {
-    try {
-        parseEnvironmentConfig(raw);
-    } catch (err) {
-        expect(err).toBeInstanceOf(ConfigError);
-        return (err as Error).message;
-    }
-    throw new Error("expected the config to be rejected");
-}
+const errorOf = configErrorOf;
 
 describe("parseEnvironmentConfig", () => {
     it("accepts a valid config and applies defaults", () => {
