@@ -14,7 +14,9 @@ import { connect } from "amqplib";
 import { createEngineProject, EngineProject, runAsync } from "../helpers/engine";
 import { RabbitBroker, startRabbitMQ } from "../helpers/rabbitmq";
 
-const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+// Dates relative to the file's start, not to each call: a run that crosses midnight (UTC) expects the dates it deployed.
+const START = Date.now();
+const day = (offset: number) => new Date(START + offset * 86_400_000).toISOString().slice(0, 10);
 let project: EngineProject;
 let broker: RabbitBroker | undefined;
 

@@ -29,7 +29,9 @@ describe("runStacks", () => {
         expect(summary.peak).toBe(2);
         expect(summary.results.map((r) => r.stack)).toEqual(["a", "b", "c", "d"]);
         expect(summary.results.map((r) => r.status)).toEqual([0, 0, 0, 0]);
-        expect(done).toEqual(["b", "c", "d", "a"]);
+        // b and c finish first; d and a end close together (a sees d's marker while d exits), in either order on a loaded machine.
+        expect(done.slice(0, 2)).toEqual(["b", "c"]);
+        expect([...done.slice(2)].sort()).toEqual(["a", "d"]);
         expect(summary.results[0].output).toBe("start a\nend a\n");
     });
 
