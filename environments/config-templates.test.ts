@@ -4,7 +4,7 @@ import * as path from "node:path";
 
 import { describe, expect, expectTypeOf, it } from "vitest";
 
-import { configErrorOf } from "../test/helpers/config-errors";
+import { AZURE_DEV_CONFIG, configErrorOf, LOCAL_CONFIG } from "../test/helpers/config-fixtures";
 import { AKS_LOCATIONS } from "../components/cluster/aks-locations";
 import { EKS_REGIONS } from "../components/cluster/eks-args";
 import {
@@ -20,26 +20,10 @@ import {
 } from "./config";
 import { ENVIRONMENT_TEMPLATES } from "./template-registry";
 
-const local = {
-    template: "local",
-    name: "local",
-    description: "dev box",
-    owner: "team@example.com",
-    costCenter: "PLT-0001",
-    repository: "platform-gitops",
-};
+const local = LOCAL_CONFIG;
 const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 const review = { ...local, template: "review", name: "review-42", plannedDestruction: inDays(5) };
-const dev = {
-    ...local,
-    template: "dev",
-    name: "dev",
-    cloud: "azure",
-    region: "westeurope",
-    clusterAdmins: "7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90",
-    ingressDomain: "dev.example.com",
-    acmeEmail: "team@example.com",
-};
+const dev = AZURE_DEV_CONFIG;
 const awsDev = { ...dev, cloud: "aws", region: "eu-west-1", clusterAdmins: "arn:aws:iam::111122223333:role/platform-admins" };
 
 const CLOUD_ONLY = ["cloud", "region", "clusterAdmins", "ingressDomain", "acmeEmail", "networkCidr", "serviceCidr", "nodeMin", "nodeMax"];

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 import { describe, expect, it } from "vitest";
-import { configErrorOf } from "../test/helpers/config-errors";
+import { AZURE_DEV_CONFIG, configErrorOf, LOCAL_CONFIG } from "../test/helpers/config-fixtures";
 import { parse } from "yaml";
 import { z } from "zod";
 
@@ -22,26 +22,9 @@ import {
 } from "./config";
 import { readStackFile } from "./stack-file";
 
-const valid = {
-    template: "local",
-    name: "local",
-    description: "dev box",
-    owner: "team@example.com",
-    costCenter: "PLT-0001",
-    repository: "platform-gitops",
-};
+const valid = LOCAL_CONFIG;
 
-/** A complete azure dev config (the committed dev stack's shape). */
-const azureDev = {
-    ...valid,
-    template: "dev",
-    name: "dev",
-    cloud: "azure",
-    region: "westeurope",
-    clusterAdmins: "7f3c2a10-5b1e-4d8a-9c3f-2e6b8a1d4f90",
-    ingressDomain: "dev.example.com",
-    acmeEmail: "team@example.com",
-};
+const azureDev = AZURE_DEV_CONFIG;
 
 /** A config of a cloud template, parsed (its cloud settings then type as present). */
 function parseCloud(raw: Record<string, unknown>): CloudEnvironmentConfig {
