@@ -1,5 +1,5 @@
 /**
- * `./platform destroy <stack> [--unprotect] [-- pulumi flags]`: destroys a
+ * `./platform destroy <stack> [--unprotect] [-- pulumi flags]` (scripts/cli/main.ts): destroys a
  * stack only when nothing in it is protected, or when told to unprotect.
  *
  * Why not plain `pulumi destroy`: it stops at the first protected resource,
@@ -17,43 +17,23 @@
  * Exit codes: 0 destroyed, 1 pulumi failed, 2 usage, 3 refused.
  */
 import { spawnSync } from "node:child_process";
-import * as path from "node:path";
 
 import { decideDestroy, ExportedResource } from "../environments/destroy-guard";
 import { EnvironmentTemplate, templateOfStack } from "../environments/template-registry";
-import { StackSettingsError, stackEnv, stackSettings } from "./stack-settings";
+import { stackEnv, stackSettings } from "./stack-settings";
 
-const REPO_ROOT = path.resolve(__dirname, "..");
-
-function parseArgs(argv: string[]): { stack: string; unprotect: boolean; projectDir: string; pulumiArgs: string[] } {
-    const dashDash = argv.indexOf("--");
-    const own = dashDash >= 0 ? argv.slice(0, dashDash) : argv;
-    const out = { stack: "", unprotect: false, projectDir: REPO_ROOT, pulumiArgs: dashDash >= 0 ? argv.slice(dashDash + 1) : [] };
-    for (let i = 0; i < own.length; i++) {
-        if (own[i] === "--unprotect") {
-            out.unprotect = true;
-        } else if (own[i] === "--project-dir") {
-            out.projectDir = path.resolve(own[++i] ?? "");
-        } else if (own[i].startsWith("-")) {
-            throw new StackSettingsError(`unknown option ${own[i]} (pulumi flags go after --)`);
-        } else if (!out.stack) {
-            out.stack = own[i];
-        } else {
-            throw new StackSettingsError(`one stack at a time (got ${out.stack} and ${own[i]})`);
-        }
-    }
-    if (!out.stack) {
-        throw new StackSettingsError("usage: ./platform destroy <stack> [--unprotect] [-- pulumi flags]");
-    }
-    return out;
+export interface DestroyArgs {
+    stack: string;
+    unprotect: boolean;
+    projectDir: string;
+    pulumiArgs: readonly string[];
 }
 
-function main(): number {
-    let args: ReturnType<typeof parseArgs>;
+/** Destroys the stack under the destroy guard; returns the exit code (0 destroyed, 1 pulumi failed, 2 settings, 3 refused). */
+export function destroyStack(args: DestroyArgs): number {
     let env: NodeJS.ProcessEnv;
     let template: EnvironmentTemplate | undefined;
     try {
-        args = parseArgs(process.argv.slice(2));
         env = stackEnv(stackSettings(args.stack, args.projectDir));
         // The registry's lookup (stack file, or review-<id> without one); a file naming no known template is refused here.
         template = templateOfStack(args.projectDir, args.stack);
@@ -96,8 +76,4 @@ function main(): number {
         }
     }
     return pulumi(["destroy", "--yes", ...args.pulumiArgs]).status === 0 ? 0 : 1;
-}
-
-if (require.main === module) {
-    process.exit(main());
 }

@@ -11,7 +11,7 @@
  */
 import { ChildProcess, spawn } from "node:child_process";
 
-import { policyArgs, publishUpEvent, publishWarning } from "./stack-lifecycle";
+import { policyArgs, publishUpEvent, publishWarning, stackCommandArgs } from "./stack-lifecycle";
 
 export interface StackTask {
     stack: string;
@@ -152,15 +152,7 @@ export function pulumiTask(operation: "preview" | "up", stack: string, options: 
     return {
         stack,
         command: "pulumi",
-        args: [
-            operation,
-            "--stack",
-            stack,
-            ...(operation === "up" ? ["--yes"] : []),
-            ...policyArgs(options.projectDir, stack),
-            "--non-interactive",
-            ...(options.extraArgs ?? []),
-        ],
+        args: stackCommandArgs(operation, stack, options.projectDir, options.extraArgs ?? [], false),
         cwd: options.projectDir,
         env: options.env,
         ...(afterSuccess ? { afterSuccess } : {}),

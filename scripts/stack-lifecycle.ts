@@ -71,6 +71,24 @@ export function policyArgs(projectDir: string, stack: string): string[] {
 }
 
 /**
+ * The pulumi arguments of a stack operation, on every path (`./platform
+ * up|preview|refresh`, `./platform stacks`, CI): an up never asks
+ * (`--yes`), a preview and an up always carry the policy pack, and the
+ * caller's own flags come last. Parallel runs add --non-interactive.
+ */
+export function stackCommandArgs(operation: StackOperation, stack: string, projectDir: string, flags: readonly string[], interactive = true): string[] {
+    return [
+        operation,
+        "--stack",
+        stack,
+        ...(operation === "up" ? ["--yes"] : []),
+        ...(operation === "refresh" ? [] : policyArgs(projectDir, stack)),
+        ...(interactive ? [] : ["--non-interactive"]),
+        ...flags,
+    ];
+}
+
+/**
  * Why merge request pipelines do not preview `stack`, or undefined when they
  * do: its template's `previewInMergeRequests` (environments/template-registry.ts),
  * from its stack file, so a prod-template stack of any name (prod-eu) is kept

@@ -1,9 +1,9 @@
 /**
- * `./platform stacks`: preview or deploy several stacks at once, or list the
- * stacks a change affects.
+ * `./platform stacks` (its command line: scripts/cli/main.ts): preview or
+ * deploy several stacks at once, or list the stacks a change affects.
  *
- *   stacks.ts preview|up <stack...> [--workers N] [--project-dir DIR] [-- <pulumi flags>]
- *   stacks.ts affected <base-ref> [--include <stack>]... [--project-dir DIR]
+ *   stacks preview|up <stack...> [--workers N] [--project-dir DIR] [-- <pulumi flags>]
+ *   stacks affected <base-ref> [--include <stack>]... [--project-dir DIR]
  *
  * preview|up: the rules of `./platform preview|up` for each stack
  * (scripts/stack-lifecycle.ts): its backend and secrets provider from
@@ -22,63 +22,18 @@
  * review-<id>, which has none); see scripts/affected-stacks.ts for the rules.
  */
 import { spawnSync } from "node:child_process";
-import * as os from "node:os";
-import * as path from "node:path";
 
 import { deliveryModeOf } from "./delivery-mode";
 import { formatStackOutput, formatSummary, pulumiTask, runStacks } from "./parallel-stacks";
 import { mayCreateStack, missingStackMessage } from "./stack-lifecycle";
 import { StackSettings, StackSettingsError, stackEnv, stackSettings } from "./stack-settings";
 
-const REPO_ROOT = path.resolve(__dirname, "..");
-
-class UsageError extends Error {}
-
-interface Args {
-    command: string;
-    positional: string[];
+export interface StacksArgs {
+    stacks: readonly string[];
     workers: number;
     projectDir: string;
-    /** Stacks `affected` considers besides those with a stack file. */
-    include: string[];
-    pulumiArgs: string[];
-}
-
-function parseArgs(argv: string[]): Args {
-    const dashDash = argv.indexOf("--");
-    const own = dashDash >= 0 ? argv.slice(0, dashDash) : argv;
-    const args: Args = {
-        command: own[0] ?? "",
-        positional: [],
-        workers: os.availableParallelism(),
-        projectDir: REPO_ROOT,
-        include: [],
-        pulumiArgs: dashDash >= 0 ? argv.slice(dashDash + 1) : [],
-    };
-    for (let i = 1; i < own.length; i++) {
-        const [flag, inline] = own[i].split(/=(.*)/s, 2);
-        const value = () => inline ?? own[++i] ?? "";
-        if (flag === "--workers") {
-            const n = Number(value());
-            if (!Number.isInteger(n) || n < 1) {
-                throw new UsageError(`--workers must be a whole number of at least 1 (got "${own[i]}")`);
-            }
-            args.workers = n;
-        } else if (flag === "--project-dir") {
-            args.projectDir = path.resolve(value());
-        } else if (flag === "--include") {
-            const stack = value();
-            if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack)) {
-                throw new UsageError(`--include needs a stack name (got "${stack}")`);
-            }
-            args.include.push(stack);
-        } else if (flag.startsWith("-")) {
-            throw new UsageError(`unknown option ${flag} (pulumi flags go after --)`);
-        } else {
-            args.positional.push(own[i]);
-        }
-    }
-    return args;
+    /** More pulumi flags, after the platform's own. */
+    pulumiArgs: readonly string[];
 }
 
 function log(message: string): void {
@@ -140,14 +95,9 @@ async function runEnv(operation: "preview" | "up", settings: StackSettings, proj
     return env;
 }
 
-async function runOperation(operation: "preview" | "up", args: Args): Promise<number> {
-    const stacks = [...new Set(args.positional)];
-    if (args.include.length > 0) {
-        throw new UsageError("--include is for ./platform stacks affected; name the stacks to run instead");
-    }
-    if (stacks.length === 0) {
-        throw new UsageError(`name at least one stack: ./platform stacks ${operation} <stack...>`);
-    }
+/** Runs the operation on every stack, at most `workers` at once; returns the exit code (1 when any failed, 2 on settings). */
+export async function runStacksOperation(operation: "preview" | "up", args: StacksArgs): Promise<number> {
+    const stacks = [...new Set(args.stacks)];
     const problems: string[] = [];
     const settings = stacks.flatMap((stack) => {
         try {
@@ -176,7 +126,7 @@ async function runOperation(operation: "preview" | "up", args: Args): Promise<nu
     const cancel = () => controller.abort();
     process.once("SIGINT", cancel).once("SIGTERM", cancel);
     const envs = await Promise.all(settings.map((s) => runEnv(operation, s, args.projectDir)));
-    const tasks = settings.map((s, i) => pulumiTask(operation, s.stack, { projectDir: args.projectDir, env: envs[i], extraArgs: args.pulumiArgs }));
+    const tasks = settings.map((s, i) => pulumiTask(operation, s.stack, { projectDir: args.projectDir, env: envs[i], extraArgs: [...args.pulumiArgs] }));
     const summary = await runStacks(tasks, {
         workers,
         signal: controller.signal,
@@ -186,43 +136,23 @@ async function runOperation(operation: "preview" | "up", args: Args): Promise<nu
     return summary.results.every((r) => r.status === 0) ? 0 : 1;
 }
 
-async function runAffected(args: Args): Promise<number> {
-    const [base] = args.positional;
-    if (!base) {
-        throw new UsageError("name the base: ./platform stacks affected <base-ref> (in a merge request pipeline, $CI_MERGE_REQUEST_DIFF_BASE_SHA)");
-    }
+/**
+ * Prints the stacks (one a line, promotion order) the changes between the
+ * merge base of `base` and HEAD can affect, among the stacks with a stack
+ * file and `include` (a merge request's review-<id>, which has none).
+ */
+export async function printAffected(base: string, include: readonly string[], projectDir: string): Promise<number> {
     // --no-renames: a renamed file's old path is listed too, and a path gone from disk affects every stack.
-    const diff = spawnSync("git", ["diff", "--name-only", "--no-renames", `${base}...HEAD`], { cwd: args.projectDir, encoding: "utf8" });
+    const diff = spawnSync("git", ["diff", "--name-only", "--no-renames", `${base}...HEAD`], { cwd: projectDir, encoding: "utf8" });
     if (diff.status !== 0) {
         throw new Error(`git diff ${base}...HEAD failed: ${diff.stderr}`);
     }
     const changed = diff.stdout.split("\n").filter((l) => l !== "");
     // Loaded here: it brings the TypeScript compiler, which preview and up do not need.
     const { affectedStacks, knownStacks } = await import("./affected-stacks");
-    const stacks = [...new Set([...knownStacks(args.projectDir), ...args.include])];
-    for (const stack of affectedStacks(changed, stacks, args.projectDir)) {
+    const stacks = [...new Set([...knownStacks(projectDir), ...include])];
+    for (const stack of affectedStacks(changed, stacks, projectDir)) {
         process.stdout.write(`${stack}\n`);
     }
     return 0;
 }
-
-async function main(): Promise<number> {
-    const args = parseArgs(process.argv.slice(2));
-    switch (args.command) {
-        case "preview":
-        case "up":
-            return runOperation(args.command, args);
-        case "affected":
-            return runAffected(args);
-        default:
-            throw new UsageError(`unknown command "${args.command}": preview, up or affected`);
-    }
-}
-
-main().then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-        log((e as Error).message);
-        process.exit(e instanceof UsageError ? 2 : 1);
-    },
-);

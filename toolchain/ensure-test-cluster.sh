@@ -26,7 +26,10 @@ mkdir -p "$cache_dir"
 bin_dir="$cache_dir/test-cluster/bin"
 mkdir -p "$bin_dir"
 
-log() { printf '[test-cluster] %s\n' "$*" >&2; }
+# shellcheck source=progress.sh
+source "$repo_root/toolchain/progress.sh"
+progress_prefix=test-cluster
+log() { progress_log "$@"; }
 fail() { printf '[test-cluster] error: %s\n' "$*" >&2; exit 1; }
 
 command -v go >/dev/null || fail "go is not on PATH: it is needed to build the test cluster (Go 1.26+)"
@@ -35,23 +38,23 @@ flock 9
 
 export GOFLAGS="-mod=readonly" CGO_ENABLED=0
 
-# build <name> <module dir> <version> <ldflags> <packages...>: builds the
-# packages into $bin_dir unless the cached key (version + module hash) matches.
+# build <n> <name> <module dir> <version> <ldflags> <packages...>: step n of
+# the four builds; builds the packages into $bin_dir unless the cached key
+# (version + module hash) matches.
+build_names=(etcd kubernetes kwok local-kms)
 build() {
-  local name="$1" module="$2" version="$3" ldflags="$4" key start
-  shift 4
+  local n="$1" name="$2" module="$3" version="$4" ldflags="$5" key
+  shift 5
   key="$version-$(cat "$module/go.mod" "$module/go.sum" | sha256sum | cut -c1-12)"
   if [ "$(cat "$bin_dir/.$name.key" 2>/dev/null)" = "$key" ]; then
     return 0
   fi
-  log "building $name $version from Go modules (first run only; several minutes)"
-  start=$(date +%s)
-  go -C "$module" build -trimpath -ldflags "-s -w $ldflags" -o "$bin_dir/" "$@"
+  step "$n" 4 "building $name $version from Go modules (first run only; several minutes)" "${build_names[n]:-}"
+  timed "$name build" go -C "$module" build -trimpath -ldflags "-s -w $ldflags" -o "$bin_dir/" "$@"
   echo "$key" >"$bin_dir/.$name.key"
-  log "$name build took $(( $(date +%s) - start ))s"
 }
 
-build etcd "$repo_root/toolchain/etcd" "v$ETCD_VERSION" "" go.etcd.io/etcd/server/v3
+build 1 etcd "$repo_root/toolchain/etcd" "v$ETCD_VERSION" "" go.etcd.io/etcd/server/v3
 # go names the binary of go.etcd.io/etcd/server/v3 after "server".
 if [ -x "$bin_dir/server" ]; then mv "$bin_dir/server" "$bin_dir/etcd"; fi
 
@@ -62,13 +65,13 @@ k8s_minor="$(echo "$KUBERNETES_VERSION" | cut -d. -f2)"
 k8s_ldflags="-X k8s.io/component-base/version.gitVersion=$k8s_version \
 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$k8s_minor \
 -X k8s.io/component-base/version.gitTreeState=clean"
-build kubernetes "$repo_root/toolchain/kubernetes" "$k8s_version" "$k8s_ldflags" \
+build 2 kubernetes "$repo_root/toolchain/kubernetes" "$k8s_version" "$k8s_ldflags" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
   k8s.io/kubernetes/cmd/kubectl
 
-build kwok "$repo_root/toolchain/kwok" "v$KWOK_VERSION" "" sigs.k8s.io/kwok/cmd/kwok
+build 3 kwok "$repo_root/toolchain/kwok" "v$KWOK_VERSION" "" sigs.k8s.io/kwok/cmd/kwok
 # Not a control-plane part: the KMS the delivery-jobs test encrypts review stacks' secrets with.
-build local-kms "$repo_root/toolchain/local-kms" "v$LOCAL_KMS_VERSION" "" github.com/nsmithuk/local-kms
+build 4 local-kms "$repo_root/toolchain/local-kms" "v$LOCAL_KMS_VERSION" "" github.com/nsmithuk/local-kms
 stages="$bin_dir/kwok-stages"
 if [ ! -s "$stages/.version" ] || [ "$(cat "$stages/.version")" != "$KWOK_VERSION" ]; then
   kwok_dir="$(go -C "$repo_root/toolchain/kwok" list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"

@@ -22,16 +22,11 @@ source "$repo_root/toolchain/versions.env"
 cache_dir="${PLATFORM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/platform-gitops}"
 mkdir -p "$cache_dir"
 
-log() { printf '[toolchain] %s\n' "$*" >&2; }
+# shellcheck source=progress.sh
+source "$repo_root/toolchain/progress.sh"
+progress_prefix=toolchain
+log() { progress_log "$@"; }
 fail() { printf '[toolchain] error: %s\n' "$*" >&2; exit 1; }
-timed() { # timed <label> <command...>: runs the command and logs how long it took
-  local label="$1" start end
-  shift
-  start=$(date +%s)
-  "$@"
-  end=$(date +%s)
-  log "$label took $((end - start))s"
-}
 
 command -v node >/dev/null || fail "node is not on PATH (Node.js 20.19+ is required)"
 
@@ -46,7 +41,7 @@ if command -v pnpm >/dev/null && [ "$(pnpm --version 2>/dev/null)" = "$PNPM_VERS
 else
   pnpm_prefix="$cache_dir/pnpm-$PNPM_VERSION"
   if [ ! -x "$pnpm_prefix/node_modules/.bin/pnpm" ]; then
-    log "installing pnpm $PNPM_VERSION into $pnpm_prefix"
+    step 1 4 "installing pnpm $PNPM_VERSION into $pnpm_prefix" "the pulumi CLI"
     timed "pnpm install" npm install --prefix "$pnpm_prefix" --no-audit --no-fund --loglevel=error \
       "pnpm@$PNPM_VERSION" >&2
   fi
@@ -77,7 +72,7 @@ else
   mkdir -p "$pulumi_bin"
   if [ ! -x "$pulumi_bin/pulumi" ]; then
     go_build_env
-    log "building the pulumi CLI v$PULUMI_VERSION from Go modules (first run only; several minutes)"
+    step 2 4 "building the pulumi CLI v$PULUMI_VERSION from Go modules (first run only; the longest step)" "the Node.js language host, then the kubernetes provider"
     timed "pulumi CLI build" go -C "$repo_root/toolchain/pulumi-cli" build -trimpath -tags osusergo,grpcnotrace \
       -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
       -o "$pulumi_bin/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
@@ -88,7 +83,7 @@ else
   host_key="$(content_hash "$host_src/main.go" "$host_src/go.mod" "$host_src/go.sum")"
   if [ ! -x "$pulumi_bin/pulumi-language-nodejs" ] || [ "$(cat "$pulumi_bin/.language-nodejs.key" 2>/dev/null)" != "$host_key" ]; then
     go_build_env
-    log "building the Node.js language host"
+    step 3 4 "building the Node.js language host" "the kubernetes provider"
     timed "language host build" go -C "$host_src" build -trimpath \
       -ldflags "-s -w -X main.version=$PULUMI_VERSION" -o "$pulumi_bin/pulumi-language-nodejs.tmp" .
     mv "$pulumi_bin/pulumi-language-nodejs.tmp" "$pulumi_bin/pulumi-language-nodejs"
@@ -122,6 +117,7 @@ if [ ! -x "$k8s_plugin_dir/pulumi-resource-kubernetes" ] \
   rm -rf "$build_dir"
   mkdir -p "$build_dir"
   cp "$repo_root/toolchain/pulumi-kubernetes/go.mod" "$repo_root/toolchain/pulumi-kubernetes/go.sum" "$build_dir/"
+  step 4 4 "the kubernetes provider v$KUBERNETES_PROVIDER_VERSION: download, generate, build (first run only; several minutes)"
   log "downloading $KUBERNETES_PROVIDER_MODULE@$KUBERNETES_PROVIDER_PSEUDO"
   module_dir="$(go -C "$build_dir" mod download -json "$KUBERNETES_PROVIDER_MODULE@$KUBERNETES_PROVIDER_PSEUDO" \
     | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
@@ -131,7 +127,6 @@ if [ ! -x "$k8s_plugin_dir/pulumi-resource-kubernetes" ] \
   chmod u+w "$build_dir"/*
   (cd "$build_dir" && VERSION="$KUBERNETES_PROVIDER_VERSION" go run generate.go)
   rm "$build_dir/schema.json" "$build_dir/terraform-mapping.json" "$build_dir/generate.go"
-  log "building the kubernetes provider v$KUBERNETES_PROVIDER_VERSION (first run only; several minutes)"
   timed "kubernetes provider build" go -C "$build_dir" build -trimpath \
     -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION \
       -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$render_major -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$render_minor" \

@@ -25,7 +25,7 @@ beforeAll(async () => {
     // Async: the run takes longer than vitest's worker RPC timeout.
     run = await runAsync(
         process.execPath,
-        ["--import", "tsx", path.join(REPO_ROOT, "scripts", "stacks.ts"), "preview", ...STACKS, "--workers", "2", "--project-dir", project.dir],
+        ["--import", "tsx", path.join(REPO_ROOT, "scripts", "cli", "main.ts"), "stacks", "preview", ...STACKS, "--workers", "2", "--project-dir", project.dir],
         // Local-template stacks keep their state in the local backend: here, the copy's own.
         { cwd: REPO_ROOT, env: { ...project.env, PLATFORM_LOCAL_BACKEND_URL: project.env.PULUMI_BACKEND_URL } },
     );

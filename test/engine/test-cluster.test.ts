@@ -37,9 +37,11 @@ async function up(...extra: string[]): Promise<PulumiResult> {
     return pulumi(["up", "--yes", "--skip-preview", ...POLICIES, ...extra]);
 }
 
-/** One of the repository's scripts (scripts/<name>.ts) for the stack, against this project copy. */
+/** `./platform destroy` or scripts/drift-report.ts for the stack, against this project copy. */
 async function script(name: "destroy" | "drift-report", extra: string[] = []): Promise<PulumiResult> {
-    const result = await runAsync("node", ["--import", "tsx", path.join(REPO_ROOT, "scripts", `${name}.ts`), STACK, "--project-dir", project.dir, ...extra], {
+    // destroy is a command of ./platform's command line; drift-report a CI script of its own.
+    const entry = name === "destroy" ? [path.join(REPO_ROOT, "scripts", "cli", "main.ts"), "destroy"] : [path.join(REPO_ROOT, "scripts", `${name}.ts`)];
+    const result = await runAsync("node", ["--import", "tsx", ...entry, STACK, "--project-dir", project.dir, ...extra], {
         cwd: project.dir,
         env: { ...project.env, PLATFORM_LOCAL_BACKEND_URL: project.env.PULUMI_BACKEND_URL },
     });

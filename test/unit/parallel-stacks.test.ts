@@ -119,7 +119,7 @@ describe("./platform stacks", { timeout: 180_000 }, () => {
 
     async function stacks(args: string[], env: NodeJS.ProcessEnv) {
         const log = path.join(bin, `pulumi-${Math.random().toString(36).slice(2)}.log`);
-        const result = await runCommand(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "scripts", "stacks.ts"), ...args, "--project-dir", REPO_ROOT], {
+        const result = await runCommand(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "scripts", "cli", "main.ts"), "stacks", ...args, "--project-dir", REPO_ROOT], {
             cwd: REPO_ROOT,
             env: {
                 PATH: `${bin}:${process.env.PATH}`,
