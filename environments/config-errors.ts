@@ -6,7 +6,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
 import { CONFIG_KEYS, KIND_ONLY_KEYS, settingsOf } from "./config-schema";
+import { editDistance } from "./edit-distance";
 import { EnvironmentTemplate } from "./template-registry";
+
+export { editDistance };
 
 const KEY_PREFIX = "platform";
 
@@ -20,21 +23,6 @@ export class ConfigError extends pulumi.RunError {
         super(message);
         this.name = "ConfigError";
     }
-}
-
-/** Edit distance (Levenshtein; two neighbours swapped count as one edit). */
-export function editDistance(a: string, b: string): number {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-    for (let i = 1; i <= a.length; i++) {
-        for (let j = 1; j <= b.length; j++) {
-            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-                d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    return d[a.length][b.length];
 }
 
 /**
@@ -84,7 +72,11 @@ export function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unkno
         return issue.keys.map((key) => describeUnexpectedKey(key, raw, template));
     }
     const field = issue.path.length > 0 ? String(issue.path[0]) : undefined;
-    const key = issue.path.length > 0 ? `${KEY_PREFIX}:${issue.path.join(".")}` : KEY_PREFIX;
+    if (field !== undefined && issue.path.length > 1) {
+        // Inside a map setting (platform:chartValues["mesh/istiod"]): the message names what is wrong there.
+        return [`${KEY_PREFIX}:${field}${issue.path.slice(1).map((p) => `[${JSON.stringify(String(p))}]`).join("")}: ${issue.message}`];
+    }
+    const key = field !== undefined ? `${KEY_PREFIX}:${field}` : KEY_PREFIX;
     const value = field === undefined ? undefined : raw[field];
     const got = value === undefined ? "it is not set" : `got ${JSON.stringify(value)}`;
     let allowed = issue.message;

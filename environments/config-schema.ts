@@ -16,6 +16,7 @@ import { AKS_LOCATIONS } from "../components/cluster/aks-locations";
 import { EKS_REGIONS } from "../components/cluster/eks-args";
 import { Cidr, cidrsOverlap, hasLeadingZeros, parseCidr } from "../components/shared/cidr";
 import { ENTRA_OBJECT_ID, IAM_ROLE_ARN } from "../components/shared/identifiers";
+import { ChartValues, chartValuesKeyIssues, chartValuesSetting } from "./chart-values-schema";
 import { CLOUD_TEMPLATES, ENVIRONMENT_TEMPLATES, EnvironmentTemplate, isCloudTemplate, LOCAL_TEMPLATES, namePattern, nameText, PROFILES, TEMPLATES } from "./template-registry";
 
 /** Clouds the long-lived environments run on. */
@@ -128,6 +129,8 @@ const commonFields = {
     chartMirror: requiredText.optional(),
     /** Protect stateful resources from deletion (always on in prod). */
     protect: z.enum(["true", "false"]).transform((v) => v === "true").optional(),
+    /** Helm values merged last over the components' own, by `<component>/<release>` (chart-values-schema.ts). */
+    chartValues: chartValuesSetting.optional(),
 };
 
 /** Settings only the local and review templates read (environments/templates/local.ts). */
@@ -171,9 +174,10 @@ interface CommonShape {
     name: string;
     plannedDestruction?: string;
     protect?: boolean;
+    chartValues?: ChartValues;
 }
 
-/** Rules of every template: its names, its planned destruction, its protection. */
+/** Rules of every template: its names, its planned destruction, its protection, the releases its chart values name. */
 function checkCommon(c: CommonShape, ctx: z.RefinementCtx): void {
     // Each template makes its own names (local[-x], review-<id>, dev[-x], …): the template registry says which.
     if (!namePattern(c.template).test(c.name)) {
@@ -182,6 +186,9 @@ function checkCommon(c: CommonShape, ctx: z.RefinementCtx): void {
     checkPlannedDestruction(c, ctx);
     if (TEMPLATES[c.template].forceProtection && c.protect === false) {
         ctx.addIssue({ code: "custom", path: ["protect"], message: `${c.template} must protect its stateful resources; allowed: true (or unset)` });
+    }
+    for (const { key, message } of chartValuesKeyIssues(c.chartValues, c.template)) {
+        ctx.addIssue({ code: "custom", path: ["chartValues", key], message });
     }
 }
 

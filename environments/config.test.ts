@@ -252,6 +252,9 @@ describe("loadEnvironmentConfig reads every key of the stack (pulumi.runtime.all
     });
 });
 
+/** A config value as the engine passes it to the program: text as it is, a map (platform:chartValues) as JSON. */
+const asPassed = (value: unknown): string => (typeof value === "object" && value !== null ? JSON.stringify(value) : String(value));
+
 describe("Pulumi.yaml and the schema", () => {
     const project = parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8")) as {
         config: Record<string, { type: string; default?: unknown }>;
@@ -263,10 +266,11 @@ describe("Pulumi.yaml and the schema", () => {
         expect(declared.map((k) => k.replace(/^platform:/, "")).sort()).toEqual([...CONFIG_KEYS].sort());
     });
 
-    it("declares every key as a string, without a default exactly for the keys every template requires (name comes from the stack)", () => {
+    it("declares every key as a string (platform:chartValues as a map), without a default exactly for the keys every template requires (name comes from the stack)", () => {
         for (const key of declared) {
-            expect(project.config[key].type, key).toBe("string");
+            expect(project.config[key].type, key).toBe(key === "platform:chartValues" ? "object" : "string");
         }
+        expect(project.config["platform:chartValues"].default).toEqual({});
         const withoutDefault = declared.filter((k) => project.config[k].default === undefined).map((k) => k.replace(/^platform:/, ""));
         const requires = (shape: Record<string, z.ZodType>, key: string) => key in shape && !shape[key].safeParse(undefined).success;
         const required = CONFIG_KEYS.filter((k) => k !== "name" && requires(localConfigSchema.shape, k) && requires(cloudConfigSchema.shape, k));
@@ -282,12 +286,12 @@ describe("Pulumi.yaml and the schema", () => {
         const files = fs.readdirSync(stacksDir).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
         expect(files.length).toBeGreaterThanOrEqual(4);
         const defaults = Object.fromEntries(
-            Object.entries(project.config).filter(([, d]) => d.default !== undefined).map(([k, d]) => [k, String(d.default)]),
+            Object.entries(project.config).filter(([, d]) => d.default !== undefined).map(([k, d]) => [k, asPassed(d.default)]),
         );
         for (const file of files) {
             const stack = /^Pulumi\.(.+)\.yaml$/.exec(file)![1];
             // Read as the scripts read stack files: every value as the text Pulumi passes.
-            const values = Object.fromEntries(Object.entries(readStackFile(REPO_ROOT, stack)?.config ?? {}).map(([k, v]) => [k, String(v)]));
+            const values = Object.fromEntries(Object.entries(readStackFile(REPO_ROOT, stack)?.config ?? {}).map(([k, v]) => [k, asPassed(v)]));
             expect(() => loadEnvironmentConfig({ ...defaults, "platform:name": stack, ...values }), file).not.toThrow();
         }
     });

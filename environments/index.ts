@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { preflightCharts } from "../components/shared/chart";
 import { registerStackTransforms } from "../components/shared/helm";
 import { IN_CLUSTER_CHARTS, PLATFORM_MANIFESTS } from "../components/upstream";
+import { checkChartValues } from "./chart-values";
 import { EnvironmentConfig, isCloudConfig, loadEnvironmentConfig } from "./config";
 import { resolveKubernetesTarget } from "./kubernetes-target";
 import { TEMPLATES } from "./template-registry";
@@ -10,7 +11,8 @@ import { TEMPLATES } from "./template-registry";
 /**
  * The program behind every stack (index.ts exports its promise): validate the
  * configuration (before any resource is registered), check that every chart
- * can be read, build the template.
+ * can be read and that the stack's chart values are values of their charts,
+ * build the template.
  *
  * The promise is marked as handled at once. Pulumi's runtime awaits the
  * exported promise only after a turn of the event loop (it checks the program
@@ -35,6 +37,8 @@ async function buildEnvironment() {
     const config: EnvironmentConfig = loadEnvironmentConfig();
     // Every chart must be readable before the first resource is registered.
     await preflightCharts(IN_CLUSTER_CHARTS, config.chartMirror, { manifests: PLATFORM_MANIFESTS });
+    // The stack's chart values must be values of the charts they override (read from a mirror directory).
+    checkChartValues(config);
     // Declared values win over kubectl changes (README "Reliability and recovery"); CRDs are stored without schema prose.
     registerStackTransforms();
     switch (TEMPLATES[config.template].kind) {

@@ -2,19 +2,16 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import { PlatformNamespace } from "../namespace";
-import { ChartMirror, UpstreamChart } from "../shared/chart";
+import { ChartMirror } from "../shared/chart";
+import { checkValuesOverride, ValuesOverride } from "../shared/chart-values";
 import { Cluster } from "../shared/cluster";
 import { platformChart } from "../shared/helm";
-import { ALLOW_KUBE_API, allowWebhook, containerResources, deliveredStatus, withDefaults } from "../shared/kubernetes";
+import { ALLOW_KUBE_API, allowWebhook, deliveredStatus, withDefaults } from "../shared/kubernetes";
 import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
+import { CERT_MANAGER_CHART, CERT_MANAGER_RELEASE_CHARTS, CertManagerRelease, certManagerValues } from "./charts";
 
-/** cert-manager, pinned. */
-export const CERT_MANAGER_CHART: UpstreamChart = {
-    name: "cert-manager",
-    version: "v1.21.1",
-    repository: "https://charts.jetstack.io",
-};
+export * from "./charts";
 
 /** How certificates are issued: a local CA, or ACME (Let's Encrypt or another ACME server). */
 export type IssuerConfig =
@@ -42,6 +39,8 @@ export interface CertManagerArgs {
     replicas?: number;
     /** Chart mirror of the environment. Default: upstream repositories. */
     chartMirror?: ChartMirror;
+    /** Values merged last over the chart's (`certManagerValues`), by release: `cert-manager`. Default: none. */
+    valuesOverride?: ValuesOverride<CertManagerRelease>;
 }
 
 export const LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
@@ -66,6 +65,7 @@ export function validateCertManagerArgs(name: string, args: CertManagerArgs): vo
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
         throw new Error(`cert-manager "${name}": replicas is ${replicas}; allowed: an integer from 1 to 5`);
     }
+    checkValuesOverride(`cert-manager "${name}"`, args.valuesOverride, Object.keys(CERT_MANAGER_RELEASE_CHARTS));
 }
 
 const TYPE: ComponentType = "platform:cert-manager:CertManager";
@@ -100,7 +100,6 @@ export class CertManager extends pulumi.ComponentResource implements RecordSourc
             { parent: this },
         );
 
-        const resources = containerResources("10m", "64Mi", "256Mi");
         this.chart = platformChart(
             `${name}-chart`,
             {
@@ -109,16 +108,8 @@ export class CertManager extends pulumi.ComponentResource implements RecordSourc
                 mirror: a.chartMirror,
                 namespace: a.namespace,
                 labels,
-                values: {
-                    crds: { enabled: true, keep: true },
-                    replicaCount: a.replicas,
-                    resources,
-                    webhook: { replicaCount: a.replicas, resources, podDisruptionBudget: { enabled: a.replicas > 1 } },
-                    cainjector: { replicaCount: a.replicas, resources, podDisruptionBudget: { enabled: a.replicas > 1 } },
-                    // A post-install Helm hook, which the platform does not run; Pulumi waits for the webhook instead.
-                    startupapicheck: { enabled: false },
-                    podDisruptionBudget: { enabled: a.replicas > 1 },
-                },
+                values: certManagerValues({ replicas: a.replicas }),
+                valuesOverride: a.valuesOverride?.["cert-manager"],
                 dependsOn: [namespace],
             },
             { parent: this },

@@ -2,6 +2,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { chartInputs, expectRefusedBeforeRegistering, K8S as T, settled, setupRenderedComponent, TEST_TAGS as tags } from "../../test/helpers/component";
 import { MockSession } from "../../test/helpers/mocks";
+import { consulValues } from "./charts";
 
 interface ConsulValues {
     global: {
@@ -96,6 +97,25 @@ describe("ConsulServer", () => {
         expect(valuesOf("consul").global.datacenter).toBe("prod");
         expect(server.address).toBe("https://consul-server.consul.svc.cluster.local:8501");
         expect(server.records.find((r) => r.id === "consul")?.count).toBe(5);
+    });
+
+    it("merges the values override last: maps merge key by key, lists and scalars replace", async () => {
+        await build("consul", args({ valuesOverride: { consul: { server: { replicas: 3, extraLabels: { team: "platform" } }, ui: { enabled: false } } } }));
+        const own = consulValues({ datacenter: "dev", replicas: 1, storageSize: "10Gi" }) as { server: object; ui: object };
+        const values = valuesOf("consul") as unknown as Record<string, unknown>;
+        expect(values.server).toEqual({ ...own.server, replicas: 3, extraLabels: { team: "platform" } });
+        expect(values.ui).toEqual({ ...own.ui, enabled: false });
+        expect(values.global).toEqual(consulValues({ datacenter: "dev", replicas: 1, storageSize: "10Gi" }).global);
+    });
+
+    it("passes the values of consulValues unchanged without an override", async () => {
+        await build("consul", args({ replicas: 3 }));
+        expect(valuesOf("consul")).toEqual(consulValues({ datacenter: "dev", replicas: 3, storageSize: "10Gi" }));
+    });
+
+    it("refuses an override of a release it does not install before registering anything", async () => {
+        const valuesOverride = { server: { replicas: 3 } } as Args["valuesOverride"];
+        await expectRefusedBeforeRegistering(session, () => new mod.ConsulServer("bad", args({ valuesOverride })), /^consul "bad": valuesOverride has "server"; allowed: consul \(the releases it installs\)$/);
     });
 
     it("refuses an even number of servers before registering anything", async () => {

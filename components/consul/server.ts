@@ -3,22 +3,18 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { OBSERVABILITY_NAMESPACE } from "../mesh/network";
 import { PlatformNamespace } from "../namespace";
-import { ChartMirror, UpstreamChart } from "../shared/chart";
+import { ChartMirror } from "../shared/chart";
+import { checkValuesOverride, ValuesOverride } from "../shared/chart-values";
 import { Cluster } from "../shared/cluster";
 import { GeneratedSecret } from "../shared/generated-secret";
 import { platformChart } from "../shared/helm";
 import { ALLOW_KUBE_API, checkCount, checkQuantity, containerResources, deliveredStatus, serviceHost } from "../shared/kubernetes";
 import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
+import { CONSUL_CHART, CONSUL_NAMESPACE, CONSUL_RELEASE_CHARTS, CONSUL_SECRETS, ConsulRelease, consulValues } from "./charts";
 
-/** HashiCorp's Consul chart (consul-k8s; the chart version is the consul-k8s version). */
-export const CONSUL_CHART: UpstreamChart = {
-    name: "consul",
-    version: "2.0.3",
-    repository: "https://helm.releases.hashicorp.com",
-};
-
-export const CONSUL_NAMESPACE = "consul";
+// The pin, namespace and Secret names live in charts.ts; importable from here too.
+export { CONSUL_CHART, CONSUL_NAMESPACE, CONSUL_SECRETS } from "./charts";
 
 export interface ConsulServerArgs {
     /** The cluster Consul runs in. */
@@ -37,10 +33,9 @@ export interface ConsulServerArgs {
     chartMirror?: ChartMirror;
     /** What must exist first: cert-manager, whose CRDs the servers' certificates need. */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /** Values merged last over the chart's (`consulValues`), by release: `consul`. Default: none. */
+    valuesOverride?: ValuesOverride<ConsulRelease>;
 }
-
-/** Secrets the platform makes for Consul in place of the chart's Helm-hook jobs (tls-init, gossip-encryption-autogenerate). */
-export const CONSUL_SECRETS = { ca: "consul-ca", serverCert: "consul-server-cert", gossip: "consul-gossip-key" } as const;
 
 /** Names the servers' certificate answers to: Consul's own (`server.<dc>.consul`) and the Service's. */
 export function consulServerDnsNames(datacenter: string): string[] {
@@ -64,6 +59,7 @@ export function validateConsulServerArgs(name: string, args: ConsulServerArgs): 
         throw new Error(`${c}: replicas is ${args.replicas}; allowed: an odd number (1, 3, 5 or 7) so Raft keeps a quorum`);
     }
     checkQuantity(c, "storageSize", args.storageSize);
+    checkValuesOverride(c, args.valuesOverride, Object.keys(CONSUL_RELEASE_CHARTS));
 }
 
 const TYPE: ComponentType = "platform:consul:ConsulServer";
@@ -181,35 +177,8 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
                 labels: standardLabels(args.tags, { name: "consul", instance: name, component: "service-discovery" }),
                 // ACLs on: the chart renders the auth method's token Secret.
                 orderServiceAccountTokens: true,
-                values: {
-                    global: {
-                        name: "consul",
-                        datacenter: this.datacenter,
-                        tls: {
-                            enabled: true,
-                            httpsOnly: true,
-                            caCert: { secretName: CONSUL_SECRETS.ca, secretKey: "tls.crt" },
-                            caKey: { secretName: CONSUL_SECRETS.ca, secretKey: "tls.key" },
-                        },
-                        acls: { manageSystemACLs: true },
-                        gossipEncryption: { autoGenerate: false, secretName: CONSUL_SECRETS.gossip, secretKey: "key" },
-                        metrics: { enabled: true },
-                    },
-                    server: {
-                        replicas,
-                        storage: args.storageSize ?? "10Gi",
-                        storageClass: args.storageClass,
-                        resources: containerResources("100m", "256Mi", "1Gi"),
-                        serverCert: { secretName: CONSUL_SECRETS.serverCert },
-                        // The chart picks the budget's API version by asking the cluster,
-                        // which render mode cannot: the component makes a policy/v1 one.
-                        disruptionBudget: { enabled: false },
-                    },
-                    // Istio is the mesh: no Consul sidecars, no catalog sync.
-                    connectInject: { enabled: false },
-                    syncCatalog: { enabled: false },
-                    ui: { enabled: true, metrics: { enabled: false } },
-                },
+                values: consulValues({ datacenter: this.datacenter, replicas, storageSize: args.storageSize ?? "10Gi", storageClass: args.storageClass }),
+                valuesOverride: args.valuesOverride?.consul,
                 dependsOn: [namespace, serverCert, gossip],
                 // fetch-server-region, an init container the chart gives no resources value.
                 unconfigurableContainers: { "locality-init": containerResources("10m", "32Mi", "64Mi") },

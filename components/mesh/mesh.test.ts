@@ -154,6 +154,33 @@ describe("IstioMesh charts", () => {
     });
 });
 
+describe("IstioMesh values overrides", () => {
+    it("merges each release's override last, over that release's values only (maps merge, lists and scalars replace)", async () => {
+        await build("m", {
+            replicas: 2,
+            valuesOverride: {
+                "istio-ingressgateway": { service: { type: "ClusterIP", annotations: { team: "edge" } }, autoscaling: { maxReplicas: 8 } },
+                istiod: { meshConfig: { extensionProviders: [{ name: "other" }] } },
+            },
+        });
+        expect(chartOf("m-ingress-gateway").values).toEqual({
+            ...mod.istioGatewayValues({ role: "ingress", serviceType: "LoadBalancer", replicas: 2 }),
+            service: { type: "ClusterIP", annotations: { team: "edge" } },
+            autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 8 },
+        });
+        // The other gateway, a release of the same chart, keeps its own values.
+        expect(chartOf("m-egress-gateway").values).toEqual(mod.istioGatewayValues({ role: "egress", serviceType: "ClusterIP", replicas: 2 }));
+        expect(istiodValues("m").meshConfig).toMatchObject({ accessLogFile: "/dev/stdout", extensionProviders: [{ name: "other" }] });
+        expect(chartOf("m-base").values).toEqual(mod.istioBaseValues());
+    });
+
+    it("refuses an override of a release it does not install, naming its releases", () => {
+        expect(() => mod.validateIstioMeshArgs("m", meshArgs({ valuesOverride: { gateway: {} } as Args["valuesOverride"] }))).toThrow(
+            'istio mesh "m": valuesOverride has "gateway"; allowed: base, istiod, istio-ingressgateway, istio-egressgateway (the releases it installs)',
+        );
+    });
+});
+
 describe("IstioMesh security and ingress", () => {
     it("enforces STRICT mTLS mesh-wide with a PeerAuthentication named default in istio-system", async () => {
         await build("m");

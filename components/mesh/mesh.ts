@@ -3,12 +3,25 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { PlatformNamespace } from "../namespace";
 import { ChartMirror } from "../shared/chart";
+import { checkValuesOverride, ValuesOverride } from "../shared/chart-values";
 import { Cluster } from "../shared/cluster";
 import { platformChart } from "../shared/helm";
-import { ALLOW_KUBE_API, containerResources, deliveredStatus, withDefaults } from "../shared/kubernetes";
+import { ALLOW_KUBE_API, deliveredStatus, withDefaults } from "../shared/kubernetes";
 import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
-import { ISTIO_BASE_CHART, ISTIO_GATEWAY_CHART, ISTIOD_CHART, MESH_NAMESPACES } from "./charts";
+import {
+    gatewayReleaseName,
+    GatewayRole,
+    ISTIO_BASE_CHART,
+    ISTIO_GATEWAY_CHART,
+    istioBaseValues,
+    ISTIOD_CHART,
+    istiodValues,
+    istioGatewayValues,
+    MESH_NAMESPACES,
+    MESH_RELEASE_CHARTS,
+    MeshRelease,
+} from "./charts";
 import { OBSERVABILITY_NAMESPACE } from "./network";
 
 export const OUTBOUND_TRAFFIC_POLICIES = ["ALLOW_ANY", "REGISTRY_ONLY"] as const;
@@ -35,6 +48,11 @@ export interface IstioMeshArgs {
     chartMirror?: ChartMirror;
     /** What must exist first (cert-manager, so the certificate can be issued). Default: nothing. */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Values merged last over the charts' (`charts.ts`), by release: `base`,
+     * `istiod`, `istio-ingressgateway`, `istio-egressgateway`. Default: none.
+     */
+    valuesOverride?: ValuesOverride<MeshRelease>;
 }
 
 const defaults = { outboundTrafficPolicy: "ALLOW_ANY", ingressServiceType: "LoadBalancer", replicas: 1 } as const;
@@ -65,6 +83,7 @@ export function validateIstioMeshArgs(name: string, args: IstioMeshArgs): void {
     if (sampling !== undefined && !(sampling >= 0 && sampling <= 100)) {
         throw new Error(`${prefix}: tracing.samplingPercent is ${sampling}; allowed: 0 to 100`);
     }
+    checkValuesOverride(prefix, args.valuesOverride, Object.keys(MESH_RELEASE_CHARTS));
 }
 
 const TYPE: ComponentType = "platform:mesh:IstioMesh";
@@ -116,7 +135,8 @@ export class IstioMesh extends pulumi.ComponentResource implements RecordSource 
                 chart: ISTIO_BASE_CHART,
                 namespace: MESH_NAMESPACES.control,
                 labels: labels("crds"),
-                values: { defaultRevision: "default" },
+                values: istioBaseValues(),
+                valuesOverride: a.valuesOverride?.base,
                 dependsOn: [control],
             },
             { parent: this },
@@ -130,46 +150,29 @@ export class IstioMesh extends pulumi.ComponentResource implements RecordSource 
                 chart: ISTIOD_CHART,
                 namespace: MESH_NAMESPACES.control,
                 labels: labels("control-plane"),
-                values: {
-                    // Top-level keys in this chart (`pilot.*` is only copied up, for old values files).
-                    // The autoscaler keeps at least `replicas` istiods; a fixed replica count has no effect with it on.
-                    autoscaleMin: a.replicas,
-                    autoscaleMax: Math.max(a.replicas, 5),
-                    resources: containerResources("100m", "256Mi", "1Gi"),
-                    global: {
-                        // Every injected sidecar gets requests and limits; the injection
-                        // template gives the istio-init container the same ones.
-                        proxy: { resources: containerResources("10m", "64Mi", "256Mi") },
-                    },
-                    meshConfig: {
-                        accessLogFile: "/dev/stdout",
-                        outboundTrafficPolicy: { mode: a.outboundTrafficPolicy },
-                        enableTracing: a.tracing !== undefined,
-                        extensionProviders: a.tracing
-                            ? [{ name: tracingProvider, opentelemetry: { service: a.tracing.host, port: a.tracing.port } }]
-                            : [],
-                    },
-                },
+                values: istiodValues({
+                    replicas: a.replicas,
+                    outboundTrafficPolicy: a.outboundTrafficPolicy,
+                    tracing: a.tracing,
+                    tracingProvider,
+                }),
+                valuesOverride: a.valuesOverride?.istiod,
                 dependsOn: [base],
             },
             { parent: this },
         );
 
-        const gateway = (role: "ingress" | "egress", serviceType: string, namespaceDep: pulumi.Resource) =>
+        const gateway = (role: GatewayRole, serviceType: string, namespaceDep: pulumi.Resource) =>
             platformChart(
                 `${name}-${role}-gateway`,
                 {
                     ...chartArgs,
                     chart: ISTIO_GATEWAY_CHART,
-                    releaseName: `istio-${role}gateway`,
+                    releaseName: gatewayReleaseName(role),
                     namespace: MESH_NAMESPACES[role],
                     labels: labels(`${role}-gateway`),
-                    values: {
-                        labels: { istio: `${role}gateway` },
-                        service: { type: serviceType },
-                        autoscaling: { enabled: true, minReplicas: a.replicas, maxReplicas: Math.max(a.replicas, 5) },
-                        resources: containerResources("100m", "128Mi", "1Gi"),
-                    },
+                    values: istioGatewayValues({ role, serviceType, replicas: a.replicas }),
+                    valuesOverride: a.valuesOverride?.[gatewayReleaseName(role)],
                     dependsOn: [this.istiod, namespaceDep],
                 },
                 { parent: this },

@@ -4,22 +4,27 @@ import * as pulumi from "@pulumi/pulumi";
 import { MESH_NAMESPACES, OBSERVABILITY_NAMESPACE } from "../mesh";
 import { PlatformNamespace } from "../namespace";
 import { ChartMirror } from "../shared/chart";
+import { checkValuesOverride, ValuesOverride } from "../shared/chart-values";
 import { Cluster } from "../shared/cluster";
 import { GeneratedSecret } from "../shared/generated-secret";
 import { platformChart } from "../shared/helm";
-import {
-    ALLOW_KUBE_API,
-    checkCount,
-    checkDuration,
-    checkQuantity,
-    containerResources,
-    deliveredStatus,
-    serviceHost,
-    withDefaults,
-} from "../shared/kubernetes";
+import { ALLOW_KUBE_API, checkCount, checkDuration, checkQuantity, deliveredStatus, serviceHost, withDefaults } from "../shared/kubernetes";
 import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
-import { FLUENT_BIT_CHART, JAEGER_CHART, KIALI_CHART, KUBE_PROMETHEUS_STACK_CHART, LOKI_CHART } from "./charts";
+import {
+    FLUENT_BIT_CHART,
+    fluentBitValues,
+    JAEGER_CHART,
+    jaegerValues,
+    KIALI_CHART,
+    kialiValues,
+    KUBE_PROMETHEUS_STACK_CHART,
+    kubePrometheusStackValues,
+    LOKI_CHART,
+    lokiValues,
+    OBSERVABILITY_RELEASE_CHARTS,
+    ObservabilityRelease,
+} from "./charts";
 
 export interface ObservabilityArgs {
     /** The cluster to observe. */
@@ -44,6 +49,11 @@ export interface ObservabilityArgs {
     protect?: boolean;
     /** What must exist first: cert-manager (the Prometheus operator's webhook certificate) and the mesh (whose CRDs Kiali reads). Default: nothing. */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Values merged last over the charts' (`charts.ts`), by release:
+     * `kube-prometheus-stack`, `jaeger`, `kiali-server`, `loki`, `fluent-bit`. Default: none.
+     */
+    valuesOverride?: ValuesOverride<ObservabilityRelease>;
 }
 
 const defaults = {
@@ -65,19 +75,7 @@ export function validateObservabilityArgs(name: string, args: ObservabilityArgs)
     }
     checkQuantity(c, "logsStorage", args.logsStorage);
     checkCount(c, "replicas", args.replicas, 1, 5);
-}
-
-/**
- * Prometheus's size-based retention for a volume: 85% of it, so old blocks
- * are dropped before the disk fills (Prometheus's "GB" is 2^30 bytes).
- */
-export function retentionSizeFor(volume: string): string {
-    const match = /^([0-9]+)(Ki|Mi|Gi|Ti)$/.exec(volume);
-    if (!match) {
-        throw new Error(`retentionSizeFor: "${volume}" is not a size such as 20Gi`);
-    }
-    const mib = parseInt(match[1], 10) * { Ki: 1 / 1024, Mi: 1, Gi: 1024, Ti: 1024 * 1024 }[match[2] as "Ki" | "Mi" | "Gi" | "Ti"];
-    return `${Math.floor(mib * 0.85)}MB`;
+    checkValuesOverride(c, args.valuesOverride, Object.keys(OBSERVABILITY_RELEASE_CHARTS));
 }
 
 /** Where the mesh sends traces (OTLP gRPC on Jaeger's collector). */
@@ -108,11 +106,6 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
         const a = withDefaults(defaults, args);
         const ns = OBSERVABILITY_NAMESPACE;
         const labels = (component: string) => standardLabels(a.tags, { name: "observability", instance: name, component });
-        const volume = (size: string) => ({
-            accessModes: ["ReadWriteOnce"],
-            storageClassName: a.storageClass,
-            resources: { requests: { storage: size } },
-        });
 
         const namespace = new PlatformNamespace(
             `${name}-ns`,
@@ -170,50 +163,16 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                 ...chartArgs,
                 chart: KUBE_PROMETHEUS_STACK_CHART,
                 labels: labels("metrics"),
-                values: {
-                    fullnameOverride: "kube-prometheus-stack",
-                    prometheusOperator: {
-                        resources: containerResources("50m", "128Mi", "512Mi"),
-                        // The chart's certificate jobs are Helm hooks, which the platform does not run:
-                        // cert-manager issues the admission webhook's certificate instead.
-                        admissionWebhooks: { certManager: { enabled: true } },
-                        prometheusConfigReloader: { resources: containerResources("10m", "32Mi", "64Mi") },
-                    },
-                    prometheus: {
-                        prometheusSpec: {
-                            replicas: a.replicas,
-                            retention: a.metricsRetention,
-                            retentionSize: retentionSizeFor(a.metricsStorage),
-                            storageSpec: { volumeClaimTemplate: { spec: volume(a.metricsStorage) } },
-                            resources: containerResources("200m", "1Gi", "4Gi"),
-                            // Pick up every ServiceMonitor/PodMonitor, not only the chart's own.
-                            serviceMonitorSelectorNilUsesHelmValues: false,
-                            podMonitorSelectorNilUsesHelmValues: false,
-                            ruleSelectorNilUsesHelmValues: false,
-                        },
-                    },
-                    alertmanager: {
-                        alertmanagerSpec: {
-                            replicas: a.replicas,
-                            storage: { volumeClaimTemplate: { spec: volume("2Gi") } },
-                            resources: containerResources("10m", "64Mi", "256Mi"),
-                        },
-                    },
-                    grafana: {
-                        admin: { existingSecret: grafanaAdmin.secretName, userKey: "admin-user", passwordKey: "admin-password" },
-                        resources: containerResources("50m", "256Mi", "512Mi"),
-                        // lookupVolumeName asks the cluster, which render mode has not got.
-                        persistence: { enabled: true, size: "5Gi", storageClassName: a.storageClass, lookupVolumeName: false },
-                        initChownData: { resources: containerResources("10m", "16Mi", "32Mi") },
-                        sidecar: { resources: containerResources("10m", "64Mi", "128Mi") },
-                        additionalDataSources: [
-                            { name: "Loki", type: "loki", uid: "loki", url: this.lokiUrl, access: "proxy" },
-                            { name: "Jaeger", type: "jaeger", uid: "jaeger", url: this.jaegerQueryUrl, access: "proxy" },
-                        ],
-                    },
-                    "kube-state-metrics": { resources: containerResources("10m", "64Mi", "256Mi") },
-                    "prometheus-node-exporter": { resources: containerResources("10m", "32Mi", "128Mi") },
-                },
+                values: kubePrometheusStackValues({
+                    replicas: a.replicas,
+                    metricsRetention: a.metricsRetention,
+                    metricsStorage: a.metricsStorage,
+                    storageClass: a.storageClass,
+                    grafanaAdminSecret: grafanaAdmin.secretName,
+                    lokiUrl: this.lokiUrl,
+                    jaegerQueryUrl: this.jaegerQueryUrl,
+                }),
+                valuesOverride: a.valuesOverride?.["kube-prometheus-stack"],
                 // cert-manager first: the operator's webhook certificate is a cert-manager Certificate.
                 dependsOn: [namespace, grafanaAdmin, ...(a.dependsOn ?? [])],
                 protectVolumeClaims: a.protect,
@@ -227,11 +186,8 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                 ...chartArgs,
                 chart: JAEGER_CHART,
                 labels: labels("tracing"),
-                values: {
-                    fullnameOverride: "jaeger",
-                    // Jaeger v2's built-in configuration: all in one, in-memory storage.
-                    jaeger: { resources: containerResources("100m", "256Mi", "1Gi") },
-                },
+                values: jaegerValues(),
+                valuesOverride: a.valuesOverride?.jaeger,
                 dependsOn: [namespace],
             },
             { parent: this },
@@ -243,19 +199,13 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                 ...chartArgs,
                 chart: KIALI_CHART,
                 labels: labels("mesh-console"),
-                values: {
-                    auth: { strategy: "token" },
-                    login_token: { signing_key: `secret:${kialiSigningKey.secretName}:key` },
-                    // Autodetecting remote clusters lists Secrets through lookup, which render mode cannot answer.
-                    clustering: { autodetect_secrets: { enabled: false } },
-                    deployment: { resources: containerResources("10m", "128Mi", "1Gi") },
-                    external_services: {
-                        istio: { root_namespace: MESH_NAMESPACES.control },
-                        prometheus: { url: this.prometheusUrl },
-                        grafana: { enabled: true, internal_url: this.grafanaUrl },
-                        tracing: { enabled: true, provider: "jaeger", use_grpc: true, internal_url: `http://${serviceHost("jaeger", ns)}:16685` },
-                    },
-                },
+                values: kialiValues({
+                    namespace: ns,
+                    signingKeySecret: kialiSigningKey.secretName,
+                    prometheusUrl: this.prometheusUrl,
+                    grafanaUrl: this.grafanaUrl,
+                }),
+                valuesOverride: a.valuesOverride?.["kiali-server"],
                 dependsOn: [namespace, kialiSigningKey, ...(a.dependsOn ?? [])],
             },
             { parent: this },
@@ -267,43 +217,8 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                 ...chartArgs,
                 chart: LOKI_CHART,
                 labels: labels("logs"),
-                values: {
-                    fullnameOverride: "loki",
-                    deploymentMode: "SingleBinary",
-                    loki: {
-                        auth_enabled: false,
-                        commonConfig: { replication_factor: 1 },
-                        storage: { type: "filesystem" },
-                        schemaConfig: {
-                            configs: [
-                                {
-                                    from: "2025-01-01",
-                                    store: "tsdb",
-                                    object_store: "filesystem",
-                                    schema: "v13",
-                                    index: { prefix: "index_", period: "24h" },
-                                },
-                            ],
-                        },
-                        limits_config: { retention_period: a.logsRetention },
-                        compactor: { retention_enabled: true, delete_request_store: "filesystem" },
-                    },
-                    singleBinary: {
-                        replicas: 1,
-                        persistence: { size: a.logsStorage, storageClass: a.storageClass },
-                        resources: containerResources("100m", "256Mi", "1Gi"),
-                    },
-                    // Single-binary mode: the scalable targets, caches and canary are off.
-                    read: { replicas: 0 },
-                    write: { replicas: 0 },
-                    backend: { replicas: 0 },
-                    gateway: { enabled: false },
-                    chunksCache: { enabled: false },
-                    resultsCache: { enabled: false },
-                    lokiCanary: { enabled: false },
-                    sidecar: { resources: containerResources("10m", "64Mi", "128Mi") },
-                    test: { enabled: false },
-                },
+                values: lokiValues({ logsRetention: a.logsRetention, logsStorage: a.logsStorage, storageClass: a.storageClass }),
+                valuesOverride: a.valuesOverride?.loki,
                 dependsOn: [namespace],
             },
             { parent: this },
@@ -315,21 +230,8 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                 ...chartArgs,
                 chart: FLUENT_BIT_CHART,
                 labels: labels("log-shipping"),
-                values: {
-                    fullnameOverride: "fluent-bit",
-                    resources: containerResources("20m", "64Mi", "256Mi"),
-                    config: {
-                        outputs: [
-                            "[OUTPUT]",
-                            "    Name loki",
-                            "    Match kube.*",
-                            `    Host ${serviceHost("loki", ns)}`,
-                            "    Port 3100",
-                            `    Labels job=fluent-bit, environment=${a.tags.environment}`,
-                            "    Auto_Kubernetes_Labels on",
-                        ].join("\n"),
-                    },
-                },
+                values: fluentBitValues({ namespace: ns, environment: a.tags.environment }),
+                valuesOverride: a.valuesOverride?.["fluent-bit"],
                 dependsOn: [namespace],
             },
             { parent: this },

@@ -3,31 +3,26 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { OBSERVABILITY_NAMESPACE } from "../mesh/network";
 import { PlatformNamespace } from "../namespace";
-import { ChartMirror, UpstreamChart } from "../shared/chart";
+import { ChartMirror } from "../shared/chart";
+import { checkValuesOverride, ValuesOverride } from "../shared/chart-values";
 import { Cluster } from "../shared/cluster";
 import { GeneratedSecret } from "../shared/generated-secret";
 import { platformChart } from "../shared/helm";
 import { ALLOW_KUBE_API, allowWebhook, checkCount, checkQuantity, containerResources, deliveredStatus, serviceHost, withDefaults } from "../shared/kubernetes";
 import { ComponentType, namespaceRecordId, RECORD_IDS, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
+import {
+    BARMAN_CLOUD_PLUGIN_CHART,
+    barmanCloudPluginValues,
+    CLOUDNATIVE_PG_CHART,
+    cloudnativePgValues,
+    POSTGRES_RELEASE_CHARTS,
+    PostgresRelease,
+} from "./charts";
 import { POSTGRES_MAJOR_VERSIONS, PostgresMajorVersion, PostgresServer } from "./types";
 
-/** The CloudNativePG operator. */
-export const CLOUDNATIVE_PG_CHART: UpstreamChart = {
-    name: "cloudnative-pg",
-    version: "0.29.0",
-    repository: "https://cloudnative-pg.github.io/charts",
-};
-
-/**
- * The Barman Cloud plugin: CloudNativePG's in-tree `barmanObjectStore` backup
- * is deprecated since 1.26, backups go through this plugin instead.
- */
-export const BARMAN_CLOUD_PLUGIN_CHART: UpstreamChart = {
-    name: "plugin-barman-cloud",
-    version: "0.7.0",
-    repository: "https://cloudnative-pg.github.io/charts",
-};
+// The pins live in charts.ts; importable from here too.
+export { BARMAN_CLOUD_PLUGIN_CHART, CLOUDNATIVE_PG_CHART } from "./charts";
 
 /** Postgres images per major version, pinned to a minor release. */
 export const CLOUDNATIVE_PG_IMAGES: Record<PostgresMajorVersion, string> = {
@@ -78,6 +73,8 @@ export interface InClusterPostgresArgs {
     chartMirror?: ChartMirror;
     /** The chart that installs the PodMonitor CRD (Observability.monitoringCrds). Default: none (the CRD must exist). */
     monitoringCrds?: pulumi.Resource;
+    /** Values merged last over the charts' (`charts.ts`), by release: `cloudnative-pg`, `plugin-barman-cloud`. Default: none. */
+    valuesOverride?: ValuesOverride<PostgresRelease>;
 }
 
 const defaults = { namespace: "postgres", version: "17", instances: 1, storageSize: "10Gi", databaseName: "platform" } as const;
@@ -105,6 +102,7 @@ export function validateInClusterPostgresArgs(name: string, args: InClusterPostg
         }
         checkCount(c, "backup.retentionDays", args.backup.retentionDays, 1, 365);
     }
+    checkValuesOverride(c, args.valuesOverride, Object.keys(POSTGRES_RELEASE_CHARTS));
 }
 
 const TYPE: ComponentType = "platform:postgres:InClusterPostgres";
@@ -179,7 +177,8 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
                 mirror: a.chartMirror,
                 namespace: OPERATOR_NAMESPACE,
                 labels: labels("operator"),
-                values: { fullnameOverride: "cnpg", resources: containerResources("50m", "128Mi", "512Mi") },
+                values: cloudnativePgValues(),
+                valuesOverride: a.valuesOverride?.["cloudnative-pg"],
                 dependsOn: [operatorNs],
             },
             // Deleting the operator deletes its CustomResourceDefinitions, and with
@@ -216,7 +215,8 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
                     mirror: a.chartMirror,
                     namespace: OPERATOR_NAMESPACE,
                     labels: labels("backup"),
-                    values: { resources: containerResources("10m", "64Mi", "256Mi") },
+                    values: barmanCloudPluginValues(),
+                    valuesOverride: a.valuesOverride?.["plugin-barman-cloud"],
                     dependsOn: [operator],
                 },
                 // Its CustomResourceDefinitions hold the backup configuration.

@@ -3,26 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { meshedNamespaceAllows, OBSERVABILITY_NAMESPACE } from "../mesh/network";
 import { PlatformNamespace } from "../namespace";
-import { ChartMirror, resolveManifestSource, UpstreamManifest } from "../shared/chart";
+import { ChartMirror, resolveManifestSource } from "../shared/chart";
 import { Cluster } from "../shared/cluster";
 import { GeneratedSecret } from "../shared/generated-secret";
 import { labelTransforms } from "../shared/helm";
 import { ALLOW_KUBE_API, allowWebhook, checkCount, checkQuantity, containerResources, deliveredStatus, serviceHost, withDefaults } from "../shared/kubernetes";
 import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
+import { RABBITMQ_OPERATOR_MANIFEST } from "./charts";
 
-/**
- * The RabbitMQ Cluster Operator's release manifest. The RabbitMQ team ships
- * the operator as a manifest, not a chart (Bitnami's chart is no longer
- * maintained in the open); the operator is what their docs and a production
- * team use. Since 2.20 it needs cert-manager for its webhook certificate.
- */
-export const RABBITMQ_OPERATOR_MANIFEST: UpstreamManifest = {
-    name: "rabbitmq-cluster-operator",
-    version: "v2.22.3",
-    url: "https://github.com/rabbitmq/cluster-operator/releases/download/v2.22.3/cluster-operator.yml",
-    sha256: "8e2c20fe9fe8fb06a8e4a99574951d7933ba7cbc4d83c854bc5e7acc7dc0624e",
-};
+export * from "./charts";
 
 /** RabbitMQ server image the operator runs, pinned. */
 export const RABBITMQ_IMAGE = "rabbitmq:4.1.4-management";

@@ -35,6 +35,11 @@ export interface ChartSource {
 
 export const CHART_MIRROR_SETTING = "platform:chartMirror (or PLATFORM_CHART_MIRROR)";
 
+/** The mirror's directory, when it is one (not unset, not an `oci://` registry): where the charts themselves can be read. */
+export function mirrorDirectory(mirror: ChartMirror): string | undefined {
+    return mirror !== undefined && mirror !== "" && !mirror.startsWith("oci://") ? mirror : undefined;
+}
+
 /** Resolves where a chart is read from, given the environment's mirror. */
 export function resolveChartSource(upstream: UpstreamChart, mirror: ChartMirror): ChartSource {
     if (mirror === undefined || mirror === "") {
@@ -267,7 +272,7 @@ export async function preflightCharts(
     options: { timeoutMs?: number; manifests?: UpstreamManifest[] } = {},
 ): Promise<void> {
     const problems: string[] = [];
-    const directory = mirror !== undefined && mirror !== "" && !mirror.startsWith("oci://") ? mirror : undefined;
+    const directory = mirrorDirectory(mirror);
     for (const manifest of options.manifests ?? []) {
         if (directory !== undefined) {
             problems.push(...checkMirrorManifest(manifest, directory));

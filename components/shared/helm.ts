@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import { ChartMirror, resolveChartSource, UpstreamChart } from "./chart";
+import { HelmValues, mergeValues } from "./chart-values/merge";
 import { Cluster } from "./cluster";
 import { compactCrdTransform } from "./crd-schema";
 import { ContainerResources } from "./kubernetes";
@@ -16,8 +17,13 @@ export interface PlatformChartArgs {
     mirror?: ChartMirror;
     /** Namespace of the release. */
     namespace: pulumi.Input<string>;
-    /** Helm values. */
-    values: pulumi.Inputs;
+    /** Helm values: the component's own (its `charts.ts` values function). */
+    values: HelmValues;
+    /**
+     * Values merged last over `values` (the environment's `platform:chartValues`
+     * for this release): maps merge, lists and scalars replace. Default: none.
+     */
+    valuesOverride?: HelmValues;
     /** Labels added to every object the chart renders (the standard labels). */
     labels: Record<string, string>;
     /** Release name. Default: the chart name. */
@@ -222,7 +228,7 @@ export function platformChart(name: string, args: PlatformChartArgs, opts: pulum
             version: source.version,
             repositoryOpts: source.repositoryOpts,
             namespace: args.namespace,
-            values: args.values,
+            values: mergeValues(args.values, args.valuesOverride),
             postRenderer: args.orderServiceAccountTokens ? pulumi.output(args.namespace).apply(postRendererCommand) : undefined,
         },
         {

@@ -4,37 +4,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { meshedNamespaceAllows } from "../mesh/network";
 import { PlatformNamespace } from "../namespace";
 import { ChartMirror } from "../shared/chart";
+import { checkValuesOverride, ValuesOverride } from "../shared/chart-values";
 import { Cluster } from "../shared/cluster";
 import { GeneratedSecret } from "../shared/generated-secret";
 import { platformChart } from "../shared/helm";
-import { ALLOW_KUBE_API, checkCount, checkQuantity, containerResources, deliveredStatus, serviceHost } from "../shared/kubernetes";
+import { ALLOW_KUBE_API, checkCount, checkQuantity, deliveredStatus, serviceHost } from "../shared/kubernetes";
 import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
-import { VAULT_CHART, VAULT_NAMESPACE } from "./charts";
+import { VAULT_CHART, VAULT_NAMESPACE, VAULT_RELEASE_CHARTS, VaultRelease, vaultValues } from "./charts";
+import { VaultMode } from "./types";
 
-/** Cloud KMS that unseals Vault automatically (no unseal keys held by people or CI). */
-export type VaultSeal =
-    | { type: "awskms"; region: string; kmsKeyId: pulumi.Input<string> }
-    | { type: "azurekeyvault"; tenantId: pulumi.Input<string>; vaultName: pulumi.Input<string>; keyName: pulumi.Input<string> };
-
-/** `dev`: one in-memory server with a generated root token (local and review templates only). `ha`: Raft cluster with KMS auto-unseal. */
-export type VaultMode =
-    | { kind: "dev" }
-    | {
-          kind: "ha";
-          /** Raft voters. Default: 3. */
-          replicas?: number;
-          /** Auto-unseal key. */
-          seal: VaultSeal;
-          /** Raft volume per replica. Default: `10Gi`. */
-          storageSize?: string;
-          /** Storage class. Default: the cluster's default class. */
-          storageClass?: string;
-          /** Annotations for Vault's service account (workload identity / IRSA to reach the KMS). Default: none. */
-          serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
-          /** Extra labels on Vault's pods (e.g. `azure.workload.identity/use`). Default: none. */
-          podLabels?: Record<string, string>;
-      };
+export type { VaultMode, VaultSeal } from "./types";
 
 export interface VaultServerArgs {
     /** The cluster Vault runs in. */
@@ -53,6 +33,8 @@ export interface VaultServerArgs {
     chartMirror?: ChartMirror;
     /** What must exist first (the mesh). Default: nothing. */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /** Values merged last over the chart's (`vaultValues`), by release: `vault`. Default: none. */
+    valuesOverride?: ValuesOverride<VaultRelease>;
 }
 
 /** Throws a message naming the setting and what is allowed. */
@@ -80,36 +62,7 @@ export function validateVaultServerArgs(name: string, args: VaultServerArgs, env
             throw new Error(`${c}: mode.seal.type is "${String(args.mode.seal.type)}"; allowed: ${seals.join(", ")}`);
         }
     }
-}
-
-/** The Raft + auto-unseal configuration (HCL). Secrets never go here: it lands in a ConfigMap. */
-function haConfig(seal: VaultSeal): pulumi.Output<string> {
-    const sealStanza =
-        seal.type === "awskms"
-            ? pulumi.interpolate`seal "awskms" {\n  region     = "${seal.region}"\n  kms_key_id = "${seal.kmsKeyId}"\n}`
-            : pulumi.interpolate`seal "azurekeyvault" {\n  tenant_id  = "${seal.tenantId}"\n  vault_name = "${seal.vaultName}"\n  key_name   = "${seal.keyName}"\n}`;
-    return pulumi.interpolate`ui = true
-listener "tcp" {
-  address         = "[::]:8200"
-  cluster_address = "[::]:8201"
-  tls_disable     = 1 # in-cluster traffic is encrypted by the mesh's mTLS
-  telemetry {
-    unauthenticated_metrics_access = true
-  }
-}
-storage "raft" {
-  path = "/vault/data"
-  retry_join {
-    leader_api_addr = "http://vault-0.vault-internal:8200"
-  }
-}
-${sealStanza}
-service_registration "kubernetes" {}
-telemetry {
-  prometheus_retention_time = "30s"
-  disable_hostname          = true
-}
-`;
+    checkValuesOverride(c, args.valuesOverride, Object.keys(VAULT_RELEASE_CHARTS));
 }
 
 const TYPE: ComponentType = "platform:vault:VaultServer";
@@ -147,13 +100,9 @@ export class VaultServer extends pulumi.ComponentResource implements RecordSourc
             { parent: this },
         );
 
-        const server: Record<string, unknown> = {
-            resources: containerResources("100m", "256Mi", "1Gi"),
-            // The chart's own data-storage defaults; overridden per mode below.
-            dataStorage: { enabled: args.mode.kind === "ha" },
-        };
         const dependsOn: pulumi.Input<pulumi.Resource>[] = [namespace, ...(args.dependsOn ?? [])];
         let replicas = 1;
+        let devRootTokenSecret: string | undefined;
         if (args.mode.kind === "dev") {
             const token = new GeneratedSecret(
                 `${name}-dev-root-token`,
@@ -169,26 +118,9 @@ export class VaultServer extends pulumi.ComponentResource implements RecordSourc
             );
             dependsOn.push(token);
             this.devRootToken = token.value("token");
-            // The chart would put `devRootToken` in the pod spec in plain text; the
-            // flag reads it from the Secret instead and takes precedence over it.
-            server.dev = { enabled: true, devRootToken: "set-from-secret" };
-            server.extraSecretEnvironmentVars = [{ envName: "PLATFORM_DEV_ROOT_TOKEN", secretName: token.secretName, secretKey: "token" }];
-            server.extraArgs = "-dev-root-token-id=$PLATFORM_DEV_ROOT_TOKEN";
+            devRootTokenSecret = token.secretName;
         } else {
             replicas = args.mode.replicas ?? 3;
-            server.ha = { enabled: true, replicas, raft: { enabled: true, setNodeId: true, config: haConfig(args.mode.seal) } };
-            server.dataStorage = { enabled: true, size: args.mode.storageSize ?? "10Gi", storageClass: args.mode.storageClass };
-            server.serviceAccount = { annotations: args.mode.serviceAccountAnnotations ?? {} };
-            server.extraLabels = args.mode.podLabels ?? {};
-            server.affinity = ""; // the chart's default anti-affinity is required; let the scheduler spread instead
-            server.topologySpreadConstraints = [
-                {
-                    maxSkew: 1,
-                    topologyKey: "topology.kubernetes.io/zone",
-                    whenUnsatisfiable: "ScheduleAnyway",
-                    labelSelector: { matchLabels: { "app.kubernetes.io/name": "vault", component: "server" } },
-                },
-            ];
         }
 
         this.chart = platformChart(
@@ -199,15 +131,8 @@ export class VaultServer extends pulumi.ComponentResource implements RecordSourc
                 mirror: args.chartMirror,
                 namespace: VAULT_NAMESPACE,
                 labels,
-                values: {
-                    fullnameOverride: "vault",
-                    global: { tlsDisable: true },
-                    // Services authenticate with the Kubernetes auth method directly; no agent injector webhook.
-                    injector: { enabled: false },
-                    // `server.annotations` are the pods' annotations in this chart.
-                    server: { ...server, annotations: { "sidecar.istio.io/inject": "true" } },
-                    ui: { enabled: true },
-                },
+                values: vaultValues({ mode: args.mode, devRootTokenSecret }),
+                valuesOverride: args.valuesOverride?.vault,
                 dependsOn,
             },
             { parent: this },

@@ -38,6 +38,7 @@ export async function buildCloudEnvironment(config: CloudEnvironmentConfig) {
         vault: foundation.vault,
         postgres: { kind: "managed", server: foundation.postgres },
         chartMirror: config.chartMirror,
+        chartValues: config.chartValues,
     });
 
     const record = recordEnvironment({

@@ -54,6 +54,7 @@ export async function buildLocalEnvironment(config: LocalEnvironmentConfig, targ
         postgres: { kind: "in-cluster", instances: profile.postgresInstances },
         protect,
         chartMirror: config.chartMirror,
+        chartValues: config.chartValues,
     });
 
     const record = recordEnvironment({

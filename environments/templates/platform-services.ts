@@ -8,9 +8,11 @@ import { Observability, TRACING_ENDPOINT } from "../../components/observability"
 import { InClusterPostgres, PostgresBackup, PostgresServer } from "../../components/postgres";
 import { RabbitMq } from "../../components/rabbitmq";
 import { ChartMirror } from "../../components/shared/chart";
+import { overridesOf } from "../../components/shared/chart-values";
 import { ResourceRecord } from "../../components/shared/records";
 import { StandardTags } from "../../components/shared/tags";
 import { VaultMode, VaultServer } from "../../components/vault";
+import { ChartValues } from "../chart-values-schema";
 import { EnvironmentTemplate, ServiceSizes, TEMPLATES } from "../template-registry";
 
 /** Where platform services run their workloads and who may reach the shared services. */
@@ -27,6 +29,8 @@ export interface PlatformServiceOptions extends ServiceSizes {
     /** `in-cluster` (CloudNativePG) with its instance count, or a managed server made by the template. */
     postgres: { kind: "in-cluster"; instances: number; backup?: PostgresBackup } | { kind: "managed"; server: PostgresServer };
     chartMirror?: ChartMirror;
+    /** The environment's `platform:chartValues`: values merged last over each release's, by `<component>/<release>`. Default: none. */
+    chartValues?: ChartValues;
 }
 
 /** The platform services' options a profile decides (the registry's, local and cloud alike): sizes, retention, replicas, egress and protection. */
@@ -62,7 +66,16 @@ export interface PlatformServices {
  */
 export function installPlatformServices(cluster: Cluster, tags: StandardTags, o: PlatformServiceOptions): PlatformServices {
     const mirror = o.chartMirror;
-    const certManager = new CertManager("cert-manager", { cluster, tags, issuer: o.issuer, replicas: o.replicas, chartMirror: mirror });
+    // Each component gets the overrides of its own releases (`mesh/istiod` becomes the mesh's `istiod`).
+    const valuesOverride = (component: string) => overridesOf(component, o.chartValues);
+    const certManager = new CertManager("cert-manager", {
+        cluster,
+        tags,
+        issuer: o.issuer,
+        replicas: o.replicas,
+        chartMirror: mirror,
+        valuesOverride: valuesOverride("cert-manager"),
+    });
     const mesh = new IstioMesh("mesh", {
         cluster,
         tags,
@@ -73,6 +86,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         replicas: o.replicas,
         tracing: TRACING_ENDPOINT,
         chartMirror: mirror,
+        valuesOverride: valuesOverride("mesh"),
         dependsOn: [certManager],
     });
     const observability = new Observability("observability", {
@@ -84,11 +98,20 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         logsStorage: o.logsStorage,
         replicas: o.replicas,
         chartMirror: mirror,
+        valuesOverride: valuesOverride("observability"),
         protect: o.protect,
         dependsOn: [certManager, mesh],
     });
     const meshReady: pulumi.Resource[] = [mesh];
-    const vault = new VaultServer("vault", { cluster, tags, devModeAllowed: TEMPLATES[o.template].vaultDevMode, mode: o.vault, chartMirror: mirror, dependsOn: meshReady });
+    const vault = new VaultServer("vault", {
+        cluster,
+        tags,
+        devModeAllowed: TEMPLATES[o.template].vaultDevMode,
+        mode: o.vault,
+        chartMirror: mirror,
+        valuesOverride: valuesOverride("vault"),
+        dependsOn: meshReady,
+    });
     const postgres =
         o.postgres.kind === "in-cluster"
             ? new InClusterPostgres("postgres", {
@@ -99,6 +122,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
                   clientNamespaces: [...PLATFORM_SERVICE_NAMESPACES, "vault"],
                   protect: o.protect,
                   chartMirror: mirror,
+                  valuesOverride: valuesOverride("postgres"),
                   monitoringCrds: observability.monitoringCrds,
               })
             : o.postgres.server;
@@ -118,6 +142,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         replicas: o.consulReplicas,
         protect: o.protect,
         chartMirror: mirror,
+        valuesOverride: valuesOverride("consul"),
         dependsOn: [certManager],
     });
 

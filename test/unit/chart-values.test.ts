@@ -5,7 +5,9 @@
  * are built under mocks (local, review, and dev/staging/prod on AWS and
  * Azure, plus Postgres with backups, the one place the Barman Cloud plugin is
  * installed), and each chart's values are checked against the chart in the
- * mirror (test/helpers/chart-values.ts says what counts as a value).
+ * mirror (components/shared/chart-values/index.ts says what counts as a
+ * value; the program checks a stack's `platform:chartValues` with the same
+ * checker, reading the archives in-process).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -13,7 +15,8 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { resolveChartSource, UpstreamChart } from "../../components/shared/chart";
-import { PLATFORM_CHARTS } from "../../components/upstream";
+import { loadChartModel } from "../../components/shared/chart-values";
+import { PLATFORM_CHARTS, PLATFORM_RELEASES } from "../../components/upstream";
 import {
     ChartModel,
     chartFromSources,
@@ -37,14 +40,13 @@ const MIRROR = chartMirrorDirectory(REPO_ROOT);
 
 /**
  * Keys a chart hands to its application's configuration without listing them
- * in values.yaml, each with where the application documents it. Only for
- * charts whose templates pass `.Values` on whole (`ChartModel.passesAllValues`).
+ * in values.yaml, by chart: the releases' `applicationKeys` (each with where
+ * the application documents it, in the component's charts.ts). Only for charts
+ * whose templates pass `.Values` on whole (`ChartModel.passesAllValues`).
  */
-const APPLICATION_KEYS: Record<string, string[][]> = {
-    // kiali-server's templates/configmap.yaml writes `omit .Values "kiali_route_url"` as Kiali's config.yaml;
-    // the Prometheus URL is Kiali's `external_services.prometheus.url` (kialis.kiali.io CR reference).
-    "kiali-server": [["external_services", "prometheus", "url"]],
-};
+const APPLICATION_KEYS: Record<string, readonly (readonly string[])[]> = Object.fromEntries(
+    PLATFORM_RELEASES.flatMap((r) => (r.applicationKeys ? [[r.chart.name, r.applicationKeys] as const] : [])),
+);
 
 /** One chart a run registered, with the values it passed. */
 interface SeenChart {
@@ -284,6 +286,10 @@ describe("the chart-values checker", () => {
     ] as const)("flags a wrong key in the real %s chart", (name, values, message) => {
         const model = pinned(name);
         expect(unknownValues(model, values).map((u) => describeUnknown(model, u))).toEqual([expect.stringMatching(message)]);
+    });
+
+    it.each(PLATFORM_CHARTS.map((c) => [`${c.name} ${c.version}`, c] as const))("reads the packaged %s in-process (as the program does) as it reads it unpacked by tar", (_, c) => {
+        expect(loadChartModel(resolveChartSource(c, MIRROR).chart)).toEqual(modelOf(c));
     });
 
     it.each([

@@ -1,25 +1,20 @@
 /**
- * Checks that the Helm values a component passes exist in the real chart.
- * Helm ignores keys it does not know, so a misspelt or renamed value is
- * silently dropped. A leaf path of the values is a value of the chart when
- *
- * - values.yaml has it (Istio's charts: under `_internal_defaults_do_not_set`,
- *   which their templates/zzz_profile.yaml merges into the top level);
- * - its nearest ancestor in values.yaml is free-form: `{}`, null or a list, a
- *   map of user-chosen keys (`*annotations`, `*labels`, `*nodeSelector`,
- *   `*env`, `*selector`), or a Kubernetes object the chart copies into its
- *   pods as it is (`resources`, `affinity`, `securityContext`, `tolerations`…);
- * - the templates (templates/, files/, `_helpers.tpl`, subcharts') reference
- *   `.Values.<path>` (`$.Values`, `index .Values "a" "b"`, `((.Values.a).b)`),
- *   or a prefix of it that values.yaml leaves open, or pass a prefix of it on
- *   whole (`toYaml`, `toJson`, `omit`, merged last over the chart's settings);
- * - values.schema.json declares it (or an object of it without properties);
- * - it is under a subchart's key (alias or name) and a value of the subchart,
- *   or under `global` and a value of any chart of the release, or under a key
- *   the templates merge into the top level (istiod's `pilot.*`).
+ * The chart-values checker (components/shared/chart-values, where production
+ * code checks a stack's `platform:chartValues` with it), and what only the
+ * tests use: the real chart mirror, unpacked with `tar`, and recorded values
+ * without their secret wrappers. components/shared/chart-values/index.ts says
+ * what counts as a value of a chart.
  */
-export { chartValueReason, describeUnknown, isChartValue, unknownValues } from "./check";
-export type { UnknownValue } from "./check";
-export { chartMirrorDirectory, leafPaths, loadMirroredChart, readChartDirectory, unpackMirroredChart, unwrapSecrets } from "./load";
-export { chartFromSources, showPath, templateReferences } from "./model";
-export type { ChartModel, ChartSources, JsonSchema, TemplateReference } from "./model";
+export {
+    chartFromSources,
+    chartValueReason,
+    describeUnknown,
+    isChartValue,
+    leafPaths,
+    readChartDirectory,
+    showPath,
+    templateReferences,
+    unknownValues,
+} from "../../../components/shared/chart-values";
+export type { ChartModel, ChartSources, JsonSchema, TemplateReference, UnknownValue } from "../../../components/shared/chart-values";
+export { chartMirrorDirectory, loadMirroredChart, unpackMirroredChart, unwrapSecrets } from "./load";

@@ -1,72 +1,16 @@
-/** Reading charts: unpacked chart directories and the chart mirror's archives; values as the tests record them. */
+/**
+ * The tests' side of the chart-values checker (components/shared/chart-values):
+ * the real chart mirror, its archives unpacked with `tar` in other processes
+ * (beside the test's own work), values as the mock monitor records them.
+ */
 import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { parseDocument } from "yaml";
 
+import { chartFromSources, ChartModel, readChartDirectory } from "../../../components/shared/chart-values";
+import { isRecord } from "../../../components/shared/chart-values/model";
 import { isSecretInput } from "../mocks";
-import { chartFromSources, ChartModel, ChartSources, isRecord } from "./model";
-
-function filesUnder(dir: string, base: string): string[] {
-    if (!fs.existsSync(dir)) {
-        return [];
-    }
-    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-        const full = path.join(dir, e.name);
-        return e.isDirectory() ? filesUnder(full, base) : [path.relative(base, full)];
-    });
-}
-
-interface ChartYaml {
-    name: string;
-    version: string;
-    dependencies?: { name: string; alias?: string }[];
-}
-
-/** Reads an unpacked chart directory (with its `charts/` subcharts) into `ChartSources`. */
-export function readChartDirectory(dir: string): ChartSources {
-    const meta = parseDocument(fs.readFileSync(path.join(dir, "Chart.yaml"), "utf8")).toJS() as ChartYaml;
-    const read = (rel: string) => fs.readFileSync(path.join(dir, rel), "utf8");
-    const templates: Record<string, string> = {};
-    // files/ holds templates some charts render with `tpl` (istiod's injection templates read `.Values`).
-    for (const rel of [...filesUnder(path.join(dir, "templates"), dir), ...filesUnder(path.join(dir, "files"), dir)]) {
-        if (fs.statSync(path.join(dir, rel)).size < 4_000_000) {
-            templates[rel] = read(rel);
-        }
-    }
-    const subcharts: Record<string, ChartSources> = {};
-    const chartsDir = path.join(dir, "charts");
-    if (fs.existsSync(chartsDir)) {
-        for (const entry of fs.readdirSync(chartsDir, { withFileTypes: true })) {
-            let subDir = path.join(chartsDir, entry.name);
-            if (!entry.isDirectory()) {
-                if (!entry.name.endsWith(".tgz")) {
-                    continue;
-                }
-                const into = `${subDir}.unpacked`;
-                fs.mkdirSync(into, { recursive: true });
-                execFileSync("tar", ["xzf", subDir, "-C", into]);
-                subDir = path.join(into, fs.readdirSync(into)[0]);
-            }
-            const sub = readChartDirectory(subDir);
-            const deps = (meta.dependencies ?? []).filter((d) => d.name === sub.name);
-            for (const key of deps.length > 0 ? deps.map((d) => d.alias ?? d.name) : [sub.name]) {
-                subcharts[key] = sub;
-            }
-        }
-    }
-    const valuesFile = path.join(dir, "values.yaml");
-    const schemaFile = path.join(dir, "values.schema.json");
-    return {
-        name: meta.name,
-        version: String(meta.version),
-        valuesYaml: fs.existsSync(valuesFile) ? fs.readFileSync(valuesFile, "utf8") : "",
-        templates,
-        schemaJson: fs.existsSync(schemaFile) ? fs.readFileSync(schemaFile, "utf8") : undefined,
-        subcharts,
-    };
-}
 
 /** The chart mirror the tests read: PLATFORM_CHART_MIRROR, else `../shared/charts` beside the repository. Throws if it is missing. */
 export function chartMirrorDirectory(repoRoot: string): string {
@@ -133,12 +77,4 @@ export function unwrapSecrets(value: unknown): unknown {
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
     }
     return value;
-}
-
-/** Every leaf path of Helm values: objects are walked, anything else (lists, scalars, empty objects) is a leaf. */
-export function leafPaths(values: unknown, prefix: string[] = []): string[][] {
-    if (!isRecord(values) || (Object.keys(values).length === 0 && prefix.length > 0)) {
-        return prefix.length > 0 ? [prefix] : [];
-    }
-    return Object.entries(values).flatMap(([k, v]) => (v === undefined ? [] : leafPaths(v, [...prefix, k])));
 }

@@ -1,5 +1,5 @@
 /** Whether a path of values is a value of a chart, and for one that is not, the closest key the chart has. */
-import { leafPaths } from "./load";
+import { leafPaths } from "./sources";
 import { ChartModel, isRecord, JsonSchema, pathKey, RefNode, showPath } from "./model";
 
 /**
