@@ -80,7 +80,7 @@ else
   fi
 
   host_src="$repo_root/toolchain/pulumi-language-nodejs"
-  host_key="$(content_hash "$host_src/main.go" "$host_src/go.mod" "$host_src/go.sum")"
+  host_key="$(content_hash "$host_src"/*.go "$host_src/go.mod" "$host_src/go.sum")"
   if [ ! -x "$pulumi_bin/pulumi-language-nodejs" ] || [ "$(cat "$pulumi_bin/.language-nodejs.key" 2>/dev/null)" != "$host_key" ]; then
     go_build_env
     step 3 4 "building the Node.js language host" "the kubernetes provider"
