@@ -35,6 +35,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+
+import { CliError } from "./cli/process";
 import { DigestStep, parseUrn, PreviewDigest, ResourceRef, StepOp } from "./preview-note";
 import { stackEnv, stackSettings } from "./stack-settings";
 
@@ -152,8 +155,6 @@ export function formatDriftReport(stack: string, report: DriftReport, pulumiExit
     return `${lines.join("\n")}\n`;
 }
 
-class UsageError extends Error {}
-
 interface Args {
     stack?: string;
     mode: "refresh" | "preview";
@@ -163,41 +164,58 @@ interface Args {
     pulumiArgs: string[];
 }
 
-function parseArgs(argv: string[]): Args {
+const USAGE = "usage: drift-report.ts <stack> [--mode refresh|preview] [--project-dir DIR] [-- <pulumi flags>], or drift-report.ts --input <file> [--exit-code N]";
+
+function wholeNumber(value: string): number {
+    const n = Number(value);
+    if (!Number.isInteger(n)) {
+        throw new InvalidArgumentError(`must be an integer (got "${value}")`);
+    }
+    return n;
+}
+
+/**
+ * The arguments, or a CommanderError (already printed to `io`; exit code 0
+ * for --help) or a CliError.
+ */
+function parseArgs(argv: string[], io: Output): Args {
+    // What follows the first `--` is pulumi's: commander would read it as operands.
     const dashDash = argv.indexOf("--");
     const own = dashDash >= 0 ? argv.slice(0, dashDash) : argv;
-    const args: Args = { mode: "refresh", projectDir: REPO_ROOT, pulumiArgs: dashDash >= 0 ? argv.slice(dashDash + 1) : [] };
-    for (let i = 0; i < own.length; i++) {
-        const [flag, inline] = own[i].split(/=(.*)/s, 2);
-        const value = () => inline ?? own[++i] ?? "";
-        if (flag === "--mode") {
-            const mode = value();
-            if (mode !== "refresh" && mode !== "preview") {
-                throw new UsageError(`--mode is refresh or preview (got "${mode}")`);
-            }
-            args.mode = mode;
-        } else if (flag === "--project-dir") {
-            args.projectDir = path.resolve(value());
-        } else if (flag === "--input") {
-            args.input = value();
-        } else if (flag === "--exit-code") {
-            const n = Number(value());
-            if (!Number.isInteger(n)) {
-                throw new UsageError(`--exit-code needs a number (got "${own[i]}")`);
-            }
-            args.exitCode = n;
-        } else if (flag.startsWith("-")) {
-            throw new UsageError(`unknown option ${flag} (pulumi flags go after --)`);
-        } else if (args.stack === undefined) {
-            args.stack = own[i];
-        } else {
-            throw new UsageError(`one stack at a time (got "${args.stack}" and "${own[i]}")`);
-        }
+    const command = new Command("drift-report.ts")
+        .description("Which resources of a stack were changed outside this code, and which of their properties.")
+        .usage("<stack> [--mode refresh|preview] [--project-dir DIR] [-- <pulumi flags>]\n       drift-report.ts --input <file> [--exit-code N]")
+        .argument("[stack]", "the stack to check (pulumi is run with its state backend and secrets provider)")
+        .addOption(
+            new Option("--mode <mode>", "refresh: `pulumi refresh --preview-only`; preview: `pulumi preview --refresh`, undeployed changes included")
+                .choices(["refresh", "preview"])
+                .default("refresh"),
+        )
+        .option("--project-dir <dir>", "the Pulumi project", REPO_ROOT)
+        .option("--input <file>", "read JSON saved by an earlier run instead of running pulumi")
+        .option("--exit-code <n>", "with --input: that run's exit code", wholeNumber)
+        .addHelpText("after", "\nExit codes: 0 no drift; 1 drift; 2 pulumi failed, the JSON could not be read, or bad usage.")
+        .showHelpAfterError(USAGE)
+        .exitOverride()
+        .configureOutput({
+            writeOut: (text) => io.out(text),
+            writeErr: (text) => io.err(text),
+            outputError: (text, write) => write(`[drift] ${text}`),
+        })
+        .parse(own, { from: "user" });
+    const [stack] = command.processedArgs as [string | undefined];
+    const options = command.opts<{ mode: Args["mode"]; projectDir: string; input?: string; exitCode?: number }>();
+    if (!stack && !options.input) {
+        throw new CliError(USAGE, 2);
     }
-    if (!args.stack && !args.input) {
-        throw new UsageError("usage: drift-report.ts <stack> [--mode refresh|preview] [-- <pulumi flags>], or drift-report.ts --input <file> [--exit-code N]");
-    }
-    return args;
+    return {
+        stack,
+        mode: options.mode,
+        projectDir: path.resolve(options.projectDir),
+        input: options.input,
+        exitCode: options.exitCode,
+        pulumiArgs: dashDash >= 0 ? argv.slice(dashDash + 1) : [],
+    };
 }
 
 /** The pulumi command line of a mode. */
@@ -214,7 +232,7 @@ export interface Output {
 /** The whole command; returns the exit code. */
 export function run(argv: string[], env: NodeJS.ProcessEnv, io: Output): number {
     try {
-        const args = parseArgs(argv);
+        const args = parseArgs(argv, io);
         let stdout: string;
         let exitCode = args.exitCode;
         const stack = args.stack ?? "(from file)";
@@ -246,8 +264,12 @@ export function run(argv: string[], env: NodeJS.ProcessEnv, io: Output): number 
         io.out(formatDriftReport(stack, report, exitCode));
         return driftExitCode(report, exitCode);
     } catch (e) {
+        if (e instanceof CommanderError) {
+            // Printed already; --help exits 0.
+            return e.exitCode === 0 ? 0 : 2;
+        }
         io.err(`[drift] ${(e as Error).message}\n`);
-        return 2;
+        return e instanceof CliError ? e.exitCode : 2;
     }
 }
 

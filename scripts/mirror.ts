@@ -41,6 +41,8 @@
  *
  * Exit codes: 0 every artifact verified; 1 an artifact failed (listed); 2 bad usage.
  */
+import { Command, CommanderError } from "commander";
+
 import { fillMirror } from "./mirror/fill";
 import { MirrorUsageError, OVERRIDE_VARIABLE } from "./mirror/override";
 
@@ -54,20 +56,40 @@ const USAGE = `usage: ./platform mirror <dir>
 Fills <dir> with every pinned chart and manifest (components/upstream.ts), verified.
 ${OVERRIDE_VARIABLE}=<url> or ='{"<upstream prefix>": "<replacement>"}' reads from an internal proxy instead.`;
 
+type Io = { out: (t: string) => void; err: (t: string) => void };
+
+/** The mirror directory, or a CommanderError (already printed to `io`; exit code 0 for --help). */
+function mirrorDir(argv: string[], io: Io): string {
+    const command = new Command("./platform mirror")
+        .argument("<dir>", "the mirror directory")
+        // --help prints the usage as it always has; an error adds it after commander's message.
+        .configureHelp({ formatHelp: () => `${USAGE}\n` })
+        .showHelpAfterError(USAGE)
+        .exitOverride()
+        .configureOutput({
+            writeOut: (text) => io.out(text),
+            writeErr: (text) => io.err(text),
+            outputError: (text, write) => write(`[mirror] ${text}`),
+        })
+        .parse(argv, { from: "user" });
+    return command.processedArgs[0] as string;
+}
+
 /** The command line: returns the exit code. */
-export async function run(argv: string[], env: NodeJS.ProcessEnv, io: { out: (t: string) => void; err: (t: string) => void }): Promise<number> {
-    if (argv.includes("-h") || argv.includes("--help")) {
-        io.out(`${USAGE}\n`);
-        return 0;
-    }
-    if (argv.length !== 1 || argv[0].startsWith("-")) {
-        io.err(`${USAGE}\n`);
-        return 2;
+export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+    let dir: string;
+    try {
+        dir = mirrorDir(argv, io);
+    } catch (e) {
+        if (e instanceof CommanderError) {
+            return e.exitCode === 0 ? 0 : 2;
+        }
+        throw e;
     }
     try {
         const timeout = env.PLATFORM_MIRROR_TIMEOUT_MS;
         const report = await fillMirror({
-            dir: argv[0],
+            dir,
             override: env[OVERRIDE_VARIABLE] ?? "",
             timeoutMs: timeout !== undefined && /^\d+$/.test(timeout) ? Number(timeout) : undefined,
             log: (line) => io.out(`${line}\n`),

@@ -55,11 +55,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 import { MergeRequestNotes, Users } from "@gitbeaker/rest";
+import { Command, CommanderError } from "commander";
 
 import { ENVIRONMENT_TEMPLATES, namePromotionRank } from "../environments/template-registry";
+import { CliError } from "./cli/process";
 import { decide, NOTE_MARKER, notePipelineId, parsePreview, pipelineIdFromUrl, renderNote, StackPreview } from "./preview-note";
 
-class UsageError extends Error {}
 class GitLabError extends Error {}
 
 const REQUIRED = ["CI_API_V4_URL", "CI_PROJECT_ID", "CI_MERGE_REQUEST_IID", "CI_PIPELINE_URL", "CI_COMMIT_SHA", "PLATFORM_GITLAB_TOKEN"] as const;
@@ -70,18 +71,19 @@ export interface Output {
     err(text: string): void;
 }
 
-/** The variables the script needs, or a UsageError naming every missing one. */
+/** The variables the script needs, or a CliError (exit code 2) naming every missing one. */
 export function readSettings(env: NodeJS.ProcessEnv): Settings {
     const missing = REQUIRED.filter((name) => !env[name]);
     if (missing.length > 0) {
-        throw new UsageError(
+        throw new CliError(
             `missing CI variable(s): ${missing.join(", ")}. The CI_* ones are GitLab's own in merge request pipelines; ` +
                 "PLATFORM_GITLAB_TOKEN is a project access token (role Reporter, api scope), set as a masked CI/CD variable",
+            2,
         );
     }
     const settings = Object.fromEntries(REQUIRED.map((name) => [name, env[name] as string])) as Settings;
     if (!/^\d+$/.test(settings.CI_MERGE_REQUEST_IID)) {
-        throw new UsageError(`CI_MERGE_REQUEST_IID must be a number (got "${settings.CI_MERGE_REQUEST_IID}")`);
+        throw new CliError(`CI_MERGE_REQUEST_IID must be a number (got "${settings.CI_MERGE_REQUEST_IID}")`, 2);
     }
     return settings;
 }
@@ -108,7 +110,7 @@ export function readNotPreviewed(dir: string): { stack: string; reason: string }
 /** The previews saved in `dir` (see the file comment for the layout). */
 export function readPreviews(dir: string): StackPreview[] {
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-        throw new UsageError(`${dir} is not a directory of previews`);
+        throw new CliError(`${dir} is not a directory of previews`, 2);
     }
     const files = fs.readdirSync(dir);
     const stacks = [...new Set(files.flatMap((f) => /^(.+)\.(json|exit)$/.exec(f)?.slice(1, 2) ?? []))];
@@ -195,19 +197,44 @@ export async function postNote(o: PostOptions): Promise<PostResult> {
     return { action: "updated", noteId: existing.id };
 }
 
+const USAGE = "usage: post-preview-note.ts <preview-dir> (<stack>.json, <stack>.exit and optional <stack>.stderr per stack)";
+
+/** The preview directory, or a CommanderError (already printed to `io`, through `masked`; exit code 0 for --help). */
+function previewDir(argv: string[], io: Output, masked: (text: string) => string): string {
+    const command = new Command("post-preview-note.ts")
+        .description("Posts the merge request's preview note (created, or the one this token's user wrote before updated), then fails when a preview failed or a mandatory policy was violated.")
+        .argument("<preview-dir>", "per previewed stack: <stack>.json, <stack>.exit and optional <stack>.stderr; <stack>.not-previewed for one left out")
+        .addHelpText(
+            "after",
+            `
+Environment: CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID, CI_PIPELINE_URL, CI_COMMIT_SHA
+(GitLab's, in merge request pipelines) and PLATFORM_GITLAB_TOKEN (a project access token,
+role Reporter, api scope; masked).
+Exit codes: 0 nothing blocking; 1 a preview failed or a mandatory policy was violated;
+2 bad usage or missing variables; 3 GitLab refused or could not be reached.`,
+        )
+        .showHelpAfterError(USAGE)
+        .exitOverride()
+        .configureOutput({
+            writeOut: (text) => io.out(text),
+            writeErr: (text) => io.err(text),
+            outputError: (text, write) => write(`[post-preview-note] ${masked(text)}`),
+        })
+        .parse(argv, { from: "user" });
+    return command.processedArgs[0] as string;
+}
+
 /** The whole command; returns the exit code. */
 export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Output): Promise<number> {
     const token = env.PLATFORM_GITLAB_TOKEN ?? "";
     const masked = (text: string) => (token ? text.split(token).join("[masked]") : text);
     try {
-        if (argv.length !== 1 || argv[0].startsWith("-")) {
-            throw new UsageError("usage: post-preview-note.ts <preview-dir> (<stack>.json, <stack>.exit and optional <stack>.stderr per stack)");
-        }
+        const dir = previewDir(argv, io, masked);
         const settings = readSettings(env);
-        const previews = readPreviews(argv[0]);
+        const previews = readPreviews(dir);
         const decision = decide(previews);
         const pipelineId = pipelineIdFromUrl(settings.CI_PIPELINE_URL);
-        const notPreviewed = readNotPreviewed(argv[0]);
+        const notPreviewed = readNotPreviewed(dir);
         const body = renderNote(previews, { pipelineUrl: settings.CI_PIPELINE_URL, commitSha: settings.CI_COMMIT_SHA, notPreviewed });
         const result = await postNote({
             apiUrl: settings.CI_API_V4_URL,
@@ -231,8 +258,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Output): P
         }
         return 0;
     } catch (e) {
+        if (e instanceof CommanderError) {
+            // Printed already; --help exits 0.
+            return e.exitCode === 0 ? 0 : 2;
+        }
         io.err(`[post-preview-note] ${masked((e as Error).message)}\n`);
-        return e instanceof UsageError ? 2 : e instanceof GitLabError ? 3 : 1;
+        return e instanceof CliError ? e.exitCode : e instanceof GitLabError ? 3 : 1;
     }
 }
 

@@ -99,13 +99,18 @@ describe("stack settings", () => {
     });
 
     it("is what ./platform uses", () => {
+        // The command ./platform hands over to, without the toolchain setup in front of it
+        // (toolchain/ensure.sh builds or waits for the Pulumi toolchain, then pnpm install):
+        // a unit test does no such work. test/unit/platform-cli.test.ts runs the front door itself.
+        const backend = (env: NodeJS.ProcessEnv) =>
+            spawnSync(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "scripts", "cli", "main.ts"), "backend", "dev"], { encoding: "utf8", cwd: REPO_ROOT, env });
         const env: NodeJS.ProcessEnv = { ...process.env, PLATFORM_STATE_BACKEND_URL: "azblob://pulumi-state" };
         delete env.PLATFORM_STATE_BACKEND_URL_DEV;
-        const ok = spawnSync(path.join(REPO_ROOT, "platform"), ["backend", "dev"], { encoding: "utf8", env });
+        const ok = backend(env);
         expect(ok.status, ok.stderr).toBe(0);
         expect(ok.stdout).toBe("azblob://pulumi-state\n");
         delete env.PLATFORM_STATE_BACKEND_URL;
-        const missing = spawnSync(path.join(REPO_ROOT, "platform"), ["backend", "dev"], { encoding: "utf8", env });
+        const missing = backend(env);
         expect(missing.status).toBe(2);
         expect(missing.stderr).toContain("set PLATFORM_STATE_BACKEND_URL");
     });
