@@ -13,6 +13,9 @@
  * 4. The real platform (bench/render.ts): warm preview and render-mode up of
  *    the local stack on the real charts with the policy pack, against the
  *    same charts rendered alone by Helm (the lower bound).
+ * 5. The unit suite (bench/unit-suite.ts): one run of the `unit` vitest
+ *    project, its phases and slowest files, against its target (<= 60 s on
+ *    2 cores; a miss is reported, failing tests fail the bench).
  *
  * Every engine run reads the real upstream charts from the offline mirror
  * (test/helpers/real-charts.ts: PLATFORM_CHART_MIRROR, else ../shared/charts).
@@ -26,6 +29,7 @@ import { defaultTestChartMirror } from "../test/helpers/real-charts";
 import { parallelStacksBench } from "./parallel-stacks";
 import { policyEvaluation } from "./policy-evaluation";
 import { realPlatformBench } from "./render";
+import { unitSuiteBench } from "./unit-suite";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -145,8 +149,8 @@ async function policyTable(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-    // BENCH_ONLY=engine,mocks,policies,parallel,render picks sections (default: all); mocks and policies need no toolchain.
-    const only = new Set((process.env.BENCH_ONLY ?? "engine,mocks,policies,parallel,render").split(","));
+    // BENCH_ONLY=engine,mocks,policies,parallel,render,unit picks sections (default: all); mocks, policies and unit need no toolchain.
+    const only = new Set((process.env.BENCH_ONLY ?? "engine,mocks,policies,parallel,render,unit").split(","));
     console.log(`node ${process.version}, ${RUNS} runs each`);
     if (only.has("engine")) {
         requirePulumi();
@@ -167,6 +171,9 @@ async function main(): Promise<void> {
     }
     if (only.has("render")) {
         await realPlatformBench();
+    }
+    if (only.has("unit")) {
+        unitSuiteBench();
     }
 }
 

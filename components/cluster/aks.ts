@@ -5,7 +5,7 @@ import * as resources from "@pulumi/azure-native/resources";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { RecordSource, ResourceRecord } from "../shared/records";
+import { ComponentType, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { cloudTags, StandardTags } from "../shared/tags";
 import { Cluster, DeliveryMode } from "./types";
 import { ENTRA_OBJECT_ID } from "../shared/identifiers";
@@ -29,6 +29,7 @@ const ZONES = ["1", "2", "3"];
 export const POSTGRES_SUBNET_DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers";
 // Built-in "Network Contributor": the cluster identity needs it on a subnet it did not create.
 const NETWORK_CONTRIBUTOR_ROLE = "4d97b98b-1d4f-4787-a291-c67834d3a4d7";
+const TYPE: ComponentType = "platform:cluster:AksCluster";
 
 /** One autoscaled node pool. */
 export interface AksNodePool {
@@ -223,7 +224,7 @@ export class AksCluster extends pulumi.ComponentResource implements Cluster, Rec
 
     constructor(name: string, args: AksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         validateAksClusterArgs(name, args);
-        super("platform:cluster:AksCluster", name, {}, opts);
+        super(TYPE, name, {}, opts);
         const a = resolve(args);
         const tags = cloudTags(a.tags, a.extraTags);
         this.location = a.location;
@@ -325,16 +326,15 @@ export class AksCluster extends pulumi.ComponentResource implements Cluster, Rec
         }, { parent: this });
 
         const fqdn = a.privateCluster ? cluster.privateFQDN : cluster.fqdn;
-        this.records = [{
-            id: "cluster",
-            template: "platform:cluster:AksCluster",
+        this.records = [resourceRecord(TYPE, {
+            id: RECORD_IDS.cluster,
             count: pulumi.all([cluster.agentPoolProfiles, userPool.count]).apply(
                 ([profiles, user]) => (profiles?.find((p) => p.name === "system")?.count ?? 0) + (user ?? 0)),
             status: "deployed",
             entrypoints: [],
             statusEndpoints: [fqdn.apply((f) => `https://${f}`)],
             dependsOn: [],
-        }];
+        })];
 
         this.registerOutputs({
             clusterName: this.clusterName, kubeconfig: this.kubeconfig, oidcIssuerUrl: this.oidcIssuerUrl,

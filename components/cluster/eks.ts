@@ -7,7 +7,7 @@ import * as kms from "@pulumi/aws/kms";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { RecordSource, ResourceRecord } from "../shared/records";
+import { ComponentType, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { cloudTags } from "../shared/tags";
 import { EksClusterArgs, resolveEksClusterArgs } from "./eks-args";
 import { createEksNetwork } from "./eks-network";
@@ -21,6 +21,7 @@ const CLUSTER_POLICIES = ["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceControl
 const NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"];
 const CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
 const CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+const TYPE: ComponentType = "platform:cluster:EksCluster";
 
 function assumeRolePolicy(service: string, actions: string[]): string {
     return JSON.stringify({
@@ -57,7 +58,7 @@ export class EksCluster extends pulumi.ComponentResource implements Cluster, Rec
     constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const clusterName = args.clusterName ?? `${name}-${pulumi.getStack()}`;
         validateEksClusterArgs(name, { ...args, clusterName });
-        super("platform:cluster:EksCluster", name, {}, opts);
+        super(TYPE, name, {}, opts);
 
         const a = resolveEksClusterArgs(args);
         const region = a.region;
@@ -237,15 +238,14 @@ export class EksCluster extends pulumi.ComponentResource implements Cluster, Rec
         );
 
         this.records = [
-            {
-                id: "cluster",
-                template: "platform:cluster:EksCluster",
+            resourceRecord(TYPE, {
+                id: RECORD_IDS.cluster,
                 count: a.nodeDesiredSize,
                 status: "deployed",
                 entrypoints: [],
                 statusEndpoints: [cluster.endpoint],
                 dependsOn: [],
-            },
+            }),
         ];
 
         this.registerOutputs({

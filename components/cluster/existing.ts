@@ -1,12 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { RecordSource, ResourceRecord } from "../shared/records";
+import { ComponentType, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { Cluster, DeliveryMode } from "./types";
 import { ExistingClusterArgs, validateExistingClusterArgs } from "./validate";
 
 // The args are declared with their checks (validate.ts): the validation never imports the component.
 export type { ExistingClusterArgs };
+
+const TYPE: ComponentType = "platform:cluster:ExistingCluster";
 
 /**
  * A cluster the platform does not create: kind, k3d, microk8s or any cluster a
@@ -22,7 +24,7 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
 
     constructor(name: string, args: ExistingClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         validateExistingClusterArgs(name, args);
-        super("platform:cluster:ExistingCluster", name, {}, opts);
+        super(TYPE, name, {}, opts);
 
         this.deliveryMode = args.deliveryMode;
         this.clusterName = pulumi.output(args.clusterName ?? args.context ?? name);
@@ -49,15 +51,14 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
         );
 
         this.records = [
-            {
-                id: "cluster",
-                template: "platform:cluster:ExistingCluster",
+            resourceRecord(TYPE, {
+                id: RECORD_IDS.cluster,
                 count: 1,
                 status: args.deliveryMode === "render" ? "rendered" : "deployed",
                 entrypoints: [],
                 statusEndpoints: [],
                 dependsOn: [],
-            },
+            }),
         ];
 
         this.registerOutputs({
