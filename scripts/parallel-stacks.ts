@@ -11,7 +11,7 @@
  */
 import { ChildProcess, spawn } from "node:child_process";
 
-import { policyArgs, publishUpEvent, publishWarning, stackCommandArgs } from "./stack-lifecycle";
+import { policyArgs, publishUpEvent, publishWarning, StackOperation, stackCommandArgs } from "./stack-lifecycle";
 
 export interface StackTask {
     stack: string;
@@ -135,16 +135,18 @@ export interface PulumiTaskOptions {
     projectDir: string;
     env: NodeJS.ProcessEnv;
     /** More pulumi flags (after the project's own). */
-    extraArgs?: string[];
+    extraArgs?: readonly string[];
+    /** A terminal is attached (`./platform up|preview|refresh`): pulumi may ask and draw progress. Default: no. */
+    interactive?: boolean;
 }
 
 /**
- * A `pulumi preview` or `pulumi up --yes` of one stack, non-interactive, under
- * the rules of `./platform up|preview`: always with the policy pack (no
- * option turns it off), and a successful up publishes its change event
- * (scripts/stack-lifecycle.ts, the same code `./platform up` runs).
+ * One stack operation, as every path runs it (`./platform up|preview|refresh`
+ * through scripts/cli/run-stack.ts, `./platform stacks`, CI): the arguments of
+ * stackCommandArgs (the policy pack on every preview and up, no option turns
+ * it off), and after a successful up its change event (scripts/stack-lifecycle.ts).
  */
-export function pulumiTask(operation: "preview" | "up", stack: string, options: PulumiTaskOptions): StackTask {
+export function pulumiTask(operation: StackOperation, stack: string, options: PulumiTaskOptions): StackTask {
     const afterSuccess =
         operation === "up"
             ? () => publishUpEvent(stack, { projectDir: options.projectDir, env: options.env }).catch(publishWarning)
@@ -152,7 +154,7 @@ export function pulumiTask(operation: "preview" | "up", stack: string, options: 
     return {
         stack,
         command: "pulumi",
-        args: stackCommandArgs(operation, stack, options.projectDir, options.extraArgs ?? [], false),
+        args: stackCommandArgs(operation, stack, options.projectDir, options.extraArgs ?? [], options.interactive ?? false),
         cwd: options.projectDir,
         env: options.env,
         ...(afterSuccess ? { afterSuccess } : {}),

@@ -9,7 +9,8 @@
 import { spawnSync } from "node:child_process";
 
 import { deliveryModeOf } from "../delivery-mode";
-import { mayCreateStack, missingStackMessage, publishUpEvent, publishWarning, StackOperation, stackCommandArgs } from "../stack-lifecycle";
+import { pulumiTask } from "../parallel-stacks";
+import { mayCreateStack, missingStackMessage, publishUpEvent, publishWarning, StackOperation } from "../stack-lifecycle";
 import { StackSettings, stackEnv, stackSettings } from "../stack-settings";
 import { CliError, log, runInherited } from "./process";
 
@@ -66,11 +67,14 @@ export async function runStack(operation: StackOperation, stack: string, options
         // A render keeps no per-step checkpoints (scripts/delivery-mode.ts says why).
         env.PULUMI_SKIP_CHECKPOINTS = "true";
     }
-    const status = await runInherited("pulumi", stackCommandArgs(operation, stack, projectDir, options.flags), { cwd: projectDir, env });
-    if (operation !== "up" || status !== 0) {
+    // The same task `./platform stacks` runs, with the terminal attached.
+    const task = pulumiTask(operation, stack, { projectDir, env, extraArgs: options.flags, interactive: true });
+    const status = await runInherited(task.command, task.args, { cwd: task.cwd, env: task.env });
+    if (status !== 0 || operation !== "up") {
         return status;
     }
-    // The deployment stands; a broker that is down must not fail it (the publisher has already retried).
+    // The change event, as the task's afterSuccess publishes it, with the warning on stderr here:
+    // the deployment stands, and a broker that is down must not fail it (the publisher has already retried).
     try {
         process.stdout.write(await publishUpEvent(stack, { projectDir, env }));
     } catch (e) {
