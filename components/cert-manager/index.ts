@@ -26,6 +26,7 @@ export type IssuerConfig =
           ingressClass?: string;
       };
 
+/** The cluster's one cert-manager (cluster-wide: one CertManager per cluster, not per instance of a service). */
 export interface CertManagerArgs {
     /** The cluster cert-manager runs in. */
     cluster: Cluster;
@@ -33,7 +34,7 @@ export interface CertManagerArgs {
     tags: StandardTags;
     /** How the platform's ClusterIssuer issues certificates. */
     issuer: IssuerConfig;
-    /** Namespace cert-manager runs in. Default: `cert-manager`. */
+    /** Namespace cert-manager runs in. Default: `cert-manager`. cert-manager is cluster-wide: one per cluster, not per instance. */
     namespace?: string;
     /** Controller and webhook replicas. Default: 1 (2 or more in production environments). */
     replicas?: number;

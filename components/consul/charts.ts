@@ -9,6 +9,7 @@ export const CONSUL_CHART: UpstreamChart = {
     repository: "https://helm.releases.hashicorp.com",
 };
 
+/** Namespace (and release name) of the platform's instance, `new ConsulServer("consul", …)`: instances default to their own name. */
 export const CONSUL_NAMESPACE = "consul";
 
 /** Secrets the platform makes for Consul in place of the chart's Helm-hook jobs (tls-init, gossip-encryption-autogenerate). */
@@ -22,6 +23,8 @@ export const CONSUL_RELEASES = chartReleases("consul", CONSUL_RELEASE_CHARTS);
 
 /** What the Consul chart's values depend on. */
 export interface ConsulValuesArgs {
+    /** Prefix of the chart's object names (`global.name`): the release name. Default: `consul`. */
+    name?: string;
     /** Datacenter name (the environment's). */
     datacenter: string;
     /** Consul servers. */
@@ -39,7 +42,7 @@ export interface ConsulValuesArgs {
 export function consulValues(args: ConsulValuesArgs): HelmValues {
     return {
         global: {
-            name: "consul",
+            name: args.name ?? "consul",
             datacenter: args.datacenter,
             tls: {
                 enabled: true,

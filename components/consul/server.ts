@@ -21,6 +21,15 @@ export interface ConsulServerArgs {
     cluster: Cluster;
     /** The environment's standard tags (become labels; the environment is the datacenter name). */
     tags: StandardTags;
+    /**
+     * Namespace of this instance. Default: the instance's name (the
+     * platform's `consul` instance: `consul`, CONSUL_NAMESPACE). The Helm
+     * release, and the chart's object names (`global.name`), are the
+     * instance's name too, so two instances in one cluster do not collide.
+     */
+    namespace?: string;
+    /** Namespace of the Prometheus that scrapes Consul (the Observability instance's `namespaceName`). Default: `observability`. */
+    observabilityNamespace?: string;
     /** Consul servers (Raft voters). Default: 1; 3 in production-like environments. */
     replicas?: number;
     /** Volume per server. Default: `10Gi`. */
@@ -37,16 +46,19 @@ export interface ConsulServerArgs {
     valuesOverride?: ValuesOverride<ConsulRelease>;
 }
 
-/** Names the servers' certificate answers to: Consul's own (`server.<dc>.consul`) and the Service's. */
-export function consulServerDnsNames(datacenter: string): string[] {
-    const svc = "consul-server";
+/**
+ * Names the servers' certificate answers to: Consul's own (`server.<dc>.consul`)
+ * and the Service's (`<release>-server` in the instance's namespace).
+ */
+export function consulServerDnsNames(datacenter: string, namespace: string = CONSUL_NAMESPACE, release: string = CONSUL_NAMESPACE): string[] {
+    const svc = `${release}-server`;
     return [
         `server.${datacenter}.consul`,
         `*.server.${datacenter}.consul`,
         svc,
-        `${svc}.${CONSUL_NAMESPACE}`,
-        `${svc}.${CONSUL_NAMESPACE}.svc`,
-        `*.${svc}.${CONSUL_NAMESPACE}.svc`,
+        `${svc}.${namespace}`,
+        `${svc}.${namespace}.svc`,
+        `*.${svc}.${namespace}.svc`,
         "localhost",
     ];
 }
@@ -70,12 +82,16 @@ const TYPE: ComponentType = "platform:consul:ConsulServer";
  * secures itself: TLS on its API, ACLs managed by the chart, gossip encryption.
  */
 export class ConsulServer extends pulumi.ComponentResource implements RecordSource {
+    /** Namespace of this instance (`args.namespace`, default the instance's name). */
+    public readonly namespace: string;
+    /** Helm release name: the instance's name (the chart names its objects after it: `<release>-server`). */
+    public readonly releaseName: string;
     /** HTTPS API address inside the cluster. */
-    public readonly address = `https://${serviceHost("consul-server", CONSUL_NAMESPACE)}:8501`;
+    public readonly address: string;
     /** Datacenter name: the environment. */
     public readonly datacenter: string;
-    /** Secret (in the consul namespace) holding the ACL bootstrap token the chart creates. */
-    public readonly bootstrapTokenSecret = "consul-bootstrap-acl-token";
+    /** Secret (in the instance's namespace) holding the ACL bootstrap token the chart creates. */
+    public readonly bootstrapTokenSecret: string;
     public readonly chart: k8s.helm.v4.Chart;
     public readonly records: ResourceRecord[];
 
@@ -83,16 +99,22 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
         validateConsulServerArgs(name, args);
         super(TYPE, name, {}, opts);
         const replicas = args.replicas ?? 1;
+        const ns = args.namespace ?? name;
+        const release = name;
+        this.namespace = ns;
+        this.releaseName = release;
+        this.address = `https://${serviceHost(`${release}-server`, ns)}:8501`;
+        this.bootstrapTokenSecret = `${release}-bootstrap-acl-token`;
         this.datacenter = args.tags.environment.replace(/[^a-z0-9-]/g, "-");
         const namespace = new PlatformNamespace(
             `${name}-ns`,
             {
                 cluster: args.cluster,
-                namespaceName: CONSUL_NAMESPACE,
+                namespaceName: ns,
                 tags: args.tags,
                 allowIngress: [
                     { name: "api", ports: [{ port: 8501 }, { port: 8502 }, { port: 8503 }], peers: "anywhere" },
-                    { name: "metrics", ports: [{ port: 8500 }, { port: 9102 }], peers: { namespaces: [OBSERVABILITY_NAMESPACE] } },
+                    { name: "metrics", ports: [{ port: 8500 }, { port: 9102 }], peers: { namespaces: [args.observabilityNamespace ?? OBSERVABILITY_NAMESPACE] } },
                 ],
                 allowEgress: [ALLOW_KUBE_API],
             },
@@ -109,7 +131,7 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
                 {
                     apiVersion: "cert-manager.io/v1",
                     kind: "Issuer",
-                    metadata: { name: issuerName, namespace: CONSUL_NAMESPACE, labels: certLabels },
+                    metadata: { name: issuerName, namespace: ns, labels: certLabels },
                     spec,
                 },
                 { ...certOpts, dependsOn: [...certOpts.dependsOn, ...dependsOn] },
@@ -120,7 +142,7 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
                 {
                     apiVersion: "cert-manager.io/v1",
                     kind: "Certificate",
-                    metadata: { name: certName, namespace: CONSUL_NAMESPACE, labels: certLabels },
+                    metadata: { name: certName, namespace: ns, labels: certLabels },
                     spec: { privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" }, ...spec },
                 },
                 { ...certOpts, dependsOn: [...certOpts.dependsOn, ...dependsOn] },
@@ -143,7 +165,7 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
             {
                 secretName: CONSUL_SECRETS.serverCert,
                 commonName: `server.${this.datacenter}.consul`,
-                dnsNames: consulServerDnsNames(this.datacenter),
+                dnsNames: consulServerDnsNames(this.datacenter, ns, release),
                 ipAddresses: ["127.0.0.1"],
                 usages: ["digital signature", "key encipherment", "server auth", "client auth"],
                 duration: "8760h",
@@ -156,7 +178,7 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
         const gossip = new GeneratedSecret(
             `${name}-gossip-key`,
             {
-                namespace: CONSUL_NAMESPACE,
+                namespace: ns,
                 secretName: CONSUL_SECRETS.gossip,
                 generatedKeys: ["seed"],
                 derived: { key: { template: "{{seed}}", encoding: "base64" } },
@@ -173,11 +195,12 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
                 cluster: args.cluster,
                 chart: CONSUL_CHART,
                 mirror: args.chartMirror,
-                namespace: CONSUL_NAMESPACE,
+                namespace: ns,
+                releaseName: release,
                 labels: standardLabels(args.tags, { name: "consul", instance: name, component: "service-discovery" }),
                 // ACLs on: the chart renders the auth method's token Secret.
                 orderServiceAccountTokens: true,
-                values: consulValues({ datacenter: this.datacenter, replicas, storageSize: args.storageSize ?? "10Gi", storageClass: args.storageClass }),
+                values: consulValues({ name: release, datacenter: this.datacenter, replicas, storageSize: args.storageSize ?? "10Gi", storageClass: args.storageClass }),
                 valuesOverride: args.valuesOverride?.consul,
                 dependsOn: [namespace, serverCert, gossip],
                 // fetch-server-region, an init container the chart gives no resources value.
@@ -189,8 +212,8 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
         new k8s.policy.v1.PodDisruptionBudget(
             `${name}-server-budget`,
             {
-                metadata: { name: "consul-server", namespace: CONSUL_NAMESPACE, labels: standardLabels(args.tags, { name: "consul", instance: name, component: "service-discovery" }) },
-                spec: { maxUnavailable: 1, selector: { matchLabels: { app: "consul", release: "consul", component: "server" } } },
+                metadata: { name: `${release}-server`, namespace: ns, labels: standardLabels(args.tags, { name: "consul", instance: name, component: "service-discovery" }) },
+                spec: { maxUnavailable: 1, selector: { matchLabels: { app: "consul", release, component: "server" } } },
             },
             { parent: this, provider: args.cluster.provider, dependsOn: [namespace] },
         );
@@ -202,9 +225,9 @@ export class ConsulServer extends pulumi.ComponentResource implements RecordSour
                 status: deliveredStatus(args.cluster),
                 entrypoints: [this.address],
                 statusEndpoints: [`${this.address}/v1/status/leader`],
-                dependsOn: [namespaceRecordId(CONSUL_NAMESPACE)],
+                dependsOn: [namespaceRecordId(ns)],
             }),
         ];
-        this.registerOutputs({ address: this.address, datacenter: this.datacenter });
+        this.registerOutputs({ namespace: this.namespace, address: this.address, datacenter: this.datacenter });
     }
 }

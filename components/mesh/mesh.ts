@@ -27,6 +27,7 @@ import { OBSERVABILITY_NAMESPACE } from "./network";
 export const OUTBOUND_TRAFFIC_POLICIES = ["ALLOW_ANY", "REGISTRY_ONLY"] as const;
 export const GATEWAY_SERVICE_TYPES = ["LoadBalancer", "NodePort", "ClusterIP"] as const;
 
+/** The cluster's one mesh (Istio is cluster-wide: one IstioMesh per cluster, not per instance of a service). */
 export interface IstioMeshArgs {
     /** The cluster the mesh runs in. */
     cluster: Cluster;
@@ -44,6 +45,8 @@ export interface IstioMeshArgs {
     replicas?: number;
     /** OTLP (gRPC) endpoint the mesh sends traces to, e.g. Jaeger's collector. Default: no tracing. */
     tracing?: { host: string; port: number; samplingPercent?: number };
+    /** Namespace of the Prometheus that scrapes istiod (the Observability instance's). Default: `observability`. */
+    observabilityNamespace?: string;
     /** Chart mirror of the environment. Default: upstream repositories. */
     chartMirror?: ChartMirror;
     /** What must exist first (cert-manager, so the certificate can be issued). Default: nothing. */
@@ -91,7 +94,8 @@ const TYPE: ComponentType = "platform:mesh:IstioMesh";
 /**
  * Istio from the upstream charts: CRDs (base), istiod, an ingress gateway
  * with TLS from cert-manager, and an egress gateway. Mesh-wide mTLS is
- * STRICT: plaintext traffic between workloads is refused.
+ * STRICT: plaintext traffic between workloads is refused. Cluster-wide (its
+ * namespaces are MESH_NAMESPACES, `istio-system`…): one per cluster, not per instance.
  */
 export class IstioMesh extends pulumi.ComponentResource implements RecordSource {
     /** Selector labels of the ingress gateway (for Gateway objects of applications). */
@@ -113,7 +117,7 @@ export class IstioMesh extends pulumi.ComponentResource implements RecordSource 
             allowIngress: [
                 // Sidecars in every namespace fetch config (15012); the API server calls the injection webhook (15017).
                 { name: "xds-and-webhook", ports: [{ port: 15012 }, { port: 15017 }], peers: "anywhere" },
-                { name: "metrics", ports: [{ port: 15014 }], peers: { namespaces: [OBSERVABILITY_NAMESPACE] } },
+                { name: "metrics", ports: [{ port: 15014 }], peers: { namespaces: [a.observabilityNamespace ?? OBSERVABILITY_NAMESPACE] } },
             ],
             allowEgress: [ALLOW_KUBE_API],
         });

@@ -1,7 +1,11 @@
 import { NetworkAllow } from "../shared/kubernetes";
 import { MESH_NAMESPACES } from "./charts";
 
-/** Where Prometheus runs; it scrapes sidecars and gateways. */
+/**
+ * Where the platform's Prometheus runs (its Observability instance,
+ * `observability`); it scrapes sidecars and gateways. The default of every
+ * component's `observabilityNamespace`: platform-services passes the instance's.
+ */
 export const OBSERVABILITY_NAMESPACE = "observability";
 
 /**
@@ -19,16 +23,25 @@ export const MESHED_EGRESS: NetworkAllow[] = [
  * gateway, and Prometheus scraping the sidecars' merged metrics (15020) and
  * Envoy stats (15090).
  */
-export const MESHED_INGRESS: NetworkAllow[] = [
-    { name: "ingress-gateway", peers: { namespaces: [MESH_NAMESPACES.ingress] } },
-    { name: "mesh-metrics", ports: [{ port: 15020 }, { port: 15090 }], peers: { namespaces: [OBSERVABILITY_NAMESPACE] } },
-];
+export function meshedIngress(observabilityNamespace: string = OBSERVABILITY_NAMESPACE): NetworkAllow[] {
+    return [
+        { name: "ingress-gateway", peers: { namespaces: [MESH_NAMESPACES.ingress] } },
+        { name: "mesh-metrics", ports: [{ port: 15020 }, { port: 15090 }], peers: { namespaces: [observabilityNamespace] } },
+    ];
+}
 
-/** The allows of a namespace that joins the mesh, plus its own. */
-export function meshedNamespaceAllows(own: { ingress?: NetworkAllow[]; egress?: NetworkAllow[] } = {}) {
+/** MESHED_INGRESS with the platform's Prometheus (`observability`). */
+export const MESHED_INGRESS: NetworkAllow[] = meshedIngress();
+
+/**
+ * The allows of a namespace that joins the mesh, plus its own;
+ * `observabilityNamespace` is where the Prometheus that scrapes it runs
+ * (default: `observability`).
+ */
+export function meshedNamespaceAllows(own: { ingress?: NetworkAllow[]; egress?: NetworkAllow[]; observabilityNamespace?: string } = {}) {
     return {
         meshInjection: true,
-        allowIngress: [...MESHED_INGRESS, ...(own.ingress ?? [])],
+        allowIngress: [...meshedIngress(own.observabilityNamespace), ...(own.ingress ?? [])],
         allowEgress: [...MESHED_EGRESS, ...(own.egress ?? [])],
     };
 }

@@ -91,12 +91,14 @@ export interface KubePrometheusStackValuesArgs {
     /** Grafana's data sources. */
     lokiUrl: string;
     jaegerQueryUrl: string;
+    /** Prefix of the release name and of the chart's object names (`<prefix>kube-prometheus-stack-…`). Default: none. */
+    releasePrefix?: string;
 }
 
 /** kube-prometheus-stack's values: the operator (webhook certificate from cert-manager), Prometheus, Alertmanager and Grafana. */
 export function kubePrometheusStackValues(args: KubePrometheusStackValuesArgs): HelmValues {
     return {
-        fullnameOverride: "kube-prometheus-stack",
+        fullnameOverride: `${args.releasePrefix ?? ""}kube-prometheus-stack`,
         prometheusOperator: {
             resources: containerResources("50m", "128Mi", "512Mi"),
             // The chart's certificate jobs are Helm hooks, which the platform does not run:
@@ -142,9 +144,9 @@ export function kubePrometheusStackValues(args: KubePrometheusStackValuesArgs): 
 }
 
 /** Jaeger's values: v2's built-in configuration, all in one, in-memory storage. */
-export function jaegerValues(): HelmValues {
+export function jaegerValues(args: { releasePrefix?: string } = {}): HelmValues {
     return {
-        fullnameOverride: "jaeger",
+        fullnameOverride: `${args.releasePrefix ?? ""}jaeger`,
         jaeger: { resources: containerResources("100m", "256Mi", "1Gi") },
     };
 }
@@ -157,6 +159,8 @@ export interface KialiValuesArgs {
     signingKeySecret: string;
     prometheusUrl: string;
     grafanaUrl: string;
+    /** Prefix of the release names (Jaeger's Service is `<prefix>jaeger`). Default: none. */
+    releasePrefix?: string;
 }
 
 /** kiali-server's values: token login, a signing key from a Secret, and where Istio, Prometheus, Grafana and Jaeger are. */
@@ -171,15 +175,15 @@ export function kialiValues(args: KialiValuesArgs): HelmValues {
             istio: { root_namespace: MESH_NAMESPACES.control },
             prometheus: { url: args.prometheusUrl },
             grafana: { enabled: true, internal_url: args.grafanaUrl },
-            tracing: { enabled: true, provider: "jaeger", use_grpc: true, internal_url: `http://${serviceHost("jaeger", args.namespace)}:16685` },
+            tracing: { enabled: true, provider: "jaeger", use_grpc: true, internal_url: `http://${serviceHost(`${args.releasePrefix ?? ""}jaeger`, args.namespace)}:16685` },
         },
     };
 }
 
 /** Loki's values: single binary on a filesystem volume, retention on, the scalable targets, caches and canary off. */
-export function lokiValues(args: { logsRetention: string; logsStorage: string; storageClass?: string }): HelmValues {
+export function lokiValues(args: { logsRetention: string; logsStorage: string; storageClass?: string; releasePrefix?: string }): HelmValues {
     return {
-        fullnameOverride: "loki",
+        fullnameOverride: `${args.releasePrefix ?? ""}loki`,
         deploymentMode: "SingleBinary",
         loki: {
             auth_enabled: false,
@@ -218,16 +222,17 @@ export function lokiValues(args: { logsRetention: string; logsStorage: string; s
 }
 
 /** Fluent Bit's values: every container's logs to Loki in `namespace`, labelled with the environment. */
-export function fluentBitValues(args: { namespace: string; environment: string }): HelmValues {
+export function fluentBitValues(args: { namespace: string; environment: string; releasePrefix?: string }): HelmValues {
+    const prefix = args.releasePrefix ?? "";
     return {
-        fullnameOverride: "fluent-bit",
+        fullnameOverride: `${prefix}fluent-bit`,
         resources: containerResources("20m", "64Mi", "256Mi"),
         config: {
             outputs: [
                 "[OUTPUT]",
                 "    Name loki",
                 "    Match kube.*",
-                `    Host ${serviceHost("loki", args.namespace)}`,
+                `    Host ${serviceHost(`${prefix}loki`, args.namespace)}`,
                 "    Port 3100",
                 `    Labels job=fluent-bit, environment=${args.environment}`,
                 "    Auto_Kubernetes_Labels on",

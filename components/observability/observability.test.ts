@@ -23,7 +23,8 @@ beforeAll(async () => {
 beforeEach(() => session.reset());
 
 type Args = import("./index").ObservabilityArgs;
-const obsArgs = (extra: Partial<Args> = {}): Args => ({ cluster, tags, ...extra });
+/** The platform's names (namespace `observability`, the charts' own release names), whatever the test instance's name. */
+const obsArgs = (extra: Partial<Args> = {}): Args => ({ cluster, tags, namespace: "observability", releasePrefix: "", ...extra });
 
 const build = (name: string, extra: Partial<Args> = {}) => settled(session, () => new mod.Observability(name, obsArgs(extra)));
 const chartOf = (name: string) => chartInputs(session, name);

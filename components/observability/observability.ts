@@ -31,6 +31,16 @@ export interface ObservabilityArgs {
     cluster: Cluster;
     /** The environment's standard tags (become labels). */
     tags: StandardTags;
+    /** Namespace of this instance. Default: the instance's name (the platform's `observability` instance: `observability`, OBSERVABILITY_NAMESPACE). */
+    namespace?: string;
+    /**
+     * Prefix of every release name and of the charts' object names
+     * (`<prefix>kube-prometheus-stack`, `<prefix>jaeger`, `<prefix>loki`,
+     * `<prefix>fluent-bit`, `<prefix>kiali-server`), so that a second
+     * instance's cluster-wide objects (ClusterRoles…) do not collide.
+     * Default: `<name>-`; the platform's instance passes `""` (the chart names).
+     */
+    releasePrefix?: string;
     /** How long Prometheus keeps metrics. Default: `7d`. */
     metricsRetention?: string;
     /** Prometheus volume size. Default: `20Gi`. */
@@ -78,8 +88,13 @@ export function validateObservabilityArgs(name: string, args: ObservabilityArgs)
     checkValuesOverride(c, args.valuesOverride, Object.keys(OBSERVABILITY_RELEASE_CHARTS));
 }
 
-/** Where the mesh sends traces (OTLP gRPC on Jaeger's collector). */
-export const TRACING_ENDPOINT = { host: serviceHost("jaeger", OBSERVABILITY_NAMESPACE), port: 4317 };
+/** Where the mesh sends traces (OTLP gRPC on Jaeger's collector) for an instance in `namespace` with `releasePrefix`. */
+export function tracingEndpoint(namespace: string, releasePrefix: string): { host: string; port: number } {
+    return { host: serviceHost(`${releasePrefix}jaeger`, namespace), port: 4317 };
+}
+
+/** The platform's instance's tracing endpoint (`observability` namespace, the charts' own release names). */
+export const TRACING_ENDPOINT = tracingEndpoint(OBSERVABILITY_NAMESPACE, "");
 
 const TYPE: ComponentType = "platform:observability:Observability";
 
@@ -91,11 +106,16 @@ const TYPE: ComponentType = "platform:observability:Observability";
  * their plaintext metrics port, which STRICT mTLS would otherwise refuse.
  */
 export class Observability extends pulumi.ComponentResource implements RecordSource {
-    public readonly namespaceName = OBSERVABILITY_NAMESPACE;
-    public readonly grafanaUrl = `http://${serviceHost("kube-prometheus-stack-grafana", OBSERVABILITY_NAMESPACE)}`;
-    public readonly prometheusUrl = `http://${serviceHost("kube-prometheus-stack-prometheus", OBSERVABILITY_NAMESPACE)}:9090`;
-    public readonly lokiUrl = `http://${serviceHost("loki", OBSERVABILITY_NAMESPACE)}:3100`;
-    public readonly jaegerQueryUrl = `http://${serviceHost("jaeger", OBSERVABILITY_NAMESPACE)}:16686`;
+    /** Namespace of this instance (`args.namespace`, default the instance's name). */
+    public readonly namespaceName: string;
+    /** Prefix of the release names (`args.releasePrefix`, default `<name>-`). */
+    public readonly releasePrefix: string;
+    /** Where the mesh sends traces to this instance's Jaeger. */
+    public readonly tracingEndpoint: { host: string; port: number };
+    public readonly grafanaUrl: string;
+    public readonly prometheusUrl: string;
+    public readonly lokiUrl: string;
+    public readonly jaegerQueryUrl: string;
     /** The chart that installs the Prometheus operator's CRDs (ServiceMonitor, PodMonitor); depend on it to create monitors. */
     public readonly monitoringCrds: k8s.helm.v4.Chart;
     public readonly records: ResourceRecord[];
@@ -104,7 +124,15 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
         validateObservabilityArgs(name, args);
         super(TYPE, name, {}, opts);
         const a = withDefaults(defaults, args);
-        const ns = OBSERVABILITY_NAMESPACE;
+        const ns = args.namespace ?? name;
+        const p = args.releasePrefix ?? `${name}-`;
+        this.namespaceName = ns;
+        this.releasePrefix = p;
+        this.tracingEndpoint = tracingEndpoint(ns, p);
+        this.grafanaUrl = `http://${serviceHost(`${p}kube-prometheus-stack-grafana`, ns)}`;
+        this.prometheusUrl = `http://${serviceHost(`${p}kube-prometheus-stack-prometheus`, ns)}:9090`;
+        this.lokiUrl = `http://${serviceHost(`${p}loki`, ns)}:3100`;
+        this.jaegerQueryUrl = `http://${serviceHost(`${p}jaeger`, ns)}:16686`;
         const labels = (component: string) => standardLabels(a.tags, { name: "observability", instance: name, component });
 
         const namespace = new PlatformNamespace(
@@ -118,7 +146,7 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                     { name: "otlp", ports: [{ port: 4317 }, { port: 4318 }], peers: "anywhere" },
                     // The UIs are published through the ingress gateway.
                     { name: "ingress-gateway", peers: { namespaces: [MESH_NAMESPACES.ingress] } },
-                    { name: "webhook", podSelector: { app: "kube-prometheus-stack-operator" }, ports: [{ port: 10250 }], peers: "anywhere" },
+                    { name: "webhook", podSelector: { app: `${p}kube-prometheus-stack-operator` }, ports: [{ port: 10250 }], peers: "anywhere" },
                 ],
                 // Prometheus scrapes every namespace and node; Fluent Bit and Kiali read the API server.
                 allowEgress: [ALLOW_KUBE_API, { name: "scrape", peers: "anywhere" }],
@@ -162,6 +190,7 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
             {
                 ...chartArgs,
                 chart: KUBE_PROMETHEUS_STACK_CHART,
+                releaseName: `${p}${KUBE_PROMETHEUS_STACK_CHART.name}`,
                 labels: labels("metrics"),
                 values: kubePrometheusStackValues({
                     replicas: a.replicas,
@@ -171,6 +200,7 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
                     grafanaAdminSecret: grafanaAdmin.secretName,
                     lokiUrl: this.lokiUrl,
                     jaegerQueryUrl: this.jaegerQueryUrl,
+                    releasePrefix: p,
                 }),
                 valuesOverride: a.valuesOverride?.["kube-prometheus-stack"],
                 // cert-manager first: the operator's webhook certificate is a cert-manager Certificate.
@@ -185,8 +215,9 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
             {
                 ...chartArgs,
                 chart: JAEGER_CHART,
+                releaseName: `${p}${JAEGER_CHART.name}`,
                 labels: labels("tracing"),
-                values: jaegerValues(),
+                values: jaegerValues({ releasePrefix: p }),
                 valuesOverride: a.valuesOverride?.jaeger,
                 dependsOn: [namespace],
             },
@@ -198,12 +229,14 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
             {
                 ...chartArgs,
                 chart: KIALI_CHART,
+                releaseName: `${p}${KIALI_CHART.name}`,
                 labels: labels("mesh-console"),
                 values: kialiValues({
                     namespace: ns,
                     signingKeySecret: kialiSigningKey.secretName,
                     prometheusUrl: this.prometheusUrl,
                     grafanaUrl: this.grafanaUrl,
+                    releasePrefix: p,
                 }),
                 valuesOverride: a.valuesOverride?.["kiali-server"],
                 dependsOn: [namespace, kialiSigningKey, ...(a.dependsOn ?? [])],
@@ -216,8 +249,9 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
             {
                 ...chartArgs,
                 chart: LOKI_CHART,
+                releaseName: `${p}${LOKI_CHART.name}`,
                 labels: labels("logs"),
-                values: lokiValues({ logsRetention: a.logsRetention, logsStorage: a.logsStorage, storageClass: a.storageClass }),
+                values: lokiValues({ logsRetention: a.logsRetention, logsStorage: a.logsStorage, storageClass: a.storageClass, releasePrefix: p }),
                 valuesOverride: a.valuesOverride?.loki,
                 dependsOn: [namespace],
             },
@@ -229,8 +263,9 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
             {
                 ...chartArgs,
                 chart: FLUENT_BIT_CHART,
+                releaseName: `${p}${FLUENT_BIT_CHART.name}`,
                 labels: labels("log-shipping"),
-                values: fluentBitValues({ namespace: ns, environment: a.tags.environment }),
+                values: fluentBitValues({ namespace: ns, environment: a.tags.environment, releasePrefix: p }),
                 valuesOverride: a.valuesOverride?.["fluent-bit"],
                 dependsOn: [namespace],
             },
@@ -251,11 +286,11 @@ export class Observability extends pulumi.ComponentResource implements RecordSou
             ...namespace.records,
             record("prometheus", a.replicas, [`${this.prometheusUrl}/-/ready`], []),
             record("grafana", 1, [`${this.grafanaUrl}/api/health`], ["observability/prometheus", "observability/loki", "observability/jaeger"], [this.grafanaUrl]),
-            record("jaeger", 1, [`http://${serviceHost("jaeger", ns)}:13133/status`], [], [this.jaegerQueryUrl]),
+            record("jaeger", 1, [`http://${serviceHost(`${p}jaeger`, ns)}:13133/status`], [], [this.jaegerQueryUrl]),
             record("kiali", 1, [`http://${serviceHost("kiali", ns)}:20001/kiali/healthz`], ["observability/prometheus", "observability/jaeger", RECORD_IDS.istiod]),
             record("loki", 1, [`${this.lokiUrl}/ready`], []),
-            record("fluent-bit", 1, [`http://${serviceHost("fluent-bit", ns)}:2020/api/v1/health`], ["observability/loki"]),
+            record("fluent-bit", 1, [`http://${serviceHost(`${p}fluent-bit`, ns)}:2020/api/v1/health`], ["observability/loki"]),
         ];
-        this.registerOutputs({ grafanaUrl: this.grafanaUrl, prometheusUrl: this.prometheusUrl });
+        this.registerOutputs({ namespaceName: this.namespaceName, grafanaUrl: this.grafanaUrl, prometheusUrl: this.prometheusUrl });
     }
 }

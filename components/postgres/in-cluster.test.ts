@@ -33,7 +33,8 @@ beforeAll(async () => {
 beforeEach(() => session.reset());
 
 type Args = import("./in-cluster").InClusterPostgresArgs;
-const args = (extra: Partial<Args> = {}): Args => ({ cluster, tags, ...extra });
+/** The platform's namespace, `postgres`, whatever the test instance's name (the default is the instance's name). */
+const args = (extra: Partial<Args> = {}): Args => ({ cluster, tags, namespace: "postgres", ...extra });
 const build = (name: string, extra: Partial<Args> = {}) => settled(session, () => new mod.InClusterPostgres(name, args(extra)));
 const specOf = (name: string) => session.get(T.cluster, `${name}-cluster`).inputs.spec as ClusterSpec;
 

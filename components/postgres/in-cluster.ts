@@ -30,6 +30,10 @@ export const CLOUDNATIVE_PG_IMAGES: Record<PostgresMajorVersion, string> = {
     "17": "ghcr.io/cloudnative-pg/postgresql:17.6",
 };
 
+/**
+ * The CloudNativePG operator's namespace: the operator (and the Barman Cloud
+ * plugin, their CRDs and webhooks) is cluster-wide, one per cluster, whatever the instance.
+ */
 export const OPERATOR_NAMESPACE = "cnpg-system";
 
 /** Continuous backup (WAL archiving + base backups) to object storage with Barman Cloud. */
@@ -51,8 +55,14 @@ export interface InClusterPostgresArgs {
     cluster: Cluster;
     /** The environment's standard tags (become labels). */
     tags: StandardTags;
-    /** Namespace of the database cluster. Default: `postgres`. */
+    /**
+     * Namespace of the database cluster. Default: the instance's name (the
+     * platform's `postgres` instance: `postgres`). The operator is not per
+     * instance: it runs in `cnpg-system`, one per cluster.
+     */
     namespace?: string;
+    /** Namespace of the Prometheus that scrapes the operator and the instances (the Observability instance's). Default: `observability`. */
+    observabilityNamespace?: string;
     /** Postgres major version. Default: "17". */
     version?: PostgresMajorVersion;
     /** Instances (1 primary + replicas). Default: 1; 3 for production-like environments. */
@@ -77,7 +87,7 @@ export interface InClusterPostgresArgs {
     valuesOverride?: ValuesOverride<PostgresRelease>;
 }
 
-const defaults = { namespace: "postgres", version: "17", instances: 1, storageSize: "10Gi", databaseName: "platform" } as const;
+const defaults = { observabilityNamespace: OBSERVABILITY_NAMESPACE, version: "17", instances: 1, storageSize: "10Gi", databaseName: "platform" } as const;
 
 /** Throws a message naming the setting and what is allowed. */
 export function validateInClusterPostgresArgs(name: string, args: InClusterPostgresArgs): void {
@@ -111,9 +121,12 @@ const TYPE: ComponentType = "platform:postgres:InClusterPostgres";
  * Postgres in the cluster: the CloudNativePG operator and a `Cluster` with a
  * generated superuser secret (used by Vault's database engine), TLS from the
  * operator's own CA, a PodMonitor for Prometheus and optional Barman Cloud
- * backups.
+ * backups. The database's namespace is per instance; the operator (and the
+ * plugin) in `cnpg-system` is one per cluster.
  */
 export class InClusterPostgres extends pulumi.ComponentResource implements PostgresServer {
+    /** Namespace of the database cluster (`args.namespace`, default the instance's name). */
+    public readonly namespace: string;
     public readonly host: pulumi.Output<string>;
     public readonly port = pulumi.output(5432);
     public readonly databaseName: pulumi.Output<string>;
@@ -125,7 +138,8 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
     constructor(name: string, args: InClusterPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         validateInClusterPostgresArgs(name, args);
         super(TYPE, name, {}, opts);
-        const a = withDefaults(defaults, args);
+        const a = { ...withDefaults(defaults, args), namespace: args.namespace ?? name };
+        this.namespace = a.namespace;
         const labels = (component: string) => standardLabels(a.tags, { name: "postgres", instance: name, component });
 
         const operatorNs = new PlatformNamespace(
@@ -136,7 +150,7 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
                 tags: a.tags,
                 allowIngress: [
                     allowWebhook(9443),
-                    { name: "metrics", ports: [{ port: 8080 }], peers: { namespaces: [OBSERVABILITY_NAMESPACE] } },
+                    { name: "metrics", ports: [{ port: 8080 }], peers: { namespaces: [a.observabilityNamespace] } },
                     // Instances call the backup plugin's gRPC endpoint.
                     ...(a.backup ? [{ name: "plugin", ports: [{ port: 9090 }], peers: { namespaces: [a.namespace] } }] : []),
                 ],
@@ -153,7 +167,7 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
                 tags: a.tags,
                 allowIngress: [
                     { name: "operator", ports: [{ port: 8000 }, { port: 5432 }], peers: { namespaces: [OPERATOR_NAMESPACE] } },
-                    { name: "metrics", ports: [{ port: 9187 }], peers: { namespaces: [OBSERVABILITY_NAMESPACE] } },
+                    { name: "metrics", ports: [{ port: 9187 }], peers: { namespaces: [a.observabilityNamespace] } },
                     ...(a.clientNamespaces?.length ? [{ name: "clients", ports: [{ port: 5432 }], peers: { namespaces: a.clientNamespaces } }] : []),
                 ],
                 allowEgress: [

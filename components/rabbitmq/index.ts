@@ -17,6 +17,10 @@ export * from "./charts";
 /** RabbitMQ server image the operator runs, pinned. */
 export const RABBITMQ_IMAGE = "rabbitmq:4.1.4-management";
 
+/**
+ * The RabbitMQ Cluster Operator's namespace: the operator (its CRDs, webhook
+ * and ClusterRoles) is cluster-wide, one per cluster, whatever the instance.
+ */
 export const RABBITMQ_OPERATOR_NAMESPACE = "rabbitmq-system";
 
 export interface RabbitMqArgs {
@@ -24,8 +28,14 @@ export interface RabbitMqArgs {
     cluster: Cluster;
     /** The environment's standard tags (become labels). */
     tags: StandardTags;
-    /** Namespace of the RabbitMQ cluster. Default: `rabbitmq`. */
+    /**
+     * Namespace of the RabbitMQ cluster. Default: the instance's name (the
+     * platform's `rabbitmq` instance: `rabbitmq`). The operator is not per
+     * instance: it runs in `rabbitmq-system`, one per cluster.
+     */
     namespace?: string;
+    /** Namespace of the Prometheus that scrapes the broker and the operator (the Observability instance's). Default: `observability`. */
+    observabilityNamespace?: string;
     /** Nodes of the RabbitMQ cluster (quorum queues need 3 to survive one loss). Default: 1; 3 in production-like environments. */
     replicas?: number;
     /** Volume per node. Default: `10Gi`. */
@@ -44,7 +54,7 @@ export interface RabbitMqArgs {
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-const defaults = { namespace: "rabbitmq", replicas: 1, storageSize: "10Gi" } as const;
+const defaults = { replicas: 1, storageSize: "10Gi", observabilityNamespace: OBSERVABILITY_NAMESPACE } as const;
 
 /** Throws a message naming the setting and what is allowed. */
 export function validateRabbitMqArgs(name: string, args: RabbitMqArgs): void {
@@ -64,8 +74,12 @@ const OPERATOR_RECORD = "rabbitmq/operator";
  * The platform event bus: the RabbitMQ Cluster Operator and a
  * `RabbitmqCluster` in a meshed namespace (traffic encrypted by mTLS), with
  * generated credentials in a Secret and a ServiceMonitor for Prometheus.
+ * The RabbitmqCluster's namespace is per instance; the operator in
+ * `rabbitmq-system` is one per cluster.
  */
 export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
+    /** Namespace of the RabbitMQ cluster (`args.namespace`, default the instance's name). */
+    public readonly namespace: string;
     public readonly host: string;
     public readonly port = 5672;
     public readonly username = "platform";
@@ -78,7 +92,8 @@ export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
     constructor(name: string, args: RabbitMqArgs, opts?: pulumi.ComponentResourceOptions) {
         validateRabbitMqArgs(name, args);
         super(TYPE, name, {}, opts);
-        const a = withDefaults(defaults, args);
+        const a = { ...withDefaults(defaults, args), namespace: args.namespace ?? name };
+        this.namespace = a.namespace;
         const labels = (component: string) => standardLabels(a.tags, { name: "rabbitmq", instance: name, component });
         const clusterName = "platform-events";
         this.host = serviceHost(clusterName, a.namespace);
@@ -105,7 +120,7 @@ export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
                 tags: a.tags,
                 createNamespace: false,
                 dependsOn: [operator],
-                allowIngress: [allowWebhook(9443), { name: "metrics", ports: [{ port: 9782 }], peers: { namespaces: [OBSERVABILITY_NAMESPACE] } }],
+                allowIngress: [allowWebhook(9443), { name: "metrics", ports: [{ port: 9782 }], peers: { namespaces: [a.observabilityNamespace] } }],
                 allowEgress: [ALLOW_KUBE_API, { name: "clusters", ports: [{ port: 15672 }], peers: { namespaces: [a.namespace] } }],
             },
             { parent: this },
@@ -117,8 +132,9 @@ export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
                 namespaceName: a.namespace,
                 tags: a.tags,
                 ...meshedNamespaceAllows({
+                    observabilityNamespace: a.observabilityNamespace,
                     ingress: [
-                        { name: "prometheus", ports: [{ port: 15692 }], peers: { namespaces: [OBSERVABILITY_NAMESPACE] } },
+                        { name: "prometheus", ports: [{ port: 15692 }], peers: { namespaces: [a.observabilityNamespace] } },
                         { name: "operator", ports: [{ port: 15672 }], peers: { namespaces: [RABBITMQ_OPERATOR_NAMESPACE] } },
                         ...(a.clientNamespaces?.length ? [{ name: "clients", ports: [{ port: 5672 }], peers: { namespaces: a.clientNamespaces } }] : []),
                     ],
@@ -222,6 +238,6 @@ export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
                 dependsOn: [OPERATOR_RECORD, namespaceRecordId(a.namespace), RECORD_IDS.istiod],
             }),
         ];
-        this.registerOutputs({ host: this.host, credentialsSecretName: this.credentialsSecretName });
+        this.registerOutputs({ namespace: this.namespace, host: this.host, credentialsSecretName: this.credentialsSecretName });
     }
 }

@@ -21,7 +21,8 @@ beforeAll(async () => {
 beforeEach(() => session.reset());
 
 type Args = import("./index").RabbitMqArgs;
-const rmqArgs = (extra: Partial<Args> = {}): Args => ({ cluster, tags, ...extra });
+/** The platform's namespace, `rabbitmq`, whatever the test instance's name (the default is the instance's name). */
+const rmqArgs = (extra: Partial<Args> = {}): Args => ({ cluster, tags, namespace: "rabbitmq", ...extra });
 
 const build = (name: string, extra: Partial<Args> = {}) => settled(session, () => new mod.RabbitMq(name, rmqArgs(extra)));
 

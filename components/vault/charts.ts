@@ -12,6 +12,7 @@ export const VAULT_CHART: UpstreamChart = {
     repository: "https://helm.releases.hashicorp.com",
 };
 
+/** Namespace (and release name) of the platform's instance, `new VaultServer("vault", …)`: instances default to their own name. */
 export const VAULT_NAMESPACE = "vault";
 
 /** The releases VaultServer installs, by release name (the keys of its `valuesOverride`). */
@@ -21,7 +22,7 @@ export type VaultRelease = keyof typeof VAULT_RELEASE_CHARTS;
 export const VAULT_RELEASES = chartReleases("vault", VAULT_RELEASE_CHARTS);
 
 /** The Raft + auto-unseal configuration (HCL). Secrets never go here: it lands in a ConfigMap. */
-function haConfig(seal: VaultSeal): pulumi.Output<string> {
+function haConfig(seal: VaultSeal, fullname: string): pulumi.Output<string> {
     const sealStanza =
         seal.type === "awskms"
             ? pulumi.interpolate`seal "awskms" {\n  region     = "${seal.region}"\n  kms_key_id = "${seal.kmsKeyId}"\n}`
@@ -38,7 +39,7 @@ listener "tcp" {
 storage "raft" {
   path = "/vault/data"
   retry_join {
-    leader_api_addr = "http://vault-0.vault-internal:8200"
+    leader_api_addr = "http://${fullname}-0.${fullname}-internal:8200"
   }
 }
 ${sealStanza}
@@ -55,6 +56,8 @@ export interface VaultValuesArgs {
     mode: VaultMode;
     /** Dev mode: the Secret whose `token` is the root token. */
     devRootTokenSecret?: string;
+    /** The chart's object names (`fullnameOverride`): the release name. Default: `vault`. */
+    fullname?: string;
 }
 
 /**
@@ -63,6 +66,7 @@ export interface VaultValuesArgs {
  * KMS seal, spread across zones.
  */
 export function vaultValues(args: VaultValuesArgs): HelmValues {
+    const fullname = args.fullname ?? "vault";
     const server: Record<string, unknown> = {
         resources: containerResources("100m", "256Mi", "1Gi"),
         // The chart's own data-storage defaults; overridden per mode below.
@@ -79,7 +83,7 @@ export function vaultValues(args: VaultValuesArgs): HelmValues {
         server.extraArgs = "-dev-root-token-id=$PLATFORM_DEV_ROOT_TOKEN";
     } else {
         const replicas = args.mode.replicas ?? 3;
-        server.ha = { enabled: true, replicas, raft: { enabled: true, setNodeId: true, config: haConfig(args.mode.seal) } };
+        server.ha = { enabled: true, replicas, raft: { enabled: true, setNodeId: true, config: haConfig(args.mode.seal, fullname) } };
         server.dataStorage = { enabled: true, size: args.mode.storageSize ?? "10Gi", storageClass: args.mode.storageClass };
         server.serviceAccount = { annotations: args.mode.serviceAccountAnnotations ?? {} };
         server.extraLabels = args.mode.podLabels ?? {};
@@ -94,7 +98,7 @@ export function vaultValues(args: VaultValuesArgs): HelmValues {
         ];
     }
     return {
-        fullnameOverride: "vault",
+        fullnameOverride: fullname,
         global: { tlsDisable: true },
         // Services authenticate with the Kubernetes auth method directly; no agent injector webhook.
         injector: { enabled: false },

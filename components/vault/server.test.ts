@@ -37,8 +37,9 @@ const ha = (extra: Partial<Extract<Mode, { kind: "ha" }>> = {}): Mode => ({ kind
 const chartOf = (name: string) => chartInputs<VaultValues>(session, `${name}-chart`);
 /** Dev mode is allowed for the test tags' environment: the local template's localTags, not prodTags. */
 const devModeAllowedFor = (tags: typeof localTags): boolean => tags.environment === "local";
+/** The platform's namespace, `vault`, whatever the test instance's name (the default is the instance's name). */
 const build = (name: string, tags: typeof localTags, mode: Mode, on = cluster) =>
-    settled(session, () => new mod.VaultServer(name, { cluster: on, tags, devModeAllowed: devModeAllowedFor(tags), mode }));
+    settled(session, () => new mod.VaultServer(name, { cluster: on, tags, devModeAllowed: devModeAllowedFor(tags), mode, namespace: "vault" }));
 
 describe("validateVaultServerArgs", () => {
     const check = (mode: Mode, tags = prodTags, devModeAllowed?: boolean) => () =>
@@ -128,7 +129,10 @@ describe("VaultServer in HA mode", () => {
         expect(injector.enabled).toBe(false);
         const hcl = values.ha!.raft.config;
         expect(hcl).toMatch(/seal "awskms" \{\s*region\s*= "eu-central-1"\s*kms_key_id = "arn:aws:kms:eu-central-1:111122223333:key\/vault"\s*\}/);
-        expect(hcl).toMatch(/storage "raft" \{[\s\S]*retry_join \{[\s\S]*leader_api_addr = "http:\/\/vault-0\.vault-internal:8200"/);
+        expect(hcl).toMatch(/storage "raft" \{[\s\S]*retry_join \{[\s\S]*leader_api_addr = "http:\/\/ha-0\.ha-internal:8200"/);
+        // The chart's objects are named after the release, the instance's name.
+        expect(chartOf("ha").name).toBe("ha");
+        expect((chartOf("ha").values as unknown as { fullnameOverride: string }).fullnameOverride).toBe("ha");
         expect(hcl).not.toContain("azurekeyvault");
         expect(server.devRootToken).toBeUndefined();
         expect(session.ofType(T.secret)).toEqual([]);

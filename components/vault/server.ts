@@ -11,7 +11,7 @@ import { platformChart } from "../shared/helm";
 import { ALLOW_KUBE_API, checkCount, checkQuantity, deliveredStatus, serviceHost } from "../shared/kubernetes";
 import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
-import { VAULT_CHART, VAULT_NAMESPACE, VAULT_RELEASE_CHARTS, VaultRelease, vaultValues } from "./charts";
+import { VAULT_CHART, VAULT_RELEASE_CHARTS, VaultRelease, vaultValues } from "./charts";
 import { VaultMode } from "./types";
 
 export type { VaultMode, VaultSeal } from "./types";
@@ -21,6 +21,16 @@ export interface VaultServerArgs {
     cluster: Cluster;
     /** The environment's standard tags (become labels). */
     tags: StandardTags;
+    /**
+     * Namespace of this instance. Default: the instance's name (the
+     * platform's `vault` instance: `vault`, VAULT_NAMESPACE). The Helm
+     * release and the chart's object names (`fullnameOverride`: the Service
+     * `<release>`, the pods `<release>-0`…) are the instance's name too, so
+     * two instances in one cluster do not collide.
+     */
+    namespace?: string;
+    /** Namespace of the Prometheus that scrapes Vault's sidecar (the Observability instance's `namespaceName`). Default: `observability`. */
+    observabilityNamespace?: string;
     /**
      * The environment's data is disposable, so Vault may run in dev mode (the
      * template says so: `vaultDevMode` in environments/template-registry.ts;
@@ -74,8 +84,12 @@ const TYPE: ComponentType = "platform:vault:VaultServer";
  * VaultConfiguration once it answers.
  */
 export class VaultServer extends pulumi.ComponentResource implements RecordSource {
+    /** Namespace of this instance (`args.namespace`, default the instance's name). */
+    public readonly namespace: string;
+    /** Helm release name, and the chart's object names: the instance's name. */
+    public readonly releaseName: string;
     /** In-cluster address of the active Vault server. */
-    public readonly address = `http://${serviceHost("vault", VAULT_NAMESPACE)}:8200`;
+    public readonly address: string;
     /** Root token of a dev server (secret); undefined in HA mode, where `vault operator init` creates it. */
     public readonly devRootToken: pulumi.Output<string> | undefined;
     public readonly chart: k8s.helm.v4.Chart;
@@ -84,15 +98,21 @@ export class VaultServer extends pulumi.ComponentResource implements RecordSourc
     constructor(name: string, args: VaultServerArgs, opts?: pulumi.ComponentResourceOptions) {
         validateVaultServerArgs(name, args);
         super(TYPE, name, {}, opts);
+        const ns = args.namespace ?? name;
+        const release = name;
+        this.namespace = ns;
+        this.releaseName = release;
+        this.address = `http://${serviceHost(release, ns)}:8200`;
         const labels = standardLabels(args.tags, { name: "vault", instance: name, component: "secrets" });
         const namespace = new PlatformNamespace(
             `${name}-ns`,
             {
                 cluster: args.cluster,
-                namespaceName: VAULT_NAMESPACE,
+                namespaceName: ns,
                 tags: args.tags,
                 // Every platform service logs in to Vault; Vault reviews their tokens with the API server and reaches the KMS.
                 ...meshedNamespaceAllows({
+                    observabilityNamespace: args.observabilityNamespace,
                     ingress: [{ name: "clients", ports: [{ port: 8200 }], peers: "anywhere" }],
                     egress: [ALLOW_KUBE_API, { name: "kms-and-databases", ports: [{ port: 443 }, { port: 5432 }], peers: "anywhere" }],
                 }),
@@ -107,7 +127,7 @@ export class VaultServer extends pulumi.ComponentResource implements RecordSourc
             const token = new GeneratedSecret(
                 `${name}-dev-root-token`,
                 {
-                    namespace: VAULT_NAMESPACE,
+                    namespace: ns,
                     secretName: "vault-dev-root-token",
                     generatedKeys: ["token"],
                     labels,
@@ -129,9 +149,10 @@ export class VaultServer extends pulumi.ComponentResource implements RecordSourc
                 cluster: args.cluster,
                 chart: VAULT_CHART,
                 mirror: args.chartMirror,
-                namespace: VAULT_NAMESPACE,
+                namespace: ns,
+                releaseName: release,
                 labels,
-                values: vaultValues({ mode: args.mode, devRootTokenSecret }),
+                values: vaultValues({ mode: args.mode, devRootTokenSecret, fullname: release }),
                 valuesOverride: args.valuesOverride?.vault,
                 dependsOn,
             },
@@ -146,9 +167,9 @@ export class VaultServer extends pulumi.ComponentResource implements RecordSourc
                 status: deliveredStatus(args.cluster),
                 entrypoints: [this.address],
                 statusEndpoints: [`${this.address}/v1/sys/health`],
-                dependsOn: [namespaceRecordId(VAULT_NAMESPACE), RECORD_IDS.istiod],
+                dependsOn: [namespaceRecordId(ns), RECORD_IDS.istiod],
             }),
         ];
-        this.registerOutputs({ address: this.address });
+        this.registerOutputs({ namespace: this.namespace, address: this.address });
     }
 }

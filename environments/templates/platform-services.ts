@@ -4,7 +4,8 @@ import { CertManager, IssuerConfig } from "../../components/cert-manager";
 import { Cluster } from "../../components/cluster/types";
 import { ConsulServer } from "../../components/consul";
 import { GATEWAY_SERVICE_TYPES, IstioMesh } from "../../components/mesh";
-import { Observability, TRACING_ENDPOINT } from "../../components/observability";
+import { OBSERVABILITY_NAMESPACE } from "../../components/mesh/network";
+import { Observability, tracingEndpoint } from "../../components/observability";
 import { InClusterPostgres, PostgresBackup, PostgresServer } from "../../components/postgres";
 import { RabbitMq } from "../../components/rabbitmq";
 import { ChartMirror } from "../../components/shared/chart";
@@ -60,9 +61,18 @@ export interface PlatformServices {
 }
 
 /**
+ * The platform's Observability instance's names: the mesh (made first) sends
+ * traces to it and lets it scrape istiod. The release names are the charts'
+ * own (no prefix), as they always were.
+ */
+const PLATFORM_OBSERVABILITY = { namespace: OBSERVABILITY_NAMESPACE, releasePrefix: "" } as const;
+
+/**
  * The in-cluster platform every environment runs, in dependency order:
  * certificates, mesh, observability (the mesh's tracing backend), then the
- * shared services that join the mesh.
+ * shared services that join the mesh. Each per-instance service's namespace
+ * and release names follow its instance (`consul`, `vault`, …); the
+ * references between them read the instances, not constants.
  */
 export function installPlatformServices(cluster: Cluster, tags: StandardTags, o: PlatformServiceOptions): PlatformServices {
     const mirror = o.chartMirror;
@@ -84,7 +94,8 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         ingressServiceType: o.ingressServiceType,
         outboundTrafficPolicy: o.outboundTrafficPolicy,
         replicas: o.replicas,
-        tracing: TRACING_ENDPOINT,
+        tracing: tracingEndpoint(PLATFORM_OBSERVABILITY.namespace, PLATFORM_OBSERVABILITY.releasePrefix),
+        observabilityNamespace: PLATFORM_OBSERVABILITY.namespace,
         chartMirror: mirror,
         valuesOverride: valuesOverride("mesh"),
         dependsOn: [certManager],
@@ -92,6 +103,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
     const observability = new Observability("observability", {
         cluster,
         tags,
+        ...PLATFORM_OBSERVABILITY,
         metricsRetention: o.metricsRetention,
         metricsStorage: o.metricsStorage,
         logsRetention: o.logsRetention,
@@ -108,6 +120,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         tags,
         devModeAllowed: TEMPLATES[o.template].vaultDevMode,
         mode: o.vault,
+        observabilityNamespace: observability.namespaceName,
         chartMirror: mirror,
         valuesOverride: valuesOverride("vault"),
         dependsOn: meshReady,
@@ -119,7 +132,8 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
                   tags,
                   instances: o.postgres.instances,
                   backup: o.postgres.backup,
-                  clientNamespaces: [...PLATFORM_SERVICE_NAMESPACES, "vault"],
+                  clientNamespaces: [...PLATFORM_SERVICE_NAMESPACES, vault.namespace],
+                  observabilityNamespace: observability.namespaceName,
                   protect: o.protect,
                   chartMirror: mirror,
                   valuesOverride: valuesOverride("postgres"),
@@ -131,6 +145,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         tags,
         replicas: o.rabbitmqReplicas,
         clientNamespaces: PLATFORM_SERVICE_NAMESPACES,
+        observabilityNamespace: observability.namespaceName,
         protect: o.protect,
         chartMirror: mirror,
         monitoringCrds: observability.monitoringCrds,
@@ -140,6 +155,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         cluster,
         tags,
         replicas: o.consulReplicas,
+        observabilityNamespace: observability.namespaceName,
         protect: o.protect,
         chartMirror: mirror,
         valuesOverride: valuesOverride("consul"),

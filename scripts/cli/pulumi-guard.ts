@@ -45,32 +45,37 @@ const BOOLEANS = {
 const isLongOrShortFlag = (word: string) => /^(--.+|-.)$/.test(word);
 const hasInlineValue = (word: string) => /^(--[^=]+|-.)=/.test(word);
 
-/** The words that are no flag and no flag's value, up to `--` (cobra stops where a flag would take a missing value). */
-export function commandWords(args: readonly string[]): string[] {
-    const found: string[] = [];
-    for (let i = 0; i < args.length; i++) {
+/**
+ * The positions of the words that are no flag and no flag's value, up to
+ * `--`. cobra's stripFlags gives up where a flag would take a missing value
+ * (`stopAtMissingValue`); its search for a subcommand after a group does not.
+ */
+function wordPositions(args: readonly string[], stopAtMissingValue: boolean): number[] {
+    const found: number[] = [];
+    for (let i = 0; i < args.length && args[i] !== "--"; i++) {
         const word = args[i];
-        if (word === "--") {
-            break;
-        }
         if (hasInlineValue(word)) {
             continue;
         }
         if (isLongOrShortFlag(word)) {
             if (!ROOT_BOOLEANS.has(word)) {
-                if (i + 2 >= args.length) {
+                if (stopAtMissingValue && i + 2 >= args.length) {
                     break;
                 }
                 i++;
             }
             continue;
         }
-        if (word.startsWith("-") || word === "") {
-            continue;
+        if (!word.startsWith("-") && word !== "") {
+            found.push(i);
         }
-        found.push(word);
     }
     return found;
+}
+
+/** The words that are no flag and no flag's value: the command and its arguments. */
+export function commandWords(args: readonly string[]): string[] {
+    return wordPositions(args, true).map((i) => args[i]);
 }
 
 /**
@@ -116,27 +121,8 @@ export function stackArgument(args: readonly string[]): string | undefined {
 
 /** The arguments without the word "state" that cobra found the command group by (it looks again without it). */
 function withoutStateWord(args: readonly string[]): string[] {
-    const rest = [...args];
-    for (let i = 0; i < rest.length; i++) {
-        const word = rest[i];
-        if (word === "--") {
-            break;
-        }
-        if (hasInlineValue(word)) {
-            continue;
-        }
-        if (isLongOrShortFlag(word)) {
-            if (!ROOT_BOOLEANS.has(word)) {
-                i++;
-            }
-            continue;
-        }
-        if (word === "state") {
-            rest.splice(i, 1);
-            break;
-        }
-    }
-    return rest;
+    const state = wordPositions(args, false).find((i) => args[i] === "state");
+    return state === undefined ? [...args] : [...args.slice(0, state), ...args.slice(state + 1)];
 }
 
 /** Why `pulumi <args>` is refused, with what to use instead; undefined when it is allowed. */
