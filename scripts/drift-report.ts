@@ -35,9 +35,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { CommanderError, InvalidArgumentError, Option } from "commander";
 
-import { CliError } from "./cli/process";
+import { CliError, scriptCommand } from "./cli/process";
 import { DigestStep, parseUrn, PreviewDigest, ResourceRef, StepOp } from "./preview-note";
 import { stackEnv, stackSettings } from "./stack-settings";
 
@@ -182,7 +182,7 @@ function parseArgs(argv: string[], io: Output): Args {
     // What follows the first `--` is pulumi's: commander would read it as operands.
     const dashDash = argv.indexOf("--");
     const own = dashDash >= 0 ? argv.slice(0, dashDash) : argv;
-    const command = new Command("drift-report.ts")
+    const command = scriptCommand("drift-report.ts", "drift", USAGE, io)
         .description("Which resources of a stack were changed outside this code, and which of their properties.")
         .usage("<stack> [--mode refresh|preview] [--project-dir DIR] [-- <pulumi flags>]\n       drift-report.ts --input <file> [--exit-code N]")
         .argument("[stack]", "the stack to check (pulumi is run with its state backend and secrets provider)")
@@ -195,13 +195,6 @@ function parseArgs(argv: string[], io: Output): Args {
         .option("--input <file>", "read JSON saved by an earlier run instead of running pulumi")
         .option("--exit-code <n>", "with --input: that run's exit code", wholeNumber)
         .addHelpText("after", "\nExit codes: 0 no drift; 1 drift; 2 pulumi failed, the JSON could not be read, or bad usage.")
-        .showHelpAfterError(USAGE)
-        .exitOverride()
-        .configureOutput({
-            writeOut: (text) => io.out(text),
-            writeErr: (text) => io.err(text),
-            outputError: (text, write) => write(`[drift] ${text}`),
-        })
         .parse(own, { from: "user" });
     const [stack] = command.processedArgs as [string | undefined];
     const options = command.opts<{ mode: Args["mode"]; projectDir: string; input?: string; exitCode?: number }>();

@@ -41,8 +41,9 @@
  *
  * Exit codes: 0 every artifact verified; 1 an artifact failed (listed); 2 bad usage.
  */
-import { Command, CommanderError } from "commander";
+import { CommanderError } from "commander";
 
+import { scriptCommand } from "./cli/process";
 import { fillMirror } from "./mirror/fill";
 import { MirrorUsageError, OVERRIDE_VARIABLE } from "./mirror/override";
 
@@ -60,17 +61,10 @@ type Io = { out: (t: string) => void; err: (t: string) => void };
 
 /** The mirror directory, or a CommanderError (already printed to `io`; exit code 0 for --help). */
 function mirrorDir(argv: string[], io: Io): string {
-    const command = new Command("./platform mirror")
+    const command = scriptCommand("./platform mirror", "mirror", USAGE, io)
         .argument("<dir>", "the mirror directory")
         // --help prints the usage as it always has; an error adds it after commander's message.
         .configureHelp({ formatHelp: () => `${USAGE}\n` })
-        .showHelpAfterError(USAGE)
-        .exitOverride()
-        .configureOutput({
-            writeOut: (text) => io.out(text),
-            writeErr: (text) => io.err(text),
-            outputError: (text, write) => write(`[mirror] ${text}`),
-        })
         .parse(argv, { from: "user" });
     return command.processedArgs[0] as string;
 }

@@ -55,10 +55,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 import { MergeRequestNotes, Users } from "@gitbeaker/rest";
-import { Command, CommanderError } from "commander";
+import { CommanderError } from "commander";
 
 import { ENVIRONMENT_TEMPLATES, namePromotionRank } from "../environments/template-registry";
-import { CliError } from "./cli/process";
+import { CliError, scriptCommand } from "./cli/process";
 import { decide, NOTE_MARKER, notePipelineId, parsePreview, pipelineIdFromUrl, renderNote, StackPreview } from "./preview-note";
 
 class GitLabError extends Error {}
@@ -201,7 +201,7 @@ const USAGE = "usage: post-preview-note.ts <preview-dir> (<stack>.json, <stack>.
 
 /** The preview directory, or a CommanderError (already printed to `io`, through `masked`; exit code 0 for --help). */
 function previewDir(argv: string[], io: Output, masked: (text: string) => string): string {
-    const command = new Command("post-preview-note.ts")
+    const command = scriptCommand("post-preview-note.ts", "post-preview-note", USAGE, io, masked)
         .description("Posts the merge request's preview note (created, or the one this token's user wrote before updated), then fails when a preview failed or a mandatory policy was violated.")
         .argument("<preview-dir>", "per previewed stack: <stack>.json, <stack>.exit and optional <stack>.stderr; <stack>.not-previewed for one left out")
         .addHelpText(
@@ -213,13 +213,6 @@ role Reporter, api scope; masked).
 Exit codes: 0 nothing blocking; 1 a preview failed or a mandatory policy was violated;
 2 bad usage or missing variables; 3 GitLab refused or could not be reached.`,
         )
-        .showHelpAfterError(USAGE)
-        .exitOverride()
-        .configureOutput({
-            writeOut: (text) => io.out(text),
-            writeErr: (text) => io.err(text),
-            outputError: (text, write) => write(`[post-preview-note] ${masked(text)}`),
-        })
         .parse(argv, { from: "user" });
     return command.processedArgs[0] as string;
 }

@@ -2,6 +2,8 @@
 import { spawn, spawnSync } from "node:child_process";
 import { constants } from "node:os";
 
+import { Command } from "commander";
+
 /**
  * An error the command line reports as one line and an exit code: 2 for bad
  * usage or settings (nothing was run), 1 for a failed step, 3 for a refusal.
@@ -61,4 +63,27 @@ export function sourceExports(script: string, env: NodeJS.ProcessEnv): NodeJS.Pr
         }
     }
     return out;
+}
+
+/** Where a script's command line writes: its help, and its errors. */
+export interface ScriptOutput {
+    out: (text: string) => void;
+    err: (text: string) => void;
+}
+
+/**
+ * The commander settings every script's command line shares: it throws
+ * instead of exiting (the script returns the exit code), writes through the
+ * script's own output, prefixes its errors with `[prefix]` (after `mask`,
+ * which hides secrets), and repeats the usage line after an error.
+ */
+export function scriptCommand(name: string, prefix: string, usage: string, io: ScriptOutput, mask: (text: string) => string = (text) => text): Command {
+    return new Command(name)
+        .showHelpAfterError(usage)
+        .exitOverride()
+        .configureOutput({
+            writeOut: (text) => io.out(text),
+            writeErr: (text) => io.err(text),
+            outputError: (text, write) => write(`[${prefix}] ${mask(text)}`),
+        });
 }
