@@ -11,7 +11,7 @@ export default defineConfig({
             {
                 test: {
                     name: "unit",
-                    include: ["components/**/*.test.ts", "environments/**/*.test.ts", "policies/**/*.test.ts", "test/unit/**/*.test.ts"],
+                    include: ["components/**/*.test.ts", "environments/**/*.test.ts", "policies/**/*.test.ts", "test/unit/**/*.test.ts", "manager/src/**/*.test.ts"],
                     environment: "node",
                     // Pulumi's mock runtime is process-global: one file per process.
                     pool: "forks",
@@ -24,7 +24,7 @@ export default defineConfig({
             {
                 test: {
                     name: "engine",
-                    include: ["test/engine/**/*.test.ts"],
+                    include: ["test/engine/**/*.test.ts", "manager/test/**/*.test.ts"],
                     environment: "node",
                     pool: "forks",
                     // Real `pulumi` runs, two files at a time on 2 cores: a run is

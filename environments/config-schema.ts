@@ -14,6 +14,7 @@ import { z } from "zod";
 
 import { AKS_LOCATIONS } from "../components/cluster/aks-locations";
 import { EKS_REGIONS } from "../components/cluster/eks-args";
+import { IMAGE_ALLOWED, isImagePinnedByDigest, MANAGER_REPLICAS } from "../components/manager/args";
 import { Cidr, cidrsOverlap, hasLeadingZeros, parseCidr } from "../components/shared/cidr";
 import { ENTRA_OBJECT_ID, IAM_ROLE_ARN } from "../components/shared/identifiers";
 import { ChartValues, chartValuesKeyIssues, chartValuesSetting } from "./chart-values-schema";
@@ -133,6 +134,45 @@ const commonFields = {
     chartValues: chartValuesSetting.optional(),
 };
 
+/** `platform:manager`: the environment manager deployed beside the bus and the database. */
+export interface ManagerSetting {
+    image: string;
+    replicas?: number;
+}
+
+const MANAGER_KEYS = ["image", "replicas"];
+const MANAGER_SHAPE = `must be a map {"image": "<${IMAGE_ALLOWED}>", "replicas": <${MANAGER_REPLICAS.min} to ${MANAGER_REPLICAS.max}, optional>}`;
+
+/** The setting's value: a map (JSON text as Pulumi passes it, or the map itself); each problem names its key. */
+export const managerSetting = z.unknown().transform((value, ctx): ManagerSetting => {
+    let parsed: unknown = value;
+    if (typeof value === "string") {
+        try {
+            parsed = JSON.parse(value);
+        } catch {
+            ctx.addIssue({ code: "custom", message: `${MANAGER_SHAPE} (not JSON)` });
+            return z.NEVER;
+        }
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+        ctx.addIssue({ code: "custom", message: MANAGER_SHAPE });
+        return z.NEVER;
+    }
+    const map = parsed as Record<string, unknown>;
+    for (const key of Object.keys(map).filter((k) => !MANAGER_KEYS.includes(k))) {
+        ctx.addIssue({ code: "custom", path: [key], message: `is not a key of the setting; allowed: ${MANAGER_KEYS.join(", ")}` });
+    }
+    if (!isImagePinnedByDigest(map.image)) {
+        const got = map.image === undefined ? "it is required" : `got ${JSON.stringify(map.image)}`;
+        ctx.addIssue({ code: "custom", path: ["image"], message: `allowed: ${IMAGE_ALLOWED} (${got})` });
+    }
+    const replicas = map.replicas;
+    if (replicas !== undefined && (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < MANAGER_REPLICAS.min || replicas > MANAGER_REPLICAS.max)) {
+        ctx.addIssue({ code: "custom", path: ["replicas"], message: `allowed: a whole number from ${MANAGER_REPLICAS.min} to ${MANAGER_REPLICAS.max} (got ${JSON.stringify(replicas)})` });
+    }
+    return { image: map.image as string, ...(replicas === undefined ? {} : { replicas: replicas as number }) };
+});
+
 /** Settings only the local and review templates read (environments/templates/local.ts). */
 const localFields = {
     kubeContext: requiredText.optional(),
@@ -148,6 +188,8 @@ const localFields = {
     /** Vault's and Consul's APIs, configured after an apply to an existing cluster. */
     vaultAddress: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://127.0.0.1:8200" }).optional(),
     consulAddress: z.url({ protocol: /^https$/, error: "must be an https URL such as https://127.0.0.1:8501" }).optional(),
+    /** The environment manager (components/manager), off unless set. */
+    manager: managerSetting.optional(),
 };
 
 /** Settings only the cloud templates read (environments/templates/cloud.ts, environments/clouds/*). */

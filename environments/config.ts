@@ -33,6 +33,13 @@ export { REVIEW_MAX_DAYS } from "./template-registry";
 const KEY_PREFIX = "platform";
 
 /**
+ * Map settings of one kind of template whose Pulumi.yaml default is `{}`:
+ * every stack is passed that default, and the other kind would refuse the key.
+ * (platform:chartValues is every template's, and `{}` is a valid value of it.)
+ */
+const UNSET_WHEN_EMPTY_MAP: readonly string[] = ["manager"];
+
+/**
  * Validates raw config values; throws a ConfigError listing every problem.
  * The template chooses the schema; a config whose template is missing or
  * unknown is still checked key by key, so that its other problems are named too.
@@ -71,7 +78,7 @@ export function loadEnvironmentConfig(stackConfig: Record<string, string> = pulu
         const key = fullKey.slice(KEY_PREFIX.length + 1);
         // Pulumi.yaml declares optional keys with "" as their default: "" means "not set".
         // An unknown key is refused whatever its value.
-        if (value !== "" || !CONFIG_KEYS.includes(key)) {
+        if ((value !== "" && !(value === "{}" && UNSET_WHEN_EMPTY_MAP.includes(key))) || !CONFIG_KEYS.includes(key)) {
             raw[key] = value;
         }
     }

@@ -8,6 +8,7 @@ status=0
 echo "== typecheck"
 pnpm exec tsc -p tsconfig.json || status=1
 pnpm exec tsc -p policies/tsconfig.json --noEmit || status=1
+pnpm exec tsc -p manager/tsconfig.json || status=1
 echo "== lint"
 pnpm exec eslint . || status=1
 echo "== tests"

@@ -8,12 +8,19 @@ set -uo pipefail
 # - rabbitmq-server: the event tests (test/engine/events.test.ts) start their own
 #   throwaway broker; the system service must not be left running (the tests
 #   never use it, and it would hold 5672 and a beam's memory);
+# - postgresql: the manager's store tests (manager/test/store.test.ts) run
+#   Debian's initdb and postgres (/usr/lib/postgresql/<version>/bin) as their
+#   own throwaway server; the package's cluster service must not be left
+#   running either (it would hold 5432 and shared memory);
 # - rsync: gitlab-ci-local (test/engine/gitlab-pipeline.test.ts) copies the
 #   project into its build folder with it.
 ensure_packages() {
   local missing=()
   if ! [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && ! command -v rabbitmq-server >/dev/null 2>&1; then
     missing+=(rabbitmq-server)
+  fi
+  if ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
+    missing+=(postgresql)
   fi
   command -v rsync >/dev/null 2>&1 || missing+=(rsync)
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -39,11 +46,18 @@ ensure_packages() {
     "${install[@]}" >>"$log" 2>&1 || { tail -n 20 "$log"; echo "test-packages: installing ${missing[*]} failed; the tests that need them will fail"; }
   fi
   if $added_policy; then $sudo rm -f "$policy"; fi
-  # Belt and braces, in case a service manager started the broker anyway.
+  # Belt and braces, in case a service manager started the broker or the cluster anyway.
   if [ -d /run/systemd/system ]; then
     $sudo systemctl disable --now rabbitmq-server >/dev/null 2>&1 || true
-  elif pgrep -u rabbitmq beam.smp >/dev/null 2>&1; then
-    $sudo service rabbitmq-server stop >/dev/null 2>&1 || true
+    $sudo systemctl disable --now postgresql >/dev/null 2>&1 || true
+  else
+    if pgrep -u rabbitmq beam.smp >/dev/null 2>&1; then
+      $sudo service rabbitmq-server stop >/dev/null 2>&1 || true
+    fi
+    # Only the package's own cluster (run as the postgres user from /var/lib/postgresql), not a test server.
+    if pgrep -u postgres -f '^/usr/lib/postgresql/[0-9]+/bin/postgres -D /var/lib/postgresql/' >/dev/null 2>&1; then
+      $sudo service postgresql stop >/dev/null 2>&1 || true
+    fi
   fi
   rm -f "$log"
   echo "test-packages: package step took $(( $(date +%s) - t0 ))s"

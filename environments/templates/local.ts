@@ -55,6 +55,7 @@ export async function buildLocalEnvironment(config: LocalEnvironmentConfig, targ
         protect,
         chartMirror: config.chartMirror,
         chartValues: config.chartValues,
+        manager: config.manager,
     });
 
     const record = recordEnvironment({

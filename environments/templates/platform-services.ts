@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CertManager, IssuerConfig } from "../../components/cert-manager";
 import { Cluster } from "../../components/cluster/types";
 import { ConsulServer } from "../../components/consul";
+import { EnvironmentManager } from "../../components/manager";
 import { GATEWAY_SERVICE_TYPES, IstioMesh } from "../../components/mesh";
 import { OBSERVABILITY_NAMESPACE } from "../../components/mesh/network";
 import { Observability, tracingEndpoint } from "../../components/observability";
@@ -14,6 +15,7 @@ import { ResourceRecord } from "../../components/shared/records";
 import { StandardTags } from "../../components/shared/tags";
 import { VaultMode, VaultServer } from "../../components/vault";
 import { ChartValues } from "../chart-values-schema";
+import { ManagerSetting } from "../config-schema";
 import { EnvironmentTemplate, ServiceSizes, TEMPLATES } from "../template-registry";
 
 /** Where platform services run their workloads and who may reach the shared services. */
@@ -32,7 +34,18 @@ export interface PlatformServiceOptions extends ServiceSizes {
     chartMirror?: ChartMirror;
     /** The environment's `platform:chartValues`: values merged last over each release's, by `<component>/<release>`. Default: none. */
     chartValues?: ChartValues;
+    /** The environment's `platform:manager` (local and review only): the environment manager beside the bus and the database. Default: none. */
+    manager?: ManagerSetting;
 }
+
+/** The manager's namespace (its instance's name), a client of the bus and the database when it is deployed. */
+export const MANAGER_NAMESPACE = "manager";
+/**
+ * The Secret (key `url`) in the manager's namespace holding its own Postgres
+ * URL: InClusterPostgres cannot yet create a role for another service, so it
+ * is created beside the environment (components/manager/README.md).
+ */
+export const MANAGER_DATABASE_SECRET = "platform-manager-database";
 
 /** The platform services' options a profile decides (the registry's, local and cloud alike): sizes, retention, replicas, egress and protection. */
 export function servicesSizedBy(profile: ServiceSizes): ServiceSizes {
@@ -54,6 +67,8 @@ export interface PlatformServices {
     mesh: IstioMesh;
     observability: Observability;
     rabbitmq: RabbitMq;
+    /** Only when `platform:manager` is set. */
+    manager?: EnvironmentManager;
     vault: VaultServer;
     postgres: PostgresServer;
     consul: ConsulServer;
@@ -115,6 +130,8 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         dependsOn: [certManager, mesh],
     });
     const meshReady: pulumi.Resource[] = [mesh];
+    // Unset, the lists are PLATFORM_SERVICE_NAMESPACES as before: nothing else changes.
+    const busAndDatabaseClients = [...PLATFORM_SERVICE_NAMESPACES, ...(o.manager ? [MANAGER_NAMESPACE] : [])];
     const vault = new VaultServer("vault", {
         cluster,
         tags,
@@ -132,7 +149,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
                   tags,
                   instances: o.postgres.instances,
                   backup: o.postgres.backup,
-                  clientNamespaces: [...PLATFORM_SERVICE_NAMESPACES, vault.namespace],
+                  clientNamespaces: [...busAndDatabaseClients, vault.namespace],
                   observabilityNamespace: observability.namespaceName,
                   protect: o.protect,
                   chartMirror: mirror,
@@ -144,7 +161,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         cluster,
         tags,
         replicas: o.rabbitmqReplicas,
-        clientNamespaces: PLATFORM_SERVICE_NAMESPACES,
+        clientNamespaces: busAndDatabaseClients,
         observabilityNamespace: observability.namespaceName,
         protect: o.protect,
         chartMirror: mirror,
@@ -162,6 +179,24 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
         dependsOn: [certManager],
     });
 
-    const records = [certManager, mesh, observability, vault, postgres, rabbitmq, consul].flatMap((c) => c.records);
-    return { certManager, mesh, observability, rabbitmq, vault, postgres, consul, records };
+    const manager = o.manager
+        ? new EnvironmentManager(MANAGER_NAMESPACE, {
+              cluster,
+              tags,
+              image: o.manager.image,
+              replicas: o.manager.replicas,
+              rabbitMq: rabbitmq,
+              database: {
+                  urlSecret: { name: MANAGER_DATABASE_SECRET },
+                  serverNamespace: postgres instanceof InClusterPostgres ? postgres.namespace : undefined,
+              },
+              observabilityNamespace: observability.namespaceName,
+              protect: o.protect,
+              monitoringCrds: observability.monitoringCrds,
+              dependsOn: [mesh, rabbitmq, ...(postgres instanceof InClusterPostgres ? [postgres] : [])],
+          })
+        : undefined;
+
+    const records = [certManager, mesh, observability, vault, postgres, rabbitmq, consul, ...(manager ? [manager] : [])].flatMap((c) => c.records);
+    return { certManager, mesh, observability, rabbitmq, ...(manager ? { manager } : {}), vault, postgres, consul, records };
 }

@@ -27,6 +27,10 @@ export interface RabbitBroker {
     nodeName: string;
     /** Stops the node (rabbitmqctl stop, then SIGKILL) and its epmd, and removes the temp dir. */
     stop(): Promise<void>;
+    /** Stops the node as a broker restart would, keeping its data, ports and credentials (durable queues and persistent messages survive). */
+    pause(): Promise<void>;
+    /** Starts a paused node again on the same data and ports; resolves once it accepts AMQP connections. */
+    resume(): Promise<void>;
 }
 
 export interface RabbitBrokerOptions {
@@ -157,21 +161,22 @@ export async function startRabbitMQ(options: RabbitBrokerOptions = {}): Promise<
         RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: "-kernel inet_dist_use_interface {127,0,0,1}",
     };
 
-    const output = tailBuffer();
-    // Own process group, so stop() can kill erl and beam together.
-    const child = spawn(server, [], { env, cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout?.on("data", (chunk: Buffer) => output.push(chunk));
-    child.stderr?.on("data", (chunk: Buffer) => output.push(chunk));
+    let output = tailBuffer();
+    let child: ChildProcess;
     // If the test process exits without stop() (a crash, a timeout), do not leave a broker behind.
     const onExit = () => killGroup(child);
+    const spawnNode = (): void => {
+        output = tailBuffer();
+        // Own process group, so stop() can kill erl and beam together.
+        child = spawn(server, [], { env, cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+        child.stdout?.on("data", (chunk: Buffer) => output.push(chunk));
+        child.stderr?.on("data", (chunk: Buffer) => output.push(chunk));
+    };
+    spawnNode();
     process.once("exit", onExit);
 
-    let stopped = false;
-    const stop = async (): Promise<void> => {
-        if (stopped) {
-            return;
-        }
-        stopped = true;
+    /** rabbitmqctl stop, then SIGKILL; the data stays. */
+    const stopNode = async (): Promise<void> => {
         if (child.exitCode === null && child.signalCode === null) {
             spawnSync(ctl, ["-n", nodeName, "stop"], { env, cwd: root, stdio: "ignore", timeout: 30_000 });
             if (!(await exited(child, 15_000))) {
@@ -179,6 +184,15 @@ export async function startRabbitMQ(options: RabbitBrokerOptions = {}): Promise<
                 await exited(child, 5_000);
             }
         }
+    };
+
+    let stopped = false;
+    const stop = async (): Promise<void> => {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        await stopNode();
         // epmd daemonises out of the process group; with no node left, -kill stops it.
         spawnSync("epmd", ["-kill"], { env, stdio: "ignore", timeout: 5_000 });
         process.removeListener("exit", onExit);
@@ -187,24 +201,46 @@ export async function startRabbitMQ(options: RabbitBrokerOptions = {}): Promise<
 
     const url = `amqp://${user}:${password}@127.0.0.1:${port}/`;
     const logFile = path.join(root, "log", `${nodeName}.log`);
-    const deadline = Date.now() + startTimeoutMs;
-    let lastError = "";
-    while (Date.now() < deadline) {
-        if (child.exitCode !== null || child.signalCode !== null) {
-            const message = `rabbitmq-server exited (${child.exitCode ?? child.signalCode}) before accepting connections:\n${output.text()}\n${readTail(logFile)}`;
-            await stop();
-            throw new Error(message);
+    /** Waits until the node accepts AMQP connections; throws (the node left running) when it does not. */
+    const waitForAmqp = async (): Promise<void> => {
+        const deadline = Date.now() + startTimeoutMs;
+        let lastError = "";
+        while (Date.now() < deadline) {
+            if (child.exitCode !== null || child.signalCode !== null) {
+                throw new Error(`rabbitmq-server exited (${child.exitCode ?? child.signalCode}) before accepting connections:\n${output.text()}\n${readTail(logFile)}`);
+            }
+            try {
+                const model = await connect(url, { timeout: 2_000 });
+                await model.close();
+                return;
+            } catch (error) {
+                lastError = error instanceof Error ? error.message : String(error);
+                await sleep(250);
+            }
         }
-        try {
-            const model = await connect(url, { timeout: 2_000 });
-            await model.close();
-            return { url, host: "127.0.0.1", port, user, password, nodeName, stop };
-        } catch (error) {
-            lastError = error instanceof Error ? error.message : String(error);
-            await sleep(250);
+        throw new Error(`rabbitmq-server did not accept AMQP connections on 127.0.0.1:${port} within ${startTimeoutMs} ms (last error: ${lastError}):\n${output.text()}\n${readTail(logFile)}`);
+    };
+    const pause = async (): Promise<void> => {
+        if (stopped) {
+            throw new Error("the broker is stopped");
         }
+        await stopNode();
+    };
+    const resume = async (): Promise<void> => {
+        if (stopped) {
+            throw new Error("the broker is stopped");
+        }
+        if (child.exitCode === null && child.signalCode === null) {
+            return;
+        }
+        spawnNode();
+        await waitForAmqp();
+    };
+    try {
+        await waitForAmqp();
+    } catch (error) {
+        await stop();
+        throw error;
     }
-    const message = `rabbitmq-server did not accept AMQP connections on 127.0.0.1:${port} within ${startTimeoutMs} ms (last error: ${lastError}):\n${output.text()}\n${readTail(logFile)}`;
-    await stop();
-    throw new Error(message);
+    return { url, host: "127.0.0.1", port, user, password, nodeName, stop, pause, resume };
 }

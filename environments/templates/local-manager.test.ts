@@ -1,0 +1,82 @@
+/**
+ * The local program with `platform:manager` set: the environment manager is
+ * deployed next to the RabbitMq and Postgres instances, which let it in. (The
+ * program without it is local.test.ts's; unset, it registers nothing new.)
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+
+import { MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
+import { policyReport } from "../../test/helpers/policy-report";
+import { defaultTestChartMirror } from "../../test/helpers/real-charts";
+import { recordProblems } from "../record-schema";
+
+const IMAGE = `registry.example.com/platform/manager@sha256:${"cd".repeat(32)}`;
+
+let session: MockSession;
+let outputs: Awaited<ReturnType<typeof import("../index").runEnvironment>>;
+
+beforeAll(async () => {
+    session = await setupMocks({
+        stack: "local",
+        config: {
+            "platform:template": "local",
+            "platform:description": "unit test",
+            "platform:owner": "team@example.com",
+            "platform:costCenter": "PLT-0001",
+            "platform:repository": "platform-gitops",
+            "platform:kubernetesTarget": "render",
+            "platform:chartMirror": defaultTestChartMirror(),
+            // As the engine passes a map setting: JSON.
+            "platform:manager": JSON.stringify({ image: IMAGE, replicas: 3 }),
+        },
+    });
+    const { runEnvironment } = await import("../index");
+    outputs = await runEnvironment();
+    await settle(session);
+});
+
+const clientNamespaces = (policy: string) =>
+    ((session.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", policy).inputs as { spec: { ingress: { from: { namespaceSelector: { matchLabels: Record<string, string> } }[] }[] } }).spec.ingress[0].from).map(
+        (p) => p.namespaceSelector.matchLabels["kubernetes.io/metadata.name"],
+    );
+
+describe("the local environment with platform:manager", () => {
+    it("deploys the EnvironmentManager with the configured image and replicas", () => {
+        expect(session.ofType("platform:manager:EnvironmentManager").map((r) => r.name)).toEqual(["manager"]);
+        const deployment = session.get("kubernetes:apps/v1:Deployment", "manager-deployment").inputs as {
+            metadata: { namespace: string };
+            spec: { replicas: number; template: { spec: { containers: { image: string; args: string[] }[] } } };
+        };
+        expect(deployment.metadata.namespace).toBe("manager");
+        expect(deployment.spec.replicas).toBe(3);
+        expect(deployment.spec.template.spec.containers[0].image).toBe(IMAGE);
+        expect(deployment.spec.template.spec.containers[0].args).toEqual(expect.arrayContaining(["--primary", "--lease-namespace", "manager"]));
+    });
+
+    it("lets it reach the bus and the database (and keeps platform-system a client)", () => {
+        expect(clientNamespaces("rabbitmq-ns-allow-clients")).toEqual(["platform-system", "manager"]);
+        expect(clientNamespaces("postgres-ns-allow-clients")).toEqual(["platform-system", "manager", "vault"]);
+        const egress = (name: string) => JSON.stringify(session.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs);
+        expect(egress("manager-ns-allow-rabbitmq")).toContain('"kubernetes.io/metadata.name":"rabbitmq"');
+        expect(egress("manager-ns-allow-postgres")).toContain('"kubernetes.io/metadata.name":"postgres"');
+    });
+
+    it("records it, with a closed dependency graph and a valid record", async () => {
+        const record = (await valueOf(outputs!.environment)) as { resources: { id: string; dependsOn: string[]; count: number }[] };
+        expect(recordProblems(record)).toEqual([]);
+        const ids = record.resources.map((r) => r.id);
+        expect(ids).toEqual(expect.arrayContaining(["manager", "namespace/manager"]));
+        expect(new Set(ids).size).toBe(ids.length);
+        for (const r of record.resources) {
+            for (const dep of r.dependsOn) {
+                expect(ids, `${r.id} depends on ${dep}`).toContain(dep);
+            }
+        }
+        expect(record.resources.find((r) => r.id === "manager")?.count).toBe(3);
+    });
+
+    it("passes the policy pack with local's config: backups are still the one advisory finding", async () => {
+        const findings = await policyReport(session, "local");
+        expect(findings.map((f) => `${f.level} ${f.policy}`)).toEqual(["advisory database-encrypted-backed-up"]);
+    });
+});

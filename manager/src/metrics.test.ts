@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+
+import { createMetrics, instrumentStore } from "./metrics";
+import type { Store } from "./store/store";
+
+describe("createMetrics", () => {
+    it("keeps its own registry: two instances do not collide, and the global one stays empty", async () => {
+        const a = createMetrics({ defaultMetrics: false });
+        const b = createMetrics({ defaultMetrics: false });
+        a.setQueueDepth(3);
+        b.setQueueDepth(7);
+        expect((await a.render()).body).toContain("queue_depth 3");
+        expect((await b.render()).body).toContain("queue_depth 7");
+        const { register } = await import("prom-client");
+        expect(await register.getSingleMetric("queue_depth")).toBeUndefined();
+    });
+
+    it("counts commands and their durations by type", async () => {
+        const m = createMetrics({ defaultMetrics: false });
+        m.countCommand("environment.destroy", "failed");
+        m.countCommand("environment.destroy", "failed");
+        m.observeCommandDuration("environment.destroy", 42);
+        const { body } = await m.render();
+        expect(body).toContain('commands_total{type="environment.destroy",outcome="failed"} 2');
+        expect(body).toContain('command_duration_seconds_bucket{le="60",type="environment.destroy"} 1');
+        expect(body).toContain('command_duration_seconds_sum{type="environment.destroy"} 42');
+    });
+
+    it("times store calls through instrumentStore, failures included", async () => {
+        const m = createMetrics({ defaultMetrics: false });
+        const calls: string[] = [];
+        const fake = {
+            ping: async () => {
+                calls.push("ping");
+            },
+            getEnvironment: async (name: string) => {
+                calls.push(`get ${name}`);
+                throw new Error("down");
+            },
+        } as Partial<Store> as Store;
+        const store = instrumentStore(fake, m);
+        await store.ping();
+        await expect(store.getEnvironment("review-1")).rejects.toThrow("down");
+        expect(calls).toEqual(["ping", "get review-1"]);
+        const { body } = await m.render();
+        expect(body).toContain('store_query_seconds_count{operation="ping"} 1');
+        expect(body).toContain('store_query_seconds_count{operation="getEnvironment"} 1');
+    });
+});

@@ -1,0 +1,133 @@
+/**
+ * The manager's Prometheus metrics, on a registry of its own (not
+ * prom-client's global one: two managers in one test process, or a library
+ * registering its own, must not collide). Served at GET /metrics.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+import type { Store } from "./store/store";
+
+/** How a command ended, or what happened to it on arrival. */
+export type CommandOutcome = "accepted" | "duplicate" | "rejected" | "succeeded" | "failed" | "abandoned";
+
+export interface Metrics {
+    readonly registry: Registry;
+    readonly commandsTotal: Counter<"type" | "outcome">;
+    readonly commandDurationSeconds: Histogram<"type">;
+    readonly queueDepth: Gauge;
+    readonly storeQuerySeconds: Histogram<"operation">;
+    readonly httpRequestDurationSeconds: Histogram<"route" | "method" | "status">;
+    countCommand(type: string, outcome: CommandOutcome): void;
+    observeCommandDuration(type: string, seconds: number): void;
+    /** Set by the consumer: commands taken but not yet finished. */
+    setQueueDepth(depth: number): void;
+    /** Runs `query`, observing its duration whether it resolves or rejects. */
+    timeStoreQuery<T>(operation: string, query: () => Promise<T>): Promise<T>;
+    observeHttpRequest(labels: { route: string; method: string; status: number }, seconds: number): void;
+    /** The exposition text and its content type. */
+    render(): Promise<{ contentType: string; body: string }>;
+}
+
+export interface MetricsOptions {
+    /** Process metrics (CPU, memory, event loop lag) on the same registry; on by default. */
+    defaultMetrics?: boolean;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+    const registry = new Registry();
+    if (options.defaultMetrics ?? true) {
+        collectDefaultMetrics({ register: registry });
+    }
+    const commandsTotal = new Counter({
+        name: "commands_total",
+        help: "Commands taken, by type and outcome.",
+        labelNames: ["type", "outcome"] as const,
+        registers: [registry],
+    });
+    const commandDurationSeconds = new Histogram({
+        name: "command_duration_seconds",
+        help: "Time from a command's start to its outcome.",
+        labelNames: ["type"] as const,
+        // Pulumi runs: seconds (a no-op update) to an hour (a cloud foundation).
+        buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600],
+        registers: [registry],
+    });
+    const queueDepth = new Gauge({
+        name: "queue_depth",
+        help: "Commands taken and not yet finished.",
+        registers: [registry],
+    });
+    const storeQuerySeconds = new Histogram({
+        name: "store_query_seconds",
+        help: "Store round trips, by operation.",
+        labelNames: ["operation"] as const,
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+        registers: [registry],
+    });
+    const httpRequestDurationSeconds = new Histogram({
+        name: "http_request_duration_seconds",
+        help: "REST API requests, by route template, method and status.",
+        labelNames: ["route", "method", "status"] as const,
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+        registers: [registry],
+    });
+    return {
+        registry,
+        commandsTotal,
+        commandDurationSeconds,
+        queueDepth,
+        storeQuerySeconds,
+        httpRequestDurationSeconds,
+        countCommand: (type, outcome) => commandsTotal.inc({ type, outcome }),
+        observeCommandDuration: (type, seconds) => commandDurationSeconds.observe({ type }, seconds),
+        setQueueDepth: (depth) => queueDepth.set(depth),
+        async timeStoreQuery(operation, query) {
+            const end = storeQuerySeconds.startTimer({ operation });
+            try {
+                return await query();
+            } finally {
+                end();
+            }
+        },
+        observeHttpRequest: ({ route, method, status }, seconds) => httpRequestDurationSeconds.observe({ route, method, status: String(status) }, seconds),
+        async render() {
+            return { contentType: registry.contentType, body: await registry.metrics() };
+        },
+    };
+}
+
+/**
+ * `store` with every call timed into store_query_seconds{operation=<method>}.
+ * For whoever wires the manager: wrap once, so the store itself and its
+ * callers need not time anything (and nothing is counted twice).
+ */
+export function instrumentStore(store: Store, metrics: Metrics): Store {
+    // The method is looked up at each call, so a store that swaps its methods (a test double) is still the one called.
+    const timed = <K extends Exclude<keyof Store, "close">>(operation: K): Store[K] =>
+        ((...args: unknown[]) =>
+            metrics.timeStoreQuery(operation, () => (store[operation] as (...a: unknown[]) => Promise<unknown>).apply(store, args))) as unknown as Store[K];
+    return {
+        migrate: timed("migrate"),
+        // Not a query: closing is not timed.
+        close: () => store.close(),
+        ping: timed("ping"),
+        claimCommand: timed("claimCommand"),
+        rejectCommand: timed("rejectCommand"),
+        markRunning: timed("markRunning"),
+        finishCommand: timed("finishCommand"),
+        getCommand: timed("getCommand"),
+        unfinishedCommands: timed("unfinishedCommands"),
+        activeCommandFor: timed("activeCommandFor"),
+        appendLog: timed("appendLog"),
+        logTail: timed("logTail"),
+        putEnvironment: timed("putEnvironment"),
+        setStatus: timed("setStatus"),
+        removeEnvironment: timed("removeEnvironment"),
+        getEnvironment: timed("getEnvironment"),
+        listEnvironments: timed("listEnvironments"),
+        search: timed("search"),
+        replaceEnvironments: timed("replaceEnvironments"),
+        audit: timed("audit"),
+        auditLog: timed("auditLog"),
+    };
+}

@@ -1,0 +1,238 @@
+/**
+ * The environment manager as it runs: `platform-manager server --primary` as
+ * its own process, with a real RabbitMQ broker, its embedded Postgres, a real
+ * file state backend with secrets under awskms (local-kms), and the real
+ * Pulumi engine rendering the real charts (render mode: no cluster).
+ *
+ * A create command sent through the REST API ends in a deployed review
+ * environment, announced on the bus in order; the record is served by the
+ * API; a prod command is refused (dead-lettered, command.rejected); a destroy
+ * command removes the environment.
+ */
+import { ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { connect, ChannelModel } from "amqplib";
+import { SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { fileBackendUrl } from "../../scripts/stack-settings";
+import { createEngineProject, EngineProject, REPO_ROOT } from "../../test/helpers/engine";
+import { LocalKms, startLocalKms } from "../../test/helpers/local-kms";
+import { freePorts, RabbitBroker, startRabbitMQ } from "../../test/helpers/rabbitmq";
+import { defaultTestChartMirror } from "../../test/helpers/real-charts";
+
+const SECRET = randomUUID() + randomUUID();
+let project: EngineProject;
+let broker: RabbitBroker;
+let kms: LocalKms;
+let manager: ChildProcess;
+let managerLog = "";
+let baseUrl: string;
+let bus: ChannelModel;
+const notifications: { type: string; commandId?: string; environment?: string; status?: string; reason?: string; progress?: { done: number; total: number } }[] = [];
+const deadLetters: { body: string; reason: unknown }[] = [];
+
+async function token(scope: string): Promise<string> {
+    return new SignJWT({ scope })
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject("dev@example.com")
+        .setIssuer("platform")
+        .setAudience("platform-manager")
+        .setIssuedAt()
+        .setExpirationTime("10m")
+        .sign(new TextEncoder().encode(SECRET));
+}
+
+async function api(method: string, route: string, body?: unknown): Promise<{ status: number; json: unknown; text: string }> {
+    const response = await fetch(`${baseUrl}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${await token("environments:read environments:write")}`, ...(body ? { "content-type": "application/json" } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    let json: unknown;
+    try {
+        json = JSON.parse(text);
+    } catch {
+        json = undefined;
+    }
+    return { status: response.status, json, text };
+}
+
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        const value = await probe();
+        if (value !== undefined) {
+            return value;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`timed out waiting for ${what}\nmanager log (tail):\n${managerLog.slice(-4000)}`);
+}
+
+const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+
+beforeAll(async () => {
+    project = createEngineProject({ withPolicies: true });
+    broker = await startRabbitMQ();
+    kms = await startLocalKms(path.join(project.dir, "..", "kms"));
+    const dir = path.join(project.dir, "..", "manager");
+    fs.mkdirSync(dir);
+    const write = (name: string, text: string) => {
+        fs.writeFileSync(path.join(dir, name), text, { mode: 0o600 });
+        return path.join(dir, name);
+    };
+    const [port] = await freePorts(1);
+    baseUrl = `http://127.0.0.1:${port}`;
+    const args = [
+        path.join(REPO_ROOT, "manager", "bin", "platform-manager"),
+        "server",
+        "--primary",
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--amqp-url-file",
+        write("amqp-url", broker.url),
+        "--embedded-database",
+        path.join(dir, "db"),
+        "--project-dir",
+        project.dir,
+        "--token-secret-file",
+        write("token-secret", SECRET),
+        "--stack-defaults",
+        write(
+            "stack-defaults.json",
+            JSON.stringify({ kubernetesTarget: "render", renderDirectory: path.join(project.renderDir, "manager"), chartMirror: defaultTestChartMirror() }),
+        ),
+    ];
+    manager = spawn(process.execPath, args, {
+        env: { ...project.env, ...kms.env, PLATFORM_STATE_BACKEND_URL: fileBackendUrl(project.backendDir), PLATFORM_SECRETS_PROVIDER: kms.providerUrl },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    manager.stdout?.on("data", (d: Buffer) => (managerLog += d.toString()));
+    manager.stderr?.on("data", (d: Buffer) => (managerLog += d.toString()));
+    await until("the manager to be ready", async () => {
+        if (manager.exitCode !== null) {
+            throw new Error(`the manager exited with ${manager.exitCode}:\n${managerLog}`);
+        }
+        const r = await fetch(`${baseUrl}/api/v1/readyz`).catch(() => undefined);
+        return r?.status === 200 ? true : undefined;
+    }, 120_000);
+
+    bus = await connect(broker.url);
+    const channel = await bus.createChannel();
+    const { queue } = await channel.assertQueue("", { exclusive: true });
+    await channel.bindQueue(queue, "platform.manager.notifications", "#");
+    await channel.consume(queue, (m) => m && notifications.push(JSON.parse(m.content.toString()) as (typeof notifications)[number]), { noAck: true });
+    await channel.consume(
+        "platform.manager.dead-letter",
+        (m) => m && deadLetters.push({ body: m.content.toString(), reason: m.properties.headers?.["x-rejection-reason"] }),
+        { noAck: true },
+    );
+}, 300_000);
+
+afterAll(async () => {
+    await bus?.close().catch(() => undefined);
+    if (manager && manager.exitCode === null) {
+        manager.kill("SIGTERM");
+        await new Promise((r) => manager.once("exit", r));
+    }
+    await broker?.stop();
+    await kms?.stop();
+    project?.cleanup();
+});
+
+describe("platform-manager server --primary, on real parts", () => {
+    it("creates a review environment from a command: deployed-ok, notifications in order, the record on the API", async () => {
+        const commandId = randomUUID();
+        const sent = await api("POST", "/api/v1/commands", {
+            commandId,
+            type: "environment.create",
+            environment: "review-e2e",
+            requestedBy: "dev@example.com",
+            template: "review",
+            description: "Manager end-to-end test",
+            owner: "dev@example.com",
+            costCenter: "PLT-0001",
+            plannedDestruction: inDays(3),
+        });
+        expect(sent.status, sent.text).toBe(202);
+
+        const done = await until(
+            "the create command to finish",
+            () => notifications.find((n) => n.commandId === commandId && (n.type === "command.completed" || n.type === "command.failed")),
+            900_000,
+        );
+        expect(done.type, `${done.reason}\n${managerLog.slice(-4000)}`).toBe("command.completed");
+
+        const statuses = notifications.filter((n) => n.commandId === commandId && n.type === "environment.status").map((n) => n.status);
+        expect(statuses).toEqual(["deploying", "deployed-validating", "deployed-ok"]);
+        const progress = notifications.filter((n) => n.commandId === commandId && n.type === "environment.progress").map((n) => n.progress!);
+        expect(progress.length).toBeGreaterThan(0);
+        const last = progress[progress.length - 1];
+        expect(last.total).toBeGreaterThan(100);
+        expect(last.done).toBe(last.total);
+        console.log(`[figure] manager create: ${last.total} resources, ${progress.length} progress notifications`);
+
+        const env = await api("GET", "/api/v1/environments/review-e2e");
+        expect(env.status).toBe(200);
+        const body = env.json as { status: string; template: string; record?: { resources?: { id: string }[]; tags?: Record<string, string> } };
+        expect(body.status).toBe("deployed-ok");
+        expect(body.template).toBe("review");
+        expect(body.record?.tags?.owner).toBe("dev@example.com");
+        expect(body.record?.resources?.map((r) => r.id)).toContain("rabbitmq");
+
+        const command = await api("GET", `/api/v1/commands/${commandId}`);
+        expect(command.status).toBe(200);
+        expect((command.json as { state: string }).state).toBe("succeeded");
+    });
+
+    it("refuses a command for prod: dead-lettered with the reason and answered with command.rejected", async () => {
+        const commandId = randomUUID();
+        const channel = await bus.createChannel();
+        channel.publish(
+            "platform.manager.commands",
+            "command",
+            Buffer.from(
+                JSON.stringify({
+                    commandId,
+                    type: "environment.create",
+                    environment: "prod",
+                    requestedBy: "dev@example.com",
+                    template: "prod",
+                    description: "not through a merge request",
+                    owner: "dev@example.com",
+                    costCenter: "PLT-0001",
+                    plannedDestruction: inDays(3),
+                }),
+            ),
+            { persistent: true, messageId: commandId, contentType: "application/json" },
+        );
+        const rejected = await until("command.rejected", () => notifications.find((n) => n.commandId === commandId && n.type === "command.rejected"), 30_000);
+        expect(rejected.reason).toMatch(/merge request/);
+        const dead = await until("the dead letter", () => deadLetters.find((d) => d.body.includes(commandId)), 30_000);
+        expect(String(dead.reason)).toMatch(/merge request/);
+        await channel.close();
+    });
+
+    it("destroys the environment on command: destroying, destroyed, gone from the backend", async () => {
+        const commandId = randomUUID();
+        const sent = await api("POST", "/api/v1/commands", { commandId, type: "environment.destroy", environment: "review-e2e", requestedBy: "dev@example.com" });
+        expect(sent.status, sent.text).toBe(202);
+        const done = await until(
+            "the destroy command to finish",
+            () => notifications.find((n) => n.commandId === commandId && (n.type === "command.completed" || n.type === "command.failed")),
+            600_000,
+        );
+        expect(done.type, `${done.reason}\n${managerLog.slice(-4000)}`).toBe("command.completed");
+        const statuses = notifications.filter((n) => n.commandId === commandId && n.type === "environment.status").map((n) => n.status);
+        expect(statuses).toEqual(["destroying", "destroyed"]);
+        const stacks = project.pulumi(["stack", "ls", "--json"], { PULUMI_BACKEND_URL: fileBackendUrl(project.backendDir) });
+        expect(JSON.parse(stacks.stdout) as { name: string }[]).toEqual([]);
+        // Secrets never reach the logs: the token secret and the broker password are not in the manager's output.
+        expect(managerLog).not.toContain(SECRET);
+        expect(managerLog).not.toContain(broker.password);
+    });
+});
