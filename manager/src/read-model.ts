@@ -54,9 +54,10 @@ export async function reconcileReadModel(store: Store, executor: Executor, now: 
             changed.push(e.name);
         }
     }
+    // Gone from the backend (destroyed outside the manager): kept, as destroyed, like the ones it destroys itself.
     for (const e of await store.listEnvironments({ limit: 100_000 })) {
-        if (!seen.has(e.name) && !(await store.activeCommandFor(e.name))) {
-            await store.removeEnvironment(e.name);
+        if (!seen.has(e.name) && e.status !== "destroyed" && !(await store.activeCommandFor(e.name))) {
+            await store.setStatus(e.name, "destroyed", now());
             changed.push(e.name);
         }
     }
@@ -70,9 +71,7 @@ export async function applyNotification(store: Store, n: Notification): Promise<
     }
     const at = new Date(n.occurredAt);
     if (n.type === "environment.status" && n.status) {
-        if (n.status === "destroyed") {
-            await store.removeEnvironment(n.environment);
-        } else if (await store.getEnvironment(n.environment)) {
+        if (await store.getEnvironment(n.environment)) {
             await store.setStatus(n.environment, n.status, at);
         } else {
             await store.putEnvironment({ ...entryFromRecord(n.environment, undefined, at), status: n.status });

@@ -95,18 +95,26 @@ async function followPrimary(url: string, queue: string, store: Store, logger: p
                 await channel.assertQueue(queue, { durable: true, arguments: { "x-queue-type": "quorum" } });
                 await channel.bindQueue(queue, NOTIFICATIONS_EXCHANGE, "#");
                 await channel.prefetch(50);
+                // One at a time, in delivery order: a late "destroying" applied after "destroyed" would undo it.
+                let applying = Promise.resolve();
                 await channel.consume(queue, (message) => {
                     if (!message) {
                         return;
                     }
-                    const parsed = notification.safeParse(JSON.parse(message.content.toString()) as unknown);
-                    // Applied in order, acked once written; a malformed one is dropped with a warning.
-                    void (parsed.success ? applyNotification(store, parsed.data) : Promise.resolve(logger.warn("malformed notification dropped")))
-                        .then(() => channel.ack(message))
-                        .catch((e: unknown) => {
+                    applying = applying.then(async () => {
+                        try {
+                            const parsed = notification.safeParse(JSON.parse(message.content.toString()) as unknown);
+                            if (parsed.success) {
+                                await applyNotification(store, parsed.data);
+                            } else {
+                                logger.warn("malformed notification dropped");
+                            }
+                            channel.ack(message);
+                        } catch (e) {
                             logger.error({ err: e }, "applying a notification failed; it is redelivered");
                             channel.nack(message, false, true);
-                        });
+                        }
+                    });
                 });
                 model.on("close", () => void (stopped ? undefined : start()));
                 logger.info({ queue }, "following the primary's notifications");

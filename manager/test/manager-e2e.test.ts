@@ -6,8 +6,10 @@
  *
  * A create command sent through the REST API ends in a deployed review
  * environment, announced on the bus in order; the record is served by the
- * API; a prod command is refused (dead-lettered, command.rejected); a destroy
- * command removes the environment.
+ * API, and by a secondary fed only by the notifications (which refuses
+ * commands); a prod command is refused (dead-lettered, command.rejected); a
+ * primary killed with SIGKILL in the middle of an up is restarted and
+ * finishes the command, once; destroy commands remove the environments.
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -27,12 +29,54 @@ const SECRET = randomUUID() + randomUUID();
 let project: EngineProject;
 let broker: RabbitBroker;
 let kms: LocalKms;
-let manager: ChildProcess;
-let managerLog = "";
-let baseUrl: string;
+let dir: string;
+let managerEnv: NodeJS.ProcessEnv;
+let primary: ManagerProcess;
+let secondary: ManagerProcess;
 let bus: ChannelModel;
 const notifications: { type: string; commandId?: string; environment?: string; status?: string; reason?: string; progress?: { done: number; total: number } }[] = [];
 const deadLetters: { body: string; reason: unknown }[] = [];
+
+interface ManagerProcess {
+    child: ChildProcess;
+    baseUrl: string;
+    log(): string;
+    exited: Promise<number | null>;
+}
+
+/** Runs `platform-manager server` as its own process; `args` are its role-specific flags. */
+async function startManager(name: string, args: string[]): Promise<ManagerProcess> {
+    const [port] = await freePorts(1);
+    const baseUrl = `http://127.0.0.1:${port}`;
+    let output = "";
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, "manager", "bin", "platform-manager"), "server", "--listen", `127.0.0.1:${port}`, ...common(), ...args], {
+        env: managerEnv,
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const manager = { child, baseUrl, log: () => output, exited };
+    await until(`${name} to be ready`, async () => {
+        if (child.exitCode !== null) {
+            throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
+        }
+        const r = await fetch(`${baseUrl}/api/v1/readyz`).catch(() => undefined);
+        return r?.status === 200 ? true : undefined;
+    }, 180_000, () => output);
+    return manager;
+}
+
+function common(): string[] {
+    return ["--amqp-url-file", path.join(dir, "amqp-url"), "--token-secret-file", path.join(dir, "token-secret"), "--project-dir", project.dir];
+}
+
+async function stopManager(m: ManagerProcess | undefined): Promise<void> {
+    if (m && m.child.exitCode === null && m.child.signalCode === null) {
+        m.child.kill("SIGTERM");
+        await m.exited;
+    }
+}
 
 async function token(scope: string): Promise<string> {
     return new SignJWT({ scope })
@@ -45,8 +89,8 @@ async function token(scope: string): Promise<string> {
         .sign(new TextEncoder().encode(SECRET));
 }
 
-async function api(method: string, route: string, body?: unknown): Promise<{ status: number; json: unknown; text: string }> {
-    const response = await fetch(`${baseUrl}${route}`, {
+async function api(method: string, route: string, body?: unknown, on: ManagerProcess = primary): Promise<{ status: number; json: unknown; text: string }> {
+    const response = await fetch(`${on.baseUrl}${route}`, {
         method,
         headers: { authorization: `Bearer ${await token("environments:read environments:write")}`, ...(body ? { "content-type": "application/json" } : {}) },
         body: body ? JSON.stringify(body) : undefined,
@@ -61,7 +105,7 @@ async function api(method: string, route: string, body?: unknown): Promise<{ sta
     return { status: response.status, json, text };
 }
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, log: () => string = () => primary?.log() ?? ""): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
         const value = await probe();
@@ -70,7 +114,7 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
         }
         await new Promise((r) => setTimeout(r, 250));
     }
-    throw new Error(`timed out waiting for ${what}\nmanager log (tail):\n${managerLog.slice(-4000)}`);
+    throw new Error(`timed out waiting for ${what}\nmanager log (tail):\n${log().slice(-4000)}`);
 }
 
 const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
@@ -79,47 +123,18 @@ beforeAll(async () => {
     project = createEngineProject({ withPolicies: true });
     broker = await startRabbitMQ();
     kms = await startLocalKms(path.join(project.dir, "..", "kms"));
-    const dir = path.join(project.dir, "..", "manager");
+    dir = path.join(project.dir, "..", "manager");
     fs.mkdirSync(dir);
-    const write = (name: string, text: string) => {
-        fs.writeFileSync(path.join(dir, name), text, { mode: 0o600 });
-        return path.join(dir, name);
-    };
-    const [port] = await freePorts(1);
-    baseUrl = `http://127.0.0.1:${port}`;
-    const args = [
-        path.join(REPO_ROOT, "manager", "bin", "platform-manager"),
-        "server",
-        "--primary",
-        "--listen",
-        `127.0.0.1:${port}`,
-        "--amqp-url-file",
-        write("amqp-url", broker.url),
-        "--embedded-database",
-        path.join(dir, "db"),
-        "--project-dir",
-        project.dir,
-        "--token-secret-file",
-        write("token-secret", SECRET),
-        "--stack-defaults",
-        write(
-            "stack-defaults.json",
-            JSON.stringify({ kubernetesTarget: "render", renderDirectory: path.join(project.renderDir, "manager"), chartMirror: defaultTestChartMirror() }),
-        ),
-    ];
-    manager = spawn(process.execPath, args, {
-        env: { ...project.env, ...kms.env, PLATFORM_STATE_BACKEND_URL: fileBackendUrl(project.backendDir), PLATFORM_SECRETS_PROVIDER: kms.providerUrl },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
-    manager.stdout?.on("data", (d: Buffer) => (managerLog += d.toString()));
-    manager.stderr?.on("data", (d: Buffer) => (managerLog += d.toString()));
-    await until("the manager to be ready", async () => {
-        if (manager.exitCode !== null) {
-            throw new Error(`the manager exited with ${manager.exitCode}:\n${managerLog}`);
-        }
-        const r = await fetch(`${baseUrl}/api/v1/readyz`).catch(() => undefined);
-        return r?.status === 200 ? true : undefined;
-    }, 120_000);
+    const write = (name: string, text: string) => fs.writeFileSync(path.join(dir, name), text, { mode: 0o600 });
+    write("amqp-url", broker.url);
+    write("token-secret", SECRET);
+    write(
+        "stack-defaults.json",
+        JSON.stringify({ kubernetesTarget: "render", renderDirectory: path.join(project.renderDir, "manager"), chartMirror: defaultTestChartMirror() }),
+    );
+    managerEnv = { ...project.env, ...kms.env, PLATFORM_STATE_BACKEND_URL: fileBackendUrl(project.backendDir), PLATFORM_SECRETS_PROVIDER: kms.providerUrl };
+    primary = await startManager("the primary", primaryArgs());
+    secondary = await startManager("the secondary", ["--embedded-database", path.join(dir, "secondary-db")]);
 
     bus = await connect(broker.url);
     const channel = await bus.createChannel();
@@ -133,12 +148,14 @@ beforeAll(async () => {
     );
 }, 300_000);
 
+function primaryArgs(): string[] {
+    return ["--primary", "--embedded-database", path.join(dir, "primary-db"), "--stack-defaults", path.join(dir, "stack-defaults.json")];
+}
+
 afterAll(async () => {
     await bus?.close().catch(() => undefined);
-    if (manager && manager.exitCode === null) {
-        manager.kill("SIGTERM");
-        await new Promise((r) => manager.once("exit", r));
-    }
+    await stopManager(primary);
+    await stopManager(secondary);
     await broker?.stop();
     await kms?.stop();
     project?.cleanup();
@@ -165,7 +182,7 @@ describe("platform-manager server --primary, on real parts", () => {
             () => notifications.find((n) => n.commandId === commandId && (n.type === "command.completed" || n.type === "command.failed")),
             900_000,
         );
-        expect(done.type, `${done.reason}\n${managerLog.slice(-4000)}`).toBe("command.completed");
+        expect(done.type, `${done.reason}\n${primary.log().slice(-4000)}`).toBe("command.completed");
 
         const statuses = notifications.filter((n) => n.commandId === commandId && n.type === "environment.status").map((n) => n.status);
         expect(statuses).toEqual(["deploying", "deployed-validating", "deployed-ok"]);
@@ -187,6 +204,23 @@ describe("platform-manager server --primary, on real parts", () => {
         const command = await api("GET", `/api/v1/commands/${commandId}`);
         expect(command.status).toBe(200);
         expect((command.json as { state: string }).state).toBe("succeeded");
+    });
+
+    it("a secondary serves the environment from the primary's notifications, and refuses commands", async () => {
+        const env = await until("the secondary to know review-e2e", async () => {
+            const r = await api("GET", "/api/v1/environments/review-e2e", undefined, secondary);
+            return r.status === 200 && (r.json as { status: string }).status === "deployed-ok" ? r : undefined;
+        }, 30_000, () => secondary.log());
+        const body = env.json as { record?: { resources?: { id: string }[] } };
+        expect(body.record?.resources?.map((r) => r.id)).toContain("rabbitmq");
+        const refused = await api(
+            "POST",
+            "/api/v1/commands",
+            { commandId: randomUUID(), type: "environment.destroy", environment: "review-e2e", requestedBy: "dev@example.com" },
+            secondary,
+        );
+        expect(refused.status).toBe(503);
+        expect(refused.text).toContain("secondary");
     });
 
     it("refuses a command for prod: dead-lettered with the reason and answered with command.rejected", async () => {
@@ -217,22 +251,81 @@ describe("platform-manager server --primary, on real parts", () => {
         await channel.close();
     });
 
-    it("destroys the environment on command: destroying, destroyed, gone from the backend", async () => {
+    it("a primary killed in the middle of an up is restarted and finishes the command, once", async () => {
         const commandId = randomUUID();
-        const sent = await api("POST", "/api/v1/commands", { commandId, type: "environment.destroy", environment: "review-e2e", requestedBy: "dev@example.com" });
+        const sent = await api("POST", "/api/v1/commands", {
+            commandId,
+            type: "environment.create",
+            environment: "review-kill",
+            requestedBy: "dev@example.com",
+            template: "review",
+            description: "Killed mid-command",
+            owner: "dev@example.com",
+            costCenter: "PLT-0001",
+            plannedDestruction: inDays(3),
+        });
         expect(sent.status, sent.text).toBe(202);
-        const done = await until(
-            "the destroy command to finish",
-            () => notifications.find((n) => n.commandId === commandId && (n.type === "command.completed" || n.type === "command.failed")),
+        const midway = await until(
+            "the up to be under way",
+            () => notifications.find((n) => n.commandId === commandId && n.type === "environment.progress" && (n.progress?.done ?? 0) >= 20),
             600_000,
         );
-        expect(done.type, `${done.reason}\n${managerLog.slice(-4000)}`).toBe("command.completed");
-        const statuses = notifications.filter((n) => n.commandId === commandId && n.type === "environment.status").map((n) => n.status);
-        expect(statuses).toEqual(["destroying", "destroyed"]);
+        primary.child.kill("SIGKILL");
+        await primary.exited;
+        const before = notifications.length;
+        primary = await startManager("the restarted primary", primaryArgs());
+
+        const done = await until(
+            "the command to finish after the restart",
+            () => notifications.find((n) => n.commandId === commandId && (n.type === "command.completed" || n.type === "command.failed")),
+            900_000,
+        );
+        expect(done.type, `${done.reason}\n${primary.log().slice(-4000)}`).toBe("command.completed");
+        const after = notifications.slice(before).filter((n) => n.commandId === commandId);
+        expect(after.filter((n) => n.type === "environment.status").map((n) => n.status)).toEqual(["deploying", "deployed-validating", "deployed-ok"]);
+        expect(notifications.filter((n) => n.commandId === commandId && n.type === "command.completed")).toHaveLength(1);
+        console.log(`[figure] manager killed after ${midway.progress?.done}/${midway.progress?.total} resources; the restarted primary finished the command`);
+
+        const env = await api("GET", "/api/v1/environments/review-kill");
+        expect((env.json as { status: string }).status).toBe("deployed-ok");
+        const exported = project.pulumi(["stack", "export", "--stack", "review-kill"], { PULUMI_BACKEND_URL: fileBackendUrl(project.backendDir) });
+        expect(exported.status, exported.stderr).toBe(0);
+        const deployment = (JSON.parse(exported.stdout) as { deployment: { pending_operations?: unknown[] } }).deployment;
+        expect(deployment.pending_operations ?? []).toEqual([]);
+    });
+
+    it("destroys the environments on command: destroying, destroyed, gone from the backend, destroyed on the secondary", async () => {
+        for (const environment of ["review-e2e", "review-kill"]) {
+            const commandId = randomUUID();
+            const sent = await api("POST", "/api/v1/commands", { commandId, type: "environment.destroy", environment, requestedBy: "dev@example.com" });
+            expect(sent.status, sent.text).toBe(202);
+            const done = await until(
+                `the destroy of ${environment} to finish`,
+                () => notifications.find((n) => n.commandId === commandId && (n.type === "command.completed" || n.type === "command.failed")),
+                600_000,
+            );
+            expect(done.type, `${done.reason}\n${primary.log().slice(-4000)}`).toBe("command.completed");
+            const statuses = notifications.filter((n) => n.commandId === commandId && n.type === "environment.status").map((n) => n.status);
+            expect(statuses).toEqual(["destroying", "destroyed"]);
+        }
         const stacks = project.pulumi(["stack", "ls", "--json"], { PULUMI_BACKEND_URL: fileBackendUrl(project.backendDir) });
         expect(JSON.parse(stacks.stdout) as { name: string }[]).toEqual([]);
-        // Secrets never reach the logs: the token secret and the broker password are not in the manager's output.
-        expect(managerLog).not.toContain(SECRET);
-        expect(managerLog).not.toContain(broker.password);
+        // Kept as destroyed (the record of what was), on the primary and the secondary alike.
+        for (const on of [primary, secondary]) {
+            await until(
+                "review-e2e to show as destroyed",
+                async () => {
+                    const r = await api("GET", "/api/v1/environments/review-e2e", undefined, on);
+                    return r.status === 200 && (r.json as { status: string }).status === "destroyed" ? true : undefined;
+                },
+                30_000,
+                () => on.log(),
+            );
+        }
+        // Secrets never reach the logs: the token secret and the broker password are not in the managers' output.
+        for (const log of [primary.log(), secondary.log()]) {
+            expect(log).not.toContain(SECRET);
+            expect(log).not.toContain(broker.password);
+        }
     });
 });

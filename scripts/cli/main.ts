@@ -214,6 +214,31 @@ Helm chart at a mirror (README "Charts and mirrors").`,
             exit(await (await import("../mirror")).run(command.args, process.env, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }));
         });
 
+    cli.command("bootstrap")
+        .summary("deploy the meta environment (local template + the manager), then send the bootstrap file's create commands")
+        .option("--stack <name>", "the meta stack: platform:template local or review, with platform:manager", (v: string) => stackName(v, [])[0], "meta")
+        .option("--file <bootstrap.yaml>", "the environments to create (a list under environments:)", "bootstrap/environments.yaml")
+        .option("--amqp-url-file <file>", "a file holding the manager's broker URL with credentials (or PLATFORM_MANAGER_AMQP_URL_FILE)")
+        .option("--skip-up", "send the commands only (a re-send: the same commandIds, created once)", false)
+        .option("--dry-run", "validate the file and the stack, print what would be sent; deploy and send nothing", false)
+        .action(async (options: { stack: string; file: string; amqpUrlFile?: string; skipUp: boolean; dryRun: boolean }) => {
+            const env = baseEnv();
+            const runStack = async (stack: string) => (await import("./run-stack")).runStack("up", stack, { projectDir: REPO_ROOT, flags: [], env });
+            exit(
+                await (await import("../bootstrap")).bootstrap({
+                    stack: options.stack,
+                    // ./platform runs in the repository root: a relative file is the repository's.
+                    file: path.resolve(options.file),
+                    amqpUrlFile: options.amqpUrlFile === undefined ? undefined : path.resolve(options.amqpUrlFile),
+                    skipUp: options.skipUp,
+                    dryRun: options.dryRun,
+                    projectDir: REPO_ROOT,
+                    env,
+                    up: runStack,
+                }),
+            );
+        });
+
     passThrough(cli.command("ci-jobs"))
         .summary("check (--check) or rewrite (--write) the per-stack jobs of .gitlab-ci.yml")
         .argument("[args...]")
