@@ -16,6 +16,12 @@
  * 5. The unit suite (bench/unit-suite.ts): one run of the `unit` vitest
  *    project, its phases and slowest files, against its target (<= 60 s on
  *    2 cores; a miss is reported, failing tests fail the bench).
+ * 6. The environment manager (manager/bench/, run as child processes: the
+ *    manager is its own package, module nodenext, not compiled with this
+ *    tsconfig): its REST API under read load on both stores (api.ts: p50/p99
+ *    of list, get and search against their targets), and its command queue's
+ *    throughput through a real RabbitMQ broker (queue.ts: commands per minute
+ *    at runner concurrency 2 and 4).
  *
  * Every engine run reads the real upstream charts from the offline mirror
  * (test/helpers/real-charts.ts: PLATFORM_CHART_MIRROR, else ../shared/charts).
@@ -121,6 +127,17 @@ function mockEvaluation(environment: string, imports: "submodules" | "root"): Mo
     return { wallMs: median(walls), evalMs: median(evals), rssMiB: rss, modules };
 }
 
+/** The manager's benchmarks, each in a node process of its own with this one's output; a failing one fails the bench. */
+function managerBench(): void {
+    for (const script of ["api.ts", "queue.ts"]) {
+        console.log(`\nmanager/bench/${script}`);
+        const r = spawnSync(process.execPath, ["--import", "tsx", path.join("manager", "bench", script)], { cwd: path.resolve(__dirname, ".."), stdio: "inherit" });
+        if (r.status !== 0) {
+            throw new Error(`manager/bench/${script} failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
+        }
+    }
+}
+
 function coldStartTable(): void {
     console.log("\ncold start under mocks (fresh process; median of runs; peak RSS)");
     console.log(`${"environment".padEnd(12)} ${"imports".padEnd(11)} ${"wall ms".padStart(8)} ${"eval ms".padStart(8)} ${"RSS MiB".padStart(8)} ${"modules".padStart(8)}`);
@@ -149,8 +166,8 @@ async function policyTable(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-    // BENCH_ONLY=engine,mocks,policies,parallel,render,unit picks sections (default: all); mocks, policies and unit need no toolchain.
-    const only = new Set((process.env.BENCH_ONLY ?? "engine,mocks,policies,parallel,render,unit").split(","));
+    // BENCH_ONLY=engine,mocks,policies,parallel,render,unit,manager picks sections (default: all); mocks, policies and unit need no toolchain.
+    const only = new Set((process.env.BENCH_ONLY ?? "engine,mocks,policies,parallel,render,unit,manager").split(","));
     console.log(`node ${process.version}, ${RUNS} runs each`);
     if (only.has("engine")) {
         requirePulumi();
@@ -174,6 +191,9 @@ async function main(): Promise<void> {
     }
     if (only.has("unit")) {
         unitSuiteBench();
+    }
+    if (only.has("manager")) {
+        managerBench();
     }
 }
 

@@ -227,9 +227,9 @@ export async function runService(config: ManagerConfig): Promise<void> {
             );
             return { broker: brokerHealth, store: storeHealth, stateBackend: config.role === "primary" ? backendHealth : "ok" };
         },
-        submit: async (command, actor) => {
+        submit: async (command, actor, traceparent) => {
             await store.audit({ at: new Date().toISOString(), actor, action: command.type, environment: command.environment, commandId: command.commandId, outcome: "submitted" });
-            await publisher.publish(command, traceparentOf(continueTrace(undefined)));
+            await publisher.publish(command, traceparentOf(continueTrace(traceparent)));
             return { commandId: command.commandId };
         },
         auth: createAuthenticator({

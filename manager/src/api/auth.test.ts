@@ -3,12 +3,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 
 import { AuthError, createAuthenticator } from "./auth";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "manager-auth-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+    vi.useRealTimers();
+});
 
 const AUD = "environment-manager";
 const ISS = "https://issuer.test";
@@ -59,6 +62,43 @@ describe("createAuthenticator", () => {
         fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
         expect((await auth.authenticate(`Bearer ${await sign(second)}`)).subject).toBe("alice");
         await expect(auth.authenticate(`Bearer ${await sign(first)}`)).rejects.toThrow(AuthError);
+    });
+
+    it("remembers a verified token no longer than its expiry", async () => {
+        const file = path.join(dir, "secret-expiry");
+        const secret = "a-secret-of-at-least-thirty-two-characters";
+        fs.writeFileSync(file, secret);
+        const auth = createAuthenticator({ keys: { kind: "hs256-file", path: file }, audience: AUD, issuer: ISS, clockToleranceSeconds: 5 });
+        const exp = Math.floor(Date.now() / 1000) + 60;
+        const token = await new SignJWT({ scope: "environments:read" })
+            .setProtectedHeader({ alg: "HS256" })
+            .setSubject("alice")
+            .setAudience(AUD)
+            .setIssuer(ISS)
+            .setExpirationTime(exp)
+            .sign(new TextEncoder().encode(secret));
+        expect((await auth.authenticate(`Bearer ${token}`)).subject).toBe("alice");
+        vi.useFakeTimers({ toFake: ["Date"] });
+        // Within the clock tolerance: still accepted (from the cache, as jose would).
+        vi.setSystemTime((exp + 4) * 1000);
+        expect((await auth.authenticate(`Bearer ${token}`)).subject).toBe("alice");
+        vi.setSystemTime((exp + 6) * 1000);
+        await expect(auth.authenticate(`Bearer ${token}`)).rejects.toThrow(new AuthError("the token has expired"));
+    });
+
+    it("does not remember a token that failed, nor one verified under a rotated secret", async () => {
+        const file = path.join(dir, "secret-cache");
+        const first = "first-secret-of-at-least-thirty-two-chars";
+        fs.writeFileSync(file, first);
+        const auth = createAuthenticator({ keys: { kind: "hs256-file", path: file }, audience: AUD, issuer: ISS });
+        const token = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setAudience(AUD).setIssuer(ISS).setExpirationTime("5m").sign(new TextEncoder().encode(first));
+        const forged = `${token.slice(0, -2)}${token.endsWith("AA") ? "BB" : "AA"}`;
+        await expect(auth.authenticate(`Bearer ${forged}`)).rejects.toThrow(AuthError);
+        await expect(auth.authenticate(`Bearer ${forged}`)).rejects.toThrow(AuthError);
+        expect((await auth.authenticate(`Bearer ${token}`)).subject).toBe("alice");
+        fs.writeFileSync(file, "second-secret-of-at-least-thirty-two-chars");
+        fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+        await expect(auth.authenticate(`Bearer ${token}`)).rejects.toThrow(new AuthError("the token's signature does not verify"));
     });
 
     it("fails at creation on a short or missing secret, or a file that is not a JWKS", () => {

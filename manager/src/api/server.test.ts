@@ -150,7 +150,7 @@ function createBody(overrides: Record<string, unknown> = {}): Record<string, unk
 
 let store: MemoryStore;
 let metrics: Metrics;
-let submitted: { command: Command; actor: string }[];
+let submitted: { command: Command; actor: string; traceparent?: string }[];
 let logLines: string[];
 let healthState: Record<string, string>;
 
@@ -168,8 +168,8 @@ function depsFor(role: "primary" | "secondary"): ApiDeps {
     return {
         store,
         health: async () => healthState,
-        submit: async (command, actor) => {
-            submitted.push({ command, actor });
+        submit: async (command, actor, traceparent) => {
+            submitted.push({ command, actor, ...(traceparent === undefined ? {} : { traceparent }) });
             return { commandId: command.commandId };
         },
         auth: createAuthenticator({ keys: { kind: "hs256-file", path: secretFile }, audience: AUDIENCE, issuer: ISSUER }),
@@ -207,9 +207,10 @@ async function get(url: string, bearer?: string) {
     return app.inject({ method: "GET", url, headers });
 }
 
-async function post(body: unknown, options: { bearer?: string; role?: "primary" | "secondary" } = {}) {
+async function post(body: unknown, options: { bearer?: string; role?: "primary" | "secondary"; traceparent?: string } = {}) {
     const app = api(options.role);
-    return app.inject({ method: "POST", url: "/api/v1/commands", headers: { authorization: `Bearer ${options.bearer ?? (await token())}` }, payload: body as Record<string, unknown> });
+    const headers = { authorization: `Bearer ${options.bearer ?? (await token())}`, ...(options.traceparent ? { traceparent: options.traceparent } : {}) };
+    return app.inject({ method: "POST", url: "/api/v1/commands", headers, payload: body as Record<string, unknown> });
 }
 
 describe("authentication", () => {
@@ -470,6 +471,13 @@ describe("POST /commands", () => {
         expect(submitted).toHaveLength(1);
         expect(submitted[0].actor).toBe("alice");
         expect(submitted[0].command).toEqual(createBody());
+        expect(submitted[0].traceparent).toBeUndefined();
+    });
+
+    it("hands the request's traceparent on with the command, for the bus", async () => {
+        const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        expect((await post(createBody(), { traceparent })).statusCode).toBe(202);
+        expect(submitted[0].traceparent).toBe(traceparent);
     });
 
     it("answers 400 naming every bad field, and publishes nothing", async () => {

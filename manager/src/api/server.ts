@@ -22,8 +22,8 @@ export interface ApiDeps {
     store: Store;
     /** Each dependency (broker, store, state backend): "ok", or why not. */
     health: () => Promise<Record<string, "ok" | string>>;
-    /** Publishes a command to the bus; `actor` is the token's subject. */
-    submit: (command: Command, actor: string) => Promise<{ commandId: string }>;
+    /** Publishes a command to the bus; `actor` is the token's subject; `traceparent` the request's trace context, if it has one. */
+    submit: (command: Command, actor: string, traceparent?: string) => Promise<{ commandId: string }>;
     auth: Authenticator;
     metrics: Metrics;
     logger: pino.Logger;
@@ -257,7 +257,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         if (active) {
             throw new ApiError(409, "conflict", `environment ${cmd.environment} has a command ${active.state}: ${active.commandId} (${active.type}); wait for it to finish`);
         }
-        const { commandId } = await deps.submit(cmd, principal.subject);
+        // The caller's trace (W3C traceparent header), continued on the bus.
+        const traceparent = request.headers.traceparent;
+        const { commandId } = await deps.submit(cmd, principal.subject, typeof traceparent === "string" ? traceparent : undefined);
         request.log.info({ commandId, type: cmd.type, environment: cmd.environment, actor: principal.subject }, "command submitted");
         return accepted(commandId);
     });

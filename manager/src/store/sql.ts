@@ -218,14 +218,20 @@ export const SQL = {
      * $1 status, $2 template, $3 tag key, $4 tag value, $5 limit, $6 offset;
      * a null filter matches all (a null limit lists all). Unnamed statements are
      * planned with their values, so the status/template/tags indexes still apply.
+     * The page is chosen on names alone, then only its rows are read and
+     * formatted: sorting whole rows (and formatting every timestamp) of the
+     * table to keep one page of them was most of a list's time.
      */
     listEnvironments: `SELECT ${ENVIRONMENT_COLUMNS} FROM environments e
-        WHERE ($1::text IS NULL OR e.status = $1::text)
-          AND ($2::text IS NULL OR e.template = $2::text)
-          AND ($3::text IS NULL OR CASE WHEN $4::text IS NULL THEN e.tags ? $3::text
-                                        ELSE e.tags @> jsonb_build_object($3::text, $4::text) END)
-        ORDER BY e.name
-        LIMIT $5::int OFFSET $6::int`,
+        WHERE e.name = ANY (ARRAY(
+            SELECT p.name FROM environments p
+            WHERE ($1::text IS NULL OR p.status = $1::text)
+              AND ($2::text IS NULL OR p.template = $2::text)
+              AND ($3::text IS NULL OR CASE WHEN $4::text IS NULL THEN p.tags ? $3::text
+                                            ELSE p.tags @> jsonb_build_object($3::text, $4::text) END)
+            ORDER BY p.name
+            LIMIT $5::int OFFSET $6::int))
+        ORDER BY e.name`,
     /**
      * $1 every word as a prefix (`a:* & b:*`), $2 any word (`a:* | b:*`), $3 a
      * JSON array of ILIKE patterns (`%word%`, one per word), $4 the whole text
@@ -239,9 +245,12 @@ export const SQL = {
             SELECT to_tsquery('simple', $1::text) AS all_words, to_tsquery('simple', $2::text) AS any_word,
                    ARRAY(SELECT jsonb_array_elements_text($3::jsonb)) AS patterns, $4::text AS phrase
         ), hits AS (
-            SELECT e.*, e.search @@ q.all_words AS full_text, ts_rank(e.search, q.any_word) AS rank
+            -- Ranked on the few columns ranking needs; only the kept rows are read in full below.
+            SELECT e.name, e.name = q.phrase AS exact, e.search @@ q.all_words AS full_text, ts_rank(e.search, q.any_word) AS rank
             FROM environments e, q
             WHERE e.search @@ q.all_words OR e.search_text ILIKE ALL (q.patterns)
+            ORDER BY exact DESC, full_text DESC, rank DESC, e.name
+            LIMIT $5::int
         )
         SELECT ${ENVIRONMENT_COLUMNS},
             to_jsonb(
@@ -256,8 +265,8 @@ export const SQL = {
                          WHERE r.environment = e.name AND (to_tsvector('simple', r.id) @@ q.any_word OR r.id ILIKE ANY (q.patterns))
                          ORDER BY r.id)
             ) AS matches
-        FROM hits e, q
-        ORDER BY (e.name = q.phrase) DESC, e.full_text DESC, e.rank DESC, e.name
+        FROM hits h JOIN environments e ON e.name = h.name, q
+        ORDER BY h.exact DESC, h.full_text DESC, h.rank DESC, h.name
         LIMIT $5::int`,
 
     appendAudit: `INSERT INTO audit (at, actor, action, environment, command_id, outcome, detail)

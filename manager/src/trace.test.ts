@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+
+import { continueTrace, traceparentOf } from "./trace";
+
+describe("W3C trace context on the bus", () => {
+    it("continues a caller's trace with a new span, keeping the sampled flag", () => {
+        const next = continueTrace("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        expect(next.traceId).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+        expect(next.spanId).toMatch(/^[0-9a-f]{16}$/);
+        expect(next.spanId).not.toBe("00f067aa0ba902b7");
+        expect(traceparentOf(next)).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+        expect(continueTrace("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00").sampled).toBe(false);
+    });
+
+    it("starts a new trace for a missing, malformed or all-zero header", () => {
+        for (const header of [undefined, "", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", 42]) {
+            const next = continueTrace(header);
+            expect(next.traceId).toMatch(/^[0-9a-f]{32}$/);
+            expect(next.traceId).not.toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+            expect(next.sampled).toBe(true);
+        }
+    });
+});
