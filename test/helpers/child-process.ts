@@ -20,3 +20,31 @@ export function stopWithProcess(child: ChildProcess): () => Promise<void> {
         clearTimeout(timer);
     };
 }
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves true once the child has exited, false when `timeoutMs` passes first. */
+export function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+    if (child.exitCode !== null || child.signalCode !== null) {
+        return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(false), timeoutMs);
+        child.once("exit", () => {
+            clearTimeout(timer);
+            resolve(true);
+        });
+    });
+}
+
+/** SIGKILLs a detached child's whole process group: servers whose start scripts fork (erl, the postmaster's backends) leave no orphans. */
+export function killGroup(child: ChildProcess): void {
+    if (child.pid === undefined) {
+        return;
+    }
+    try {
+        process.kill(-child.pid, "SIGKILL");
+    } catch {
+        // already gone
+    }
+}

@@ -8,11 +8,13 @@
  * Postgres refuses to run as root: as root, initdb and postgres run as the
  * `postgres` system user (else `nobody`), which gets the temp dir.
  */
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+
+import { exited, killGroup, sleep } from "./child-process";
 import { freePorts } from "./rabbitmq";
 
 export interface PostgresServer {
@@ -98,33 +100,6 @@ function tailBuffer(limit = 8192): { push(chunk: Buffer): void; text(): string }
         },
         text: () => text,
     };
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-    if (child.exitCode !== null || child.signalCode !== null) {
-        return Promise.resolve(true);
-    }
-    return new Promise((resolve) => {
-        const timer = setTimeout(() => resolve(false), timeoutMs);
-        child.once("exit", () => {
-            clearTimeout(timer);
-            resolve(true);
-        });
-    });
-}
-
-/** The postmaster and its backends share a process group (detached spawn): a SIGKILL there leaves no orphans. */
-function killGroup(child: ChildProcess): void {
-    if (child.pid === undefined) {
-        return;
-    }
-    try {
-        process.kill(-child.pid, "SIGKILL");
-    } catch {
-        // already gone
-    }
 }
 
 function run(command: string, args: string[], options: { cwd: string; user?: RunAs; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<void> {

@@ -17,6 +17,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { connect } from "amqplib";
 
+import { exited, killGroup, sleep } from "./child-process";
+
 export interface RabbitBroker {
     /** amqp://user:password@127.0.0.1:port/ */
     url: string;
@@ -90,33 +92,6 @@ function readTail(file: string, limit = 4096): string {
         return fs.readFileSync(file, "utf8").slice(-limit);
     } catch {
         return "";
-    }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-    if (child.exitCode !== null || child.signalCode !== null) {
-        return Promise.resolve(true);
-    }
-    return new Promise((resolve) => {
-        const timer = setTimeout(() => resolve(false), timeoutMs);
-        child.once("exit", () => {
-            clearTimeout(timer);
-            resolve(true);
-        });
-    });
-}
-
-/** Kills the broker's whole process group: the start script runs erl as a child, not with exec. */
-function killGroup(child: ChildProcess): void {
-    if (child.pid === undefined) {
-        return;
-    }
-    try {
-        process.kill(-child.pid, "SIGKILL");
-    } catch {
-        // already gone
     }
 }
 
