@@ -48,3 +48,14 @@ export function killGroup(child: ChildProcess): void {
         // already gone
     }
 }
+
+/** Keeps the last few KiB of a server's output, for error messages. */
+export function tailBuffer(limit = 8192): { push(chunk: Buffer): void; text(): string } {
+    let text = "";
+    return {
+        push(chunk) {
+            text = (text + chunk.toString("utf8")).slice(-limit);
+        },
+        text: () => text,
+    };
+}

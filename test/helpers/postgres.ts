@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-import { exited, killGroup, sleep } from "./child-process";
+import { exited, killGroup, sleep, tailBuffer } from "./child-process";
 import { freePorts } from "./rabbitmq";
 
 export interface PostgresServer {
@@ -90,16 +90,6 @@ function tempBase(): string {
             return base;
         }
     }
-}
-
-function tailBuffer(limit = 8192): { push(chunk: Buffer): void; text(): string } {
-    let text = "";
-    return {
-        push(chunk) {
-            text = (text + chunk.toString("utf8")).slice(-limit);
-        },
-        text: () => text,
-    };
 }
 
 function run(command: string, args: string[], options: { cwd: string; user?: RunAs; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<void> {

@@ -17,7 +17,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { connect } from "amqplib";
 
-import { exited, killGroup, sleep } from "./child-process";
+import { exited, killGroup, sleep, tailBuffer } from "./child-process";
 
 export interface RabbitBroker {
     /** amqp://user:password@127.0.0.1:port/ */
@@ -74,17 +74,6 @@ export async function freePorts(count: number): Promise<number[]> {
     const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
     return ports;
-}
-
-/** Keeps the last few KiB of the broker's output for error messages. */
-function tailBuffer(limit = 8192): { push(chunk: Buffer): void; text(): string } {
-    let text = "";
-    return {
-        push(chunk) {
-            text = (text + chunk.toString("utf8")).slice(-limit);
-        },
-        text: () => text,
-    };
 }
 
 function readTail(file: string, limit = 4096): string {
