@@ -168,12 +168,12 @@ export async function runService(config: ManagerConfig): Promise<void> {
     let brokerHealth = "not connected yet";
 
     const startCommands = async (): Promise<Consumer> => {
-        const runner = new CommandRunner({ store, executor, notifier, concurrency: config.concurrency, logger });
+        const runner = new CommandRunner({ store, executor, notifier, concurrency: config.concurrency, logger, metrics });
         const recovered = await runner.recoverUnfinished();
         if (recovered.length > 0) {
             logger.info({ commands: recovered }, "ran again the commands a stopped manager left");
         }
-        const started = await startConsumer({ url: config.amqpUrl, store, runner, notifier, prefetch: config.concurrency * 5, logger });
+        const started = await startConsumer({ url: config.amqpUrl, store, runner, notifier, prefetch: config.concurrency * 5, logger, metrics });
         brokerHealth = "ok";
         return started;
     };

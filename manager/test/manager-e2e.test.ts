@@ -322,6 +322,10 @@ describe("platform-manager server --primary, on real parts", () => {
                 () => on.log(),
             );
         }
+        // The restarted primary's counters: the create it took over, then the two destroys.
+        const metrics = await (await fetch(`${primary.baseUrl}/metrics`)).text();
+        expect(metrics).toContain('commands_total{type="environment.create",outcome="succeeded"} 1');
+        expect(metrics).toContain('commands_total{type="environment.destroy",outcome="succeeded"} 2');
         // Secrets never reach the logs: the token secret and the broker password are not in the managers' output.
         for (const log of [primary.log(), secondary.log()]) {
             expect(log).not.toContain(SECRET);

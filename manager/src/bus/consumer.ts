@@ -20,7 +20,8 @@ import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
 
 import { checkCommand } from "../commands/policy";
 import type { CommandRunner, SubmitOutcome } from "../commands/runner";
-import { Command, command as commandSchema, describeIssues } from "../commands/schema";
+import { Command, COMMAND_TYPES, command as commandSchema, describeIssues } from "../commands/schema";
+import type { Metrics } from "../metrics";
 import type { Store } from "../store/store";
 import { Logger, messageOf, redactUrl, silentLogger } from "./logger";
 import { closeQuietly, isPermanentBrokerError, Notifier, validTraceparent } from "./notifier";
@@ -43,6 +44,8 @@ export interface ConsumerOptions {
     /** Time a connect may take. Default: 10000. */
     connectTimeoutMs?: number;
     now?: () => Date;
+    /** Rejected commands are counted here (the runner counts the rest). */
+    metrics?: Pick<Metrics, "countCommand">;
 }
 
 export interface Consumer {
@@ -163,6 +166,9 @@ export async function startConsumer(options: ConsumerOptions): Promise<Consumer>
         } catch (error) {
             logger.error({ commandId, reason: messageOf(error) }, "consumer: could not send command.rejected");
         }
+        // Only known types as the label: a sender's arbitrary strings must not grow the metric's series.
+        const type = field(body, "type");
+        options.metrics?.countCommand(type !== undefined && (COMMAND_TYPES as readonly string[]).includes(type) ? type : "invalid", "rejected");
         logger.info({ commandId, environment, reason }, "consumer: command rejected");
     };
 

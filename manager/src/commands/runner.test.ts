@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { NotificationInput, Notifier } from "../bus/notifier";
 import { buildNotification } from "../bus/notifier";
 import { StandInExecutor } from "../executor/stand-in";
+import { createMetrics } from "../metrics";
 import type { AuditEntry, ClaimResult, CommandEntry, EnvironmentEntry, EnvironmentSummary, Store } from "../store/store";
 import { CommandRunner, safeReason } from "./runner";
 import type { Command, EnvironmentStatus, Notification } from "./schema";
@@ -179,6 +180,22 @@ describe("CommandRunner", () => {
         expect(notifier.of(b.commandId).slice(-2)).toEqual(["status:deployed-fail", "command.failed"]);
         expect(store.audits.find((x) => x.commandId === b.commandId)).toMatchObject({ outcome: "failed", detail: "quota exceeded" });
         expect(safeReason(new Error("x".repeat(2000))).length).toBeLessThan(1010);
+    });
+
+    it("counts commands by type and outcome, and times the ones that ran, on the real metrics registry", async () => {
+        const metrics = createMetrics();
+        const store = new MemoryStore();
+        const runner = new CommandRunner({ store, notifier: new MemoryNotifier(), executor: new StandInExecutor({ durationMs: 10, steps: 1, failWith: (c) => (c.environment === "review-f" ? "boom" : undefined) }), metrics });
+        const ok = create("review-m");
+        await runner.submit(ok);
+        await runner.submit({ ...ok });
+        await runner.submit(create("review-f"));
+        const text = (await metrics.render()).body;
+        expect(text).toContain('commands_total{type="environment.create",outcome="accepted"} 2');
+        expect(text).toContain('commands_total{type="environment.create",outcome="succeeded"} 1');
+        expect(text).toContain('commands_total{type="environment.create",outcome="failed"} 1');
+        expect(text).toContain('commands_total{type="environment.create",outcome="duplicate"} 1');
+        expect(text).toContain('command_duration_seconds_count{type="environment.create"} 2');
     });
 
     it("runs a command id once: a second submit while it runs shares the outcome, one after it is a duplicate", async () => {

@@ -18,6 +18,7 @@ import { credentialKindsIn } from "../../../environments/events";
 import type { Notifier, TraceContext } from "../bus/notifier";
 import { Logger, messageOf, silentLogger } from "../bus/logger";
 import type { Executor } from "../executor/executor";
+import type { Metrics } from "../metrics";
 import type { CommandEntry, EnvironmentRecordDocument, Store } from "../store/store";
 import type { Command, EnvironmentStatus } from "./schema";
 
@@ -36,6 +37,8 @@ export interface RunnerOptions {
     /** Commands running at once. Default: 2. */
     concurrency?: number;
     logger?: Logger;
+    /** Commands by type and outcome, and their durations (/metrics). */
+    metrics?: Pick<Metrics, "countCommand" | "observeCommandDuration">;
     now?: () => Date;
     /**
      * Checks a deployed environment's record: a reason when it is not healthy.
@@ -50,6 +53,8 @@ interface Job {
     /** Left by another manager (or by a stop): clear the backend's leftovers first. */
     recover: boolean;
     controller: AbortController;
+    /** When it started running (Date.now()), for the duration metric. */
+    startedAt?: number;
     done: Promise<SubmitOutcome>;
     resolve(outcome: SubmitOutcome): void;
 }
@@ -85,6 +90,7 @@ export class CommandRunner {
     private readonly concurrency: number;
     private readonly logger: Logger;
     private readonly now: () => Date;
+    private readonly metrics?: RunnerOptions["metrics"];
     private readonly validate: NonNullable<RunnerOptions["validate"]>;
     /** Every job not finished yet, by commandId (waiting or running). */
     private readonly jobs = new Map<string, Job>();
@@ -101,6 +107,7 @@ export class CommandRunner {
         this.concurrency = Math.max(1, options.concurrency ?? 2);
         this.logger = options.logger ?? silentLogger;
         this.now = options.now ?? (() => new Date());
+        this.metrics = options.metrics;
         this.validate = options.validate ?? defaultValidate;
     }
 
@@ -136,6 +143,7 @@ export class CommandRunner {
             const leftOver = existing.state === "accepted" || existing.state === "running" || existing.state === "abandoned";
             if (!leftOver) {
                 const duplicate: SubmitOutcome = { kind: "duplicate", existing };
+                this.metrics?.countCommand(command.type, "duplicate");
                 job.resolve(duplicate);
                 return duplicate;
             }
@@ -143,6 +151,7 @@ export class CommandRunner {
             job.recover = true;
             this.logger.warn({ commandId: command.commandId, environment: command.environment, state: existing.state }, "runner: taking over a command another manager left unfinished");
         } else {
+            this.metrics?.countCommand(command.type, "accepted");
             await this.notify({ type: "command.accepted", commandId: command.commandId, environment: command.environment }, trace);
         }
         this.enqueue(job);
@@ -246,6 +255,7 @@ export class CommandRunner {
     }
 
     private async run(job: Job): Promise<void> {
+        job.startedAt = Date.now();
         const { command, trace } = job;
         const { commandId, environment } = command;
         const destroy = command.type === "environment.destroy";
@@ -356,6 +366,10 @@ export class CommandRunner {
         const { command, trace } = job;
         const at = this.now();
         await this.store.finishCommand(command.commandId, state, reason, at);
+        this.metrics?.countCommand(command.type, state);
+        if (job.startedAt !== undefined) {
+            this.metrics?.observeCommandDuration(command.type, (Date.now() - job.startedAt) / 1000);
+        }
         await this.store.audit({
             at: at.toISOString(),
             actor: command.requestedBy,
@@ -379,6 +393,7 @@ export class CommandRunner {
         const at = this.now();
         try {
             await this.store.finishCommand(command.commandId, "abandoned", reason, at);
+            this.metrics?.countCommand(command.type, "abandoned");
             await this.store.audit({ at: at.toISOString(), actor: command.requestedBy, action: command.type, environment: command.environment, commandId: command.commandId, outcome: "abandoned", detail: reason });
         } catch (error) {
             // Left accepted/running instead: recoverUnfinished takes it, which is what abandoned is for too.
