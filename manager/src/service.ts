@@ -58,6 +58,16 @@ class CommandPublisher {
         });
     }
 
+    /** "ok" when a channel to the broker is open (or opens now), else why not: a standby replica's broker health. */
+    async health(): Promise<string> {
+        try {
+            await this.open();
+            return "ok";
+        } catch (e) {
+            return `unreachable: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
+        }
+    }
+
     private open(): Promise<{ model: ChannelModel; channel: ConfirmChannel }> {
         this.channel ??= (async () => {
             const model = await connect(this.url, { timeout: 10_000 });
@@ -165,6 +175,7 @@ export async function runService(config: ManagerConfig): Promise<void> {
     let consumer: Consumer | undefined;
     let stopFollowing: (() => Promise<void>) | undefined;
     let elector: LeaderElector | undefined;
+    // The secondary's feed sets it; a primary reads its consumer's (or, standing by for the lease, the publisher's).
     let brokerHealth = "not connected yet";
 
     const startCommands = async (): Promise<Consumer> => {
@@ -173,9 +184,7 @@ export async function runService(config: ManagerConfig): Promise<void> {
         if (recovered.length > 0) {
             logger.info({ commands: recovered }, "ran again the commands a stopped manager left");
         }
-        const started = await startConsumer({ url: config.amqpUrl, store, runner, notifier, prefetch: config.concurrency * 5, logger, metrics });
-        brokerHealth = "ok";
-        return started;
+        return startConsumer({ url: config.amqpUrl, store, runner, notifier, prefetch: config.concurrency * 5, logger, metrics });
     };
 
     if (config.role === "primary" && config.lease) {
@@ -209,12 +218,11 @@ export async function runService(config: ManagerConfig): Promise<void> {
         void consumer
             ?.queueDepth()
             .then((depth) => {
-                brokerHealth = depth === undefined ? "disconnected" : "ok";
                 if (depth !== undefined) {
                     metrics.setQueueDepth(depth);
                 }
             })
-            .catch(() => (brokerHealth = "disconnected"));
+            .catch(() => undefined);
     }, 5_000);
     depthTimer.unref();
 
@@ -225,7 +233,8 @@ export async function runService(config: ManagerConfig): Promise<void> {
                 () => "ok",
                 (e: unknown) => `unreachable: ${e instanceof Error ? e.message : String(e)}`,
             );
-            return { broker: brokerHealth, store: storeHealth, stateBackend: config.role === "primary" ? backendHealth : "ok" };
+            const broker = config.role === "secondary" ? brokerHealth : consumer ? (consumer.connected ? "ok" : "disconnected") : await publisher.health();
+            return { broker, store: storeHealth, stateBackend: config.role === "primary" ? backendHealth : "ok" };
         },
         submit: async (command, actor, traceparent) => {
             await store.audit({ at: new Date().toISOString(), actor, action: command.type, environment: command.environment, commandId: command.commandId, outcome: "submitted" });

@@ -257,6 +257,7 @@ export class CommandRunner {
     private async run(job: Job): Promise<void> {
         job.startedAt = Date.now();
         const { command, trace } = job;
+        this.logger.info({ commandId: command.commandId, type: command.type, environment: command.environment, actor: command.requestedBy, recover: job.recover }, "runner: command started");
         const { commandId, environment } = command;
         const destroy = command.type === "environment.destroy";
         if (job.recover) {
@@ -367,9 +368,11 @@ export class CommandRunner {
         const at = this.now();
         await this.store.finishCommand(command.commandId, state, reason, at);
         this.metrics?.countCommand(command.type, state);
-        if (job.startedAt !== undefined) {
-            this.metrics?.observeCommandDuration(command.type, (Date.now() - job.startedAt) / 1000);
+        const seconds = job.startedAt === undefined ? undefined : (Date.now() - job.startedAt) / 1000;
+        if (seconds !== undefined) {
+            this.metrics?.observeCommandDuration(command.type, seconds);
         }
+        this.logger.info({ commandId: command.commandId, type: command.type, environment: command.environment, outcome: state, seconds, reason }, "runner: command finished");
         await this.store.audit({
             at: at.toISOString(),
             actor: command.requestedBy,
