@@ -33,6 +33,7 @@ import { LeaderElector } from "./lease/leader";
 import { createLogger } from "./log";
 import { createMetrics, instrumentStore } from "./metrics";
 import { applyNotification, rebuildReadModel, reconcileReadModel } from "./read-model";
+import { resilientBackendReads, resilientStore } from "./resilience";
 import { connectPostgres, openEmbeddedPostgres } from "./store/sql-store";
 import type { Store } from "./store/store";
 import { continueTrace, traceparentOf } from "./trace";
@@ -149,8 +150,11 @@ export async function runService(config: ManagerConfig): Promise<void> {
     const metrics = createMetrics({ defaultMetrics: true });
     const rawStore = config.database.kind === "server" ? await connectPostgres(config.database.url) : await openEmbeddedPostgres(config.database.dataDir);
     await rawStore.migrate();
-    const store = instrumentStore(rawStore, metrics);
-    const executor = new AutomationExecutor({ projectDir: config.projectDir, env: process.env, stackDefaults: config.stackDefaults, repository: config.repository });
+    const store = instrumentStore(resilientStore(rawStore, { logger }), metrics);
+    const executor = resilientBackendReads(
+        new AutomationExecutor({ projectDir: config.projectDir, env: process.env, stackDefaults: config.stackDefaults, repository: config.repository }),
+        { logger },
+    );
 
     // The state backend's health is the last read's: reading it costs a pulumi run.
     let backendHealth = "not read yet";
