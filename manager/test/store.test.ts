@@ -171,6 +171,7 @@ describe.each([serverBackend(), embeddedBackend()])("the SQL store on $name", (b
                 state: "accepted",
                 acceptedAt: "2026-03-01T10:00:00.000Z",
                 body: command,
+                attempts: 0,
             },
         });
         // Claims racing on one id: exactly one wins.
@@ -193,6 +194,7 @@ describe.each([serverBackend(), embeddedBackend()])("the SQL store on $name", (b
             acceptedAt: "2026-03-01T10:00:00.000Z",
             finishedAt: "2026-03-01T10:00:00.000Z",
             body: { type: "environment.explode" },
+            attempts: 0,
         });
 
         const waiting = create("shop-1");
@@ -257,6 +259,9 @@ describe.each([serverBackend(), embeddedBackend()])("the SQL store on $name", (b
         expect((await store.activeCommandFor("shop-1"))?.state).toBe("abandoned");
         expect((await store.unfinishedCommands()).map((c) => c.commandId)).toContain(older.commandId);
         await store.markRunning(older.commandId, at(42));
+        // Every run counts, the one before the stop and this one: the runner gives a command up after a few.
+        expect((await store.getCommand(older.commandId))?.attempts).toBe(1);
+        expect((await store.getCommand(newer.commandId))?.attempts).toBe(1);
         await store.finishCommand(older.commandId, "succeeded", undefined, at(43));
         expect(await store.activeCommandFor("shop-1")).toBeUndefined();
     });

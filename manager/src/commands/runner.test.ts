@@ -6,7 +6,7 @@ import { buildNotification } from "../bus/notifier";
 import { StandInExecutor } from "../executor/stand-in";
 import { createMetrics } from "../metrics";
 import type { AuditEntry, ClaimResult, CommandEntry, EnvironmentEntry, EnvironmentSummary, Store } from "../store/store";
-import { CommandRunner, safeReason } from "./runner";
+import { CommandRunner, MAX_ATTEMPTS, safeReason } from "./runner";
 import type { Command, EnvironmentStatus, Notification } from "./schema";
 
 /** A small Store in memory: the parts the runner uses, with the SQL store's rules (claim once, first outcome wins). */
@@ -39,11 +39,13 @@ export class MemoryStore implements Store {
         if (!entry || !runnable.includes(entry.state)) {
             throw new Error(`command ${commandId} cannot run`);
         }
-        Object.assign(entry, { state: "running", startedAt: at.toISOString() });
+        Object.assign(entry, { state: "running", startedAt: at.toISOString(), attempts: (entry.attempts ?? 0) + 1 });
     }
     async finishCommand(commandId: string, state: "succeeded" | "failed" | "abandoned", reason: string | undefined, at: Date): Promise<void> {
         const entry = this.commands.get(commandId);
-        if (entry && (entry.state === "accepted" || entry.state === "running")) {
+        // As the SQL store: the first outcome wins, and abandoned is not an outcome.
+        const open = ["accepted", "running", ...(this.rerunAbandoned ? ["abandoned"] : [])];
+        if (entry && open.includes(entry.state)) {
             Object.assign(entry, { state, reason, finishedAt: at.toISOString() });
         }
     }
@@ -222,6 +224,25 @@ describe("CommandRunner", () => {
             expect(onA[i].startedAt).toBeGreaterThanOrEqual(onA[i - 1].finishedAt ?? Infinity);
         }
         expect(executor.maxConcurrent).toBe(2);
+    });
+
+    it("gives up a command the manager stopped during MAX_ATTEMPTS times: failed, never run again, at start or on redelivery", async () => {
+        const { store, notifier, executor, runner } = setup();
+        const left = create("review-poison");
+        const redelivered = create("review-poison-2");
+        for (const c of [left, redelivered]) {
+            await store.claimCommand(c, new Date());
+            for (let i = 0; i < MAX_ATTEMPTS; i++) {
+                await store.markRunning(c.commandId, new Date());
+            }
+        }
+        await store.finishCommand(redelivered.commandId, "abandoned", "stopped", new Date());
+        expect(await runner.recoverUnfinished()).toEqual([]);
+        expect(store.commands.get(left.commandId)).toMatchObject({ state: "failed", reason: expect.stringMatching(/^given up after 3 runs/) });
+        expect(notifier.of(left.commandId)).toEqual(["status:deployed-fail", "command.failed"]);
+        expect(await runner.submit({ ...redelivered })).toMatchObject({ kind: "finished", state: "failed" });
+        expect(executor.runsOf(left.commandId) + executor.runsOf(redelivered.commandId)).toBe(0);
+        expect(store.audits.map((a) => a.outcome)).toEqual(["failed", "failed"]);
     });
 
     it("stop() aborts running commands and records them (and waiting ones) abandoned; the next runner re-runs them", async () => {

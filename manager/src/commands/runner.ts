@@ -59,6 +59,13 @@ interface Job {
     resolve(outcome: SubmitOutcome): void;
 }
 
+/**
+ * Runs of one command before it is given up: a command during which the
+ * manager keeps dying (out of memory, a crash) would otherwise be run again
+ * at every start, forever.
+ */
+export const MAX_ATTEMPTS = 3;
+
 /** The longest reason kept or sent: the command's log has the rest. */
 const MAX_REASON = 1_000;
 
@@ -147,7 +154,13 @@ export class CommandRunner {
                 job.resolve(duplicate);
                 return duplicate;
             }
-            // Not running here, yet not finished: a manager died or stopped in the middle; run it again.
+            // Not running here, yet not finished: a manager died or stopped in the middle; run it again, a few times at most.
+            if ((existing.attempts ?? 0) >= MAX_ATTEMPTS) {
+                const outcome = await this.giveUp(existing);
+                job.resolve(outcome);
+                this.jobs.delete(command.commandId);
+                return outcome;
+            }
             job.recover = true;
             this.logger.warn({ commandId: command.commandId, environment: command.environment, state: existing.state }, "runner: taking over a command another manager left unfinished");
         } else {
@@ -170,6 +183,10 @@ export class CommandRunner {
             if (this.jobs.has(entry.commandId) || this.stopping) {
                 continue;
             }
+            if ((entry.attempts ?? 0) >= MAX_ATTEMPTS) {
+                await this.giveUp(entry);
+                continue;
+            }
             const job = this.newJob(entry.body, {}, true);
             this.enqueue(job);
             taken.push(entry.commandId);
@@ -178,6 +195,20 @@ export class CommandRunner {
             this.logger.info({ commands: taken }, "runner: re-running commands left unfinished");
         }
         return taken;
+    }
+
+    /** Records a command that stopped the manager MAX_ATTEMPTS times as failed, without running it again. */
+    private async giveUp(entry: CommandEntry): Promise<SubmitOutcome> {
+        const reason = `given up after ${entry.attempts ?? 0} runs: the manager stopped during each (see the command's log)`;
+        const at = this.now();
+        await this.store.finishCommand(entry.commandId, "failed", reason, at);
+        await this.store.setStatus(entry.environment, "deployed-fail", at);
+        await this.store.audit({ at: at.toISOString(), actor: entry.requestedBy, action: entry.type, environment: entry.environment, commandId: entry.commandId, outcome: "failed", detail: reason });
+        this.metrics?.countCommand(entry.type, "failed");
+        this.logger.error({ commandId: entry.commandId, environment: entry.environment, attempts: entry.attempts }, "runner: command given up");
+        await this.notify({ type: "environment.status", commandId: entry.commandId, environment: entry.environment, status: "deployed-fail" }, {});
+        await this.notify({ type: "command.failed", commandId: entry.commandId, environment: entry.environment, reason }, {});
+        return { kind: "finished", state: "failed", reason };
     }
 
     /**

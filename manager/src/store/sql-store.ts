@@ -308,6 +308,7 @@ function toCommand(row: CommandRow): CommandEntry {
         state: row.state as CommandState,
         acceptedAt: row.accepted_at,
         body: row.body as Command,
+        attempts: row.attempts,
     };
     if (row.reason !== null) {
         entry.reason = row.reason;

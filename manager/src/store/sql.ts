@@ -80,7 +80,9 @@ export const MIGRATIONS: readonly Migration[] = [
                 body jsonb NOT NULL,
                 accepted_at timestamptz NOT NULL,
                 started_at timestamptz,
-                finished_at timestamptz
+                finished_at timestamptz,
+                -- Runs started (markRunning): a command that keeps stopping the manager is given up.
+                attempts integer NOT NULL DEFAULT 0
             )`,
             // Small: only the commands not finished yet (restart recovery, the one-at-a-time check).
             `CREATE INDEX commands_unfinished ON commands (environment, accepted_at) WHERE state IN ('accepted', 'running', 'abandoned')`,
@@ -121,7 +123,7 @@ const ENVIRONMENT_COLUMNS = `e.name, e.template, e.status, e.description, e.tags
     ${iso("e.created_at")} AS created_at, ${iso("e.planned_destruction_at")} AS planned_destruction_at,
     e.progress, ${iso("e.updated_at")} AS updated_at`;
 
-const COMMAND_COLUMNS = `c.command_id, c.type, c.environment, c.requested_by, c.state, c.reason, c.body,
+const COMMAND_COLUMNS = `c.command_id, c.type, c.environment, c.requested_by, c.state, c.reason, c.body, c.attempts,
     ${iso("c.accepted_at")} AS accepted_at, ${iso("c.started_at")} AS started_at, ${iso("c.finished_at")} AS finished_at`;
 
 export const SQL = {
@@ -146,7 +148,7 @@ export const SQL = {
         ON CONFLICT (command_id) DO UPDATE SET state = 'rejected', reason = EXCLUDED.reason, finished_at = EXCLUDED.finished_at
         WHERE c.state = 'accepted'`,
     /** An abandoned command (a manager stopped during it) runs again: it has no outcome yet. */
-    markRunning: `UPDATE commands SET state = 'running', started_at = $2::timestamptz
+    markRunning: `UPDATE commands SET state = 'running', started_at = $2::timestamptz, attempts = attempts + 1
         WHERE command_id = $1::text AND state IN ('accepted', 'running', 'abandoned')
         RETURNING command_id`,
     /** The first outcome wins: a finished command is not finished again (abandoned is not an outcome). */
@@ -303,6 +305,7 @@ export interface CommandRow {
     accepted_at: string;
     started_at: string | null;
     finished_at: string | null;
+    attempts: number;
 }
 
 export interface AuditRow {

@@ -72,6 +72,8 @@ export interface CommandEntry {
     /** Why it was rejected or failed. */
     reason?: string;
     acceptedAt: string;
+    /** Runs started so far (every markRunning): a command that keeps stopping the manager is given up. Absent: 0. */
+    attempts?: number;
     startedAt?: string;
     finishedAt?: string;
     /** The command as it arrived (validated). */
