@@ -56,8 +56,10 @@ export function createPipelineRepo(prefix: string): PipelineRepo {
         fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
         fs.copyFileSync(path.join(REPO_ROOT, file), path.join(dir, file));
     }
-    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"));
-    fs.symlinkSync(path.join(REPO_ROOT, "policies", "node_modules"), path.join(dir, "policies", "node_modules"));
+    // Every workspace package's dependencies: the root, the policy pack, the environment manager.
+    for (const pkg of [".", "policies", "manager"]) {
+        fs.symlinkSync(path.join(REPO_ROOT, pkg, "node_modules"), path.join(dir, pkg, "node_modules"));
+    }
     const git = (args: string[]) =>
         execFileSync("git", args, {
             cwd: dir,
