@@ -9,8 +9,10 @@ import { ALLOW_KUBE_API, checkCount, containerResources, deliveredStatus, servic
 import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 import { IMAGE_ALLOWED, isImagePinnedByDigest, MANAGER_REPLICAS } from "./args";
+import { databaseFromServer, databaseFromUrlSecret, ManagerDatabase, ManagerDatabaseUrl } from "./database";
 
 export * from "./args";
+export * from "./database";
 
 /** Where the manager's credentials are mounted, one directory per Secret (never environment variables). */
 export const SECRETS_DIR = "/var/run/secrets/platform-manager";
@@ -27,13 +29,6 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** State backends the manager can reach over HTTPS (object storage); `file://` has no place in a pod. */
 const STATE_BACKEND = /^(s3|azblob|gs|https):\/\/\S+$/;
 
-/** A key of a Secret in the manager's namespace. */
-export interface SecretKeyRef {
-    name: string;
-    /** Default: `url`. */
-    key?: string;
-}
-
 /** The event bus: a RabbitMq instance fits (its namespace, host, port, user and password). */
 export interface ManagerRabbitMq {
     namespace: string;
@@ -42,18 +37,6 @@ export interface ManagerRabbitMq {
     username: string;
     /** Secret output; written only to the manager's own Secret (apply mode), never rendered. */
     password: pulumi.Output<string>;
-}
-
-/**
- * The manager's Postgres: a Secret in its namespace holding its own URL
- * (`postgres://user:password@host:5432/db`). InClusterPostgres cannot yet add
- * a role for another service (its CloudNativePG Cluster has no `managed.roles`),
- * so the URL is provided, not derived from the superuser.
- */
-export interface ManagerDatabase {
-    urlSecret: SecretKeyRef;
-    /** Namespace of an in-cluster server (egress 5432 to it only). Default: none, a managed server outside the cluster (5432 anywhere). */
-    serverNamespace?: string;
 }
 
 /** How API bearer tokens are verified. */
@@ -134,8 +117,11 @@ export function validateEnvironmentManagerArgs(name: string, args: EnvironmentMa
     if (args.stateBackendUrl !== undefined && !STATE_BACKEND.test(args.stateBackendUrl)) {
         throw new Error(`${c}: stateBackendUrl is "${args.stateBackendUrl}"; allowed: an s3://, azblob://, gs:// or https:// backend URL`);
     }
-    if (!DNS_LABEL.test(args.database.urlSecret.name)) {
+    if ("urlSecret" in args.database && !DNS_LABEL.test(args.database.urlSecret.name)) {
         throw new Error(`${c}: database.urlSecret.name is "${args.database.urlSecret.name}"; allowed: a Secret name (DNS label) in the manager's namespace`);
+    }
+    if ("server" in args.database && !DNS_LABEL.test(args.database.server.namespace)) {
+        throw new Error(`${c}: database.server.namespace is "${args.database.server.namespace}"; allowed: the server's namespace (DNS label)`);
     }
     if (args.tokenVerification?.kind === "jwks" && !DNS_LABEL.test(args.tokenVerification.configMapName)) {
         throw new Error(`${c}: tokenVerification.configMapName is "${args.tokenVerification.configMapName}"; allowed: a ConfigMap name (DNS label) in the manager's namespace`);
@@ -181,10 +167,12 @@ export class EnvironmentManager extends pulumi.ComponentResource implements Reco
         const selector = { "app.kubernetes.io/name": "platform-manager", "app.kubernetes.io/instance": name };
         const rendered = a.cluster.deliveryMode === "render";
         const childOpts = { parent: this, provider: a.cluster.provider };
+        const server = "server" in a.database ? a.database.server : undefined;
+        const serverNamespace = server ? server.namespace : "urlSecret" in a.database ? a.database.serverNamespace : undefined;
 
         const egress: NetworkAllow[] = [
             { name: "rabbitmq", ports: [{ port: a.rabbitMq.port }], peers: { namespaces: [a.rabbitMq.namespace] } },
-            { name: "postgres", ports: [{ port: 5432 }], peers: a.database.serverNamespace ? { namespaces: [a.database.serverNamespace] } : "anywhere" },
+            { name: "postgres", ports: [{ port: server?.port ?? 5432 }], peers: serverNamespace ? { namespaces: [serverNamespace] } : "anywhere" },
             // The Lease, and the clusters of the environments it deploys.
             ALLOW_KUBE_API,
             // State backend, secrets providers and chart mirrors are object stores and APIs outside the cluster.
@@ -301,7 +289,10 @@ export class EnvironmentManager extends pulumi.ComponentResource implements Reco
             { ...childOpts, dependsOn: [role, serviceAccount] },
         );
 
-        const dbKey = a.database.urlSecret.key ?? "url";
+        const database = server
+            ? databaseFromServer(name, server, { namespace: a.namespace, rendered, labels: labels("credentials"), provider: a.cluster.provider, dir: `${SECRETS_DIR}/database` }, { ...childOpts, dependsOn: nsDeps })
+            : databaseFromUrlSecret((a.database as ManagerDatabaseUrl).urlSecret, `${SECRETS_DIR}/database`);
+        credentialDeps.push(...database.deps);
         const serverArgs = [
             "server",
             "--primary",
@@ -309,8 +300,7 @@ export class EnvironmentManager extends pulumi.ComponentResource implements Reco
             `0.0.0.0:${HTTP_PORT}`,
             "--amqp-url-file",
             mounted(`${SECRETS_DIR}/amqp`, "url"),
-            "--database-url-file",
-            mounted(`${SECRETS_DIR}/database`, dbKey),
+            ...database.args,
             ...tokenArgs,
             "--issuer",
             a.issuer,
@@ -407,7 +397,7 @@ export class EnvironmentManager extends pulumi.ComponentResource implements Reco
                             ],
                             volumes: [
                                 { name: "amqp", secret: { secretName: amqpSecretName, defaultMode: 0o440 } },
-                                { name: "database", secret: { secretName: a.database.urlSecret.name, defaultMode: 0o440, items: [{ key: dbKey, path: dbKey }] } },
+                                { name: "database", secret: { secretName: database.secretName, defaultMode: 0o440, items: database.keys.map((k) => ({ key: k, path: k })) } },
                                 tokenVolume,
                                 ...configVolumes,
                                 { name: "stacks", emptyDir: {} },
@@ -472,7 +462,7 @@ export class EnvironmentManager extends pulumi.ComponentResource implements Reco
                 entrypoints: [`http://${this.host}:${HTTP_PORT}/api/v1`],
                 statusEndpoints: [`http://${this.host}:${HTTP_PORT}/api/v1/readyz`],
                 // "rabbitmq" is RabbitMq's record id.
-                dependsOn: [namespaceRecordId(a.namespace), RECORD_IDS.istiod, "rabbitmq", ...(a.database.serverNamespace ? [RECORD_IDS.postgres] : [])],
+                dependsOn: [namespaceRecordId(a.namespace), RECORD_IDS.istiod, "rabbitmq", ...(serverNamespace ? [RECORD_IDS.postgres] : [])],
             }),
         ];
         this.registerOutputs({ namespace: this.namespace, host: this.host, leaseName: this.leaseName });

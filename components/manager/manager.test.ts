@@ -370,3 +370,97 @@ describe("EnvironmentManager records, labels and policies", () => {
         expectDistinctInstances(session, ["one", "two"]);
     });
 });
+
+describe("EnvironmentManager with an in-cluster server's application database", () => {
+    /** What InClusterPostgres.applicationDatabase() gives (a fake password, as a secret output). */
+    const DB_PASSWORD = "role-password-value-0123456789ab";
+    const server = (): import("./index").ManagerDatabaseServer => ({
+        namespace: "postgres",
+        host: "platform-postgres-rw.postgres.svc.cluster.local",
+        port: 5432,
+        database: "platform_manager",
+        username: "platform_manager",
+        passwordSecret: "platform-postgres-role-platform-manager",
+        password: pulumi.secret(DB_PASSWORD),
+        requireTls: true,
+    });
+    const URL_WITHOUT_PASSWORD = "postgres://platform_manager@platform-postgres-rw.postgres.svc.cluster.local:5432/platform_manager?sslmode=require&uselibpqcompat=true";
+    interface DbSecret {
+        metadata: { name: string; namespace: string; annotations?: Record<string, string> };
+        stringData: unknown;
+    }
+
+    it("mounts its own Secret's url (no password) and password, passed as --database-url-file and --database-password-file", async () => {
+        await build("m", { database: { server: server() } });
+        const c = container("m");
+        expect(flag(c, "--database-url-file")).toBe("/var/run/secrets/platform-manager/database/url");
+        expect(flag(c, "--database-password-file")).toBe("/var/run/secrets/platform-manager/database/password");
+        const { mount, volume } = volumeOf("m", flag(c, "--database-password-file")!);
+        expect(mount?.readOnly).toBe(true);
+        expect(volume?.secret).toEqual({ secretName: mod.MANAGER_DATABASE_SECRET, defaultMode: 0o440, items: [{ key: "url", path: "url" }, { key: "password", path: "password" }] });
+        expect(mod.passwordlessUrl(server())).toBe(URL_WITHOUT_PASSWORD);
+    });
+
+    it("applying: writes url and password to the Secret as a secret, the password nowhere in plain text", async () => {
+        const m = await build("a", { cluster: await appliedCluster(), database: { server: server() } });
+        const secret = session.get(T.secret, "a-database").inputs as unknown as DbSecret;
+        expect(secret.metadata).toMatchObject({ name: "platform-manager-database", namespace: "a" });
+        expect(isSecretInput(secret.stringData)).toBe(true);
+        expect(unwrapSecret(secret.stringData)).toEqual({ url: URL_WITHOUT_PASSWORD, password: DB_PASSWORD });
+        // No copy Job when the program knows the value.
+        expect(session.resources.filter((r) => r.name.startsWith("a-database-copy"))).toEqual([]);
+        // Nowhere else: not in another resource's inputs, not in the component's outputs, not in an argument.
+        const plain = session.resources.filter((r) => r.name !== "a-database").map((r) => JSON.stringify(r.inputs));
+        expect(plain.filter((text) => text.includes(DB_PASSWORD))).toEqual([]);
+        expect(JSON.stringify(m.records)).not.toContain(DB_PASSWORD);
+        expect(container("a").args?.join(" ")).not.toContain(DB_PASSWORD);
+    });
+
+    it("rendering: the Secret holds the url only, and a Job copies the password from the server's namespace, allowed that one Secret in each", async () => {
+        await build("m", { database: { server: server() } });
+        const secret = session.get(T.secret, "m-database").inputs as unknown as DbSecret;
+        expect(unwrapSecret(secret.stringData)).toEqual({ url: URL_WITHOUT_PASSWORD });
+        expect(secret.metadata.annotations?.["platform.example.com/values"]).toBe(
+            "not rendered: key password copied in the cluster from postgres/platform-postgres-role-platform-manager by the Job platform-manager-database-copy",
+        );
+        expect(session.resources.filter((r) => JSON.stringify(r.inputs).includes(DB_PASSWORD))).toEqual([]);
+
+        const job = session.get("kubernetes:batch/v1:Job", "m-database-copy").inputs as {
+            metadata: { name: string; namespace: string };
+            spec: { template: { metadata: { annotations: Record<string, string> }; spec: { serviceAccountName: string; containers: { env: { name: string; value: string }[] }[] } } };
+        };
+        expect(job.metadata).toMatchObject({ name: "platform-manager-database-copy", namespace: "m" });
+        expect(job.spec.template.metadata.annotations["sidecar.istio.io/inject"]).toBe("false");
+        expect(Object.fromEntries(job.spec.template.spec.containers[0].env.map((e) => [e.name, e.value]))).toMatchObject({
+            SOURCE_NAMESPACE: "postgres",
+            SOURCE_SECRET: "platform-postgres-role-platform-manager",
+            SOURCE_KEY: "password",
+            TARGET_NAMESPACE: "m",
+            TARGET_SECRET: "platform-manager-database",
+            TARGET_KEY: "password",
+        });
+        const rules = (role: string) => (session.get(T.role, `m-database-copy-${role}`).inputs as { metadata: { namespace: string }; rules: unknown[] });
+        expect(rules("source")).toMatchObject({ metadata: { namespace: "postgres" }, rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: ["platform-postgres-role-platform-manager"], verbs: ["get"] }] });
+        expect(rules("target")).toMatchObject({ metadata: { namespace: "m" }, rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: ["platform-manager-database"], verbs: ["get", "patch"] }] });
+        const binding = session.get(T.roleBinding, "m-database-copy-source").inputs as { subjects: unknown[] };
+        expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "platform-manager-database-copy", namespace: "m" }]);
+    });
+
+    it("reaches only the server's namespace on its port, and records the dependency on postgres", async () => {
+        const m = await build("m", { database: { server: { ...server(), namespace: "db" } } });
+        const egress = (session.get(T.networkPolicy, "m-ns-allow-postgres").inputs as { spec: { egress: unknown[] } }).spec.egress;
+        expect(egress).toEqual([{ to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "db" } } }], ports: [{ port: 5432, protocol: "TCP" }] }]);
+        expect(m.records[1].dependsOn).toContain("postgres");
+    });
+
+    it("refuses a server namespace that is not a DNS label, before any resource", async () => {
+        expect(() => mod.validateEnvironmentManagerArgs("m", managerArgs({ database: { server: { ...server(), namespace: "Bad_Ns" } } }))).toThrow(
+            'manager "m": database.server.namespace is "Bad_Ns"; allowed: the server\'s namespace (DNS label)',
+        );
+    });
+
+    it("passes the policy pack with the copy Job (local's config)", async () => {
+        await build("m", { database: { server: server() } });
+        expect(await policyReport(session, "local")).toEqual([]);
+    });
+});

@@ -1,6 +1,7 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { appliedCluster, captureProtect, expectUniqueKeys, K8S, settled, setupRenderedComponent, TEST_TAGS as tags } from "../../test/helpers/component";
+import { crdSchemaOf, schemaProblems } from "../../test/helpers/crd-validate";
 import { isSecret, isSecretInput, MockSession, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 
 const T = {
@@ -8,6 +9,7 @@ const T = {
     cluster: "kubernetes:postgresql.cnpg.io/v1:Cluster",
     objectStore: "kubernetes:barmancloud.cnpg.io/v1:ObjectStore",
     scheduledBackup: "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup",
+    database: "kubernetes:postgresql.cnpg.io/v1:Database",
     podMonitor: "kubernetes:monitoring.coreos.com/v1:PodMonitor",
 };
 const s3Backup = { store: "s3", destinationPath: "s3://platform-backups/dev", credentialsSecret: "backup-creds" } as const;
@@ -50,6 +52,15 @@ describe("validateInClusterPostgresArgs", () => {
         ["a backup path of another store", { backup: { ...azureBackup, destinationPath: "s3://bucket" } }, /allowed for store "azure": a https:\/\/ URL/],
         ["a backup retention of 0 days", { backup: { ...s3Backup, retentionDays: 0 } }, /backup\.retentionDays is 0; allowed: an integer from 1 to 365/],
         ["a backup retention beyond a year", { backup: { ...s3Backup, retentionDays: 400 } }, /backup\.retentionDays is 400/],
+        ["an application database name with a dash", { applicationDatabases: [{ name: "my-app", owner: "app" }] }, /applicationDatabases\[0\]\.name is "my-app"; allowed: lower-case letters, digits and '_'/],
+        ["an application database name over 30 characters", { applicationDatabases: [{ name: "a".repeat(31), owner: "app" }] }, /applicationDatabases\[0\]\.name is "a{31}"; allowed: .*at most 30 characters/],
+        ["a reserved database name", { applicationDatabases: [{ name: "template1", owner: "app" }] }, /applicationDatabases\[0\]\.name is "template1", which the server has already; allowed: any other name \(not postgres, template0, template1, platform\)/],
+        ["the bootstrap database as an application database", { applicationDatabases: [{ name: "platform", owner: "app" }] }, /applicationDatabases\[0\]\.name is "platform", which the server has already/],
+        ["a database declared twice", { applicationDatabases: [{ name: "app", owner: "app" }, { name: "app", owner: "other" }] }, /applicationDatabases\[1\]\.name "app" is declared twice/],
+        ["an owner with capitals", { applicationDatabases: [{ name: "app", owner: "App" }] }, /applicationDatabases\[0\]\.owner is "App"; allowed: lower-case letters/],
+        ["the superuser as owner", { applicationDatabases: [{ name: "app", owner: "postgres" }] }, /applicationDatabases\[0\]\.owner is "postgres", a role the operator manages; allowed: a role of the service's own/],
+        ["a pg_ role as owner", { applicationDatabases: [{ name: "app", owner: "pg_monitor" }] }, /applicationDatabases\[0\]\.owner is "pg_monitor", a role the operator manages/],
+        ["a client namespace that is not a DNS label", { applicationDatabases: [{ name: "app", owner: "app", namespace: "My_Ns" }] }, /applicationDatabases\[0\]\.namespace is "My_Ns"; allowed: a namespace name/],
     ];
     it.each(cases)("refuses %s, naming the setting", (_, extra, message) => {
         expect(() => mod.validateInClusterPostgresArgs("pg", args(extra))).toThrow(message);
@@ -206,10 +217,136 @@ describe("InClusterPostgres", () => {
     });
 
     it("names children after the instance, so two instances do not collide", async () => {
+        const apps = { applicationDatabases: [{ name: "app", owner: "app" }] };
+        new mod.InClusterPostgres("c", args(apps));
+        new mod.InClusterPostgres("d", args({ ...apps, namespace: "other" }));
+        await settle(session);
+        expectUniqueKeys(session);
+        session.reset();
         new mod.InClusterPostgres("a", args({ backup: s3Backup }));
         new mod.InClusterPostgres("b", args({ backup: s3Backup }));
         await settle(session);
         expectUniqueKeys(session);
         expect(session.ofType(T.cluster).map((r) => r.name).sort()).toEqual(["a-cluster", "b-cluster"]);
+    });
+});
+
+describe("InClusterPostgres application databases", () => {
+    const manager = { name: "platform_manager", owner: "platform_manager", namespace: "manager" };
+    interface RoleSpec {
+        name: string;
+        ensure: string;
+        login: boolean;
+        superuser: boolean;
+        createdb: boolean;
+        passwordSecret: { name: string };
+    }
+    const clusterCr = (name: string) => session.get(T.cluster, `${name}-cluster`).inputs as { apiVersion: string; kind: string; metadata: object; spec: ClusterSpec & { managed?: { roles: RoleSpec[] } } };
+
+    it("declares nothing new without them: no managed roles, no Database, no role Secret", async () => {
+        await build("pg");
+        expect(clusterCr("pg").spec.managed).toBeUndefined();
+        expect(session.ofType(T.database)).toEqual([]);
+        expect(session.ofType(T.secret).map((r) => r.name)).toEqual(["pg-superuser-secret"]);
+    });
+
+    it("adds a login role without privileges to managed.roles, its password in a generated basic-auth Secret", async () => {
+        await build("pg", { cluster: await appliedCluster(), applicationDatabases: [manager] });
+        expect(clusterCr("pg").spec.managed?.roles).toEqual([
+            {
+                name: "platform_manager",
+                ensure: "present",
+                comment: expect.any(String),
+                login: true,
+                superuser: false,
+                createdb: false,
+                createrole: false,
+                replication: false,
+                bypassrls: false,
+                passwordSecret: { name: "platform-postgres-role-platform-manager" },
+            },
+        ]);
+        const secret = session.get(T.secret, "pg-role-platform_manager-secret").inputs as {
+            metadata: { name: string; namespace: string; labels: Record<string, string> };
+            type: string;
+            stringData: unknown;
+        };
+        expect(secret.type).toBe("kubernetes.io/basic-auth");
+        expect(secret.metadata).toMatchObject({ name: "platform-postgres-role-platform-manager", namespace: "postgres" });
+        expect(secret.metadata.labels["cnpg.io/reload"]).toBe("true");
+        expect(isSecretInput(secret.stringData)).toBe(true);
+        const data = unwrapSecret<{ username: string; password: string }>(secret.stringData);
+        expect(data.username).toBe("platform_manager");
+        expect(data.password).toMatch(/^[A-Za-z0-9]{32}$/);
+    });
+
+    it("declares a Database owned by the role, kept in Postgres when the resource goes", async () => {
+        await build("pg", { applicationDatabases: [manager] });
+        const db = session.get(T.database, "pg-database-platform_manager").inputs as { apiVersion: string; kind: string; metadata: { name: string; namespace: string }; spec: object };
+        expect(db.metadata).toMatchObject({ name: "platform-postgres-db-platform-manager", namespace: "postgres" });
+        expect(db.spec).toEqual({ cluster: { name: "platform-postgres" }, name: "platform_manager", owner: "platform_manager", ensure: "present", databaseReclaimPolicy: "retain" });
+    });
+
+    it("fits the chart's own CRD schemas (cloudnative-pg 0.29.0): the Cluster with managed roles and the Database", async () => {
+        await build("pg", { applicationDatabases: [manager, { name: "billing", owner: "billing" }] });
+        const cluster = clusterCr("pg");
+        expect(schemaProblems({ apiVersion: cluster.apiVersion, kind: cluster.kind, metadata: cluster.metadata, spec: cluster.spec }, crdSchemaOf("cloudnative-pg-0.29.0.tgz", "Cluster"))).toEqual([]);
+        const databaseSchema = crdSchemaOf("cloudnative-pg-0.29.0.tgz", "Database");
+        for (const r of session.ofType(T.database)) {
+            const { apiVersion, kind, metadata, spec } = r.inputs as Record<string, unknown>;
+            expect(schemaProblems({ apiVersion, kind, metadata, spec }, databaseSchema), r.name).toEqual([]);
+        }
+        // The check does find what the API server would drop or refuse.
+        expect(schemaProblems({ metadata: {}, spec: { cluster: { name: "x" }, name: "n", owner: 1, reclaim: "keep", databaseReclaimPolicy: "keep" } }, databaseSchema)).toEqual([
+            ".spec.owner: not a string",
+            ".spec.reclaim: unknown field",
+            '.spec.databaseReclaimPolicy: "keep" is not one of ["delete","retain"]',
+        ]);
+    });
+
+    it("makes one role for an owner of several databases, and lets each client namespace reach 5432 once", async () => {
+        await build("pg", {
+            clientNamespaces: ["platform-system", "manager"],
+            applicationDatabases: [manager, { name: "audit", owner: "platform_manager", namespace: "manager" }, { name: "billing", owner: "billing", namespace: "billing" }],
+        });
+        expect(clusterCr("pg").spec.managed?.roles.map((r) => r.name)).toEqual(["platform_manager", "billing"]);
+        expect(session.ofType(T.database).map((r) => r.name)).toEqual(["pg-database-platform_manager", "pg-database-audit", "pg-database-billing"]);
+        const policy = session.get(T.networkPolicy, "pg-ns-allow-clients").inputs as { spec: { ingress: { from: { namespaceSelector: { matchLabels: Record<string, string> } }[] }[] } };
+        expect(policy.spec.ingress[0].from.map((f) => f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"])).toEqual(["platform-system", "manager", "billing"]);
+    });
+
+    it("gives each database's connection: the -rw host, port, database, user and the password Secret, the password a secret output", async () => {
+        const pg = await build("pg", { cluster: await appliedCluster(), applicationDatabases: [manager] });
+        const c = pg.applicationDatabase("platform_manager");
+        expect({ ...c, password: undefined }).toEqual({
+            namespace: "postgres",
+            host: "platform-postgres-rw.postgres.svc.cluster.local",
+            port: 5432,
+            database: "platform_manager",
+            username: "platform_manager",
+            passwordSecret: "platform-postgres-role-platform-manager",
+            password: undefined,
+            requireTls: true,
+        });
+        expect(await isSecret(c.password)).toBe(true);
+        const secret = session.get(T.secret, "pg-role-platform_manager-secret").inputs as { stringData: unknown };
+        expect(await valueOf(c.password)).toBe(unwrapSecret<{ password: string }>(secret.stringData).password);
+        expect(() => pg.applicationDatabase("shop")).toThrow('postgres "pg": no application database "shop"; declared: platform_manager (applicationDatabases)');
+    });
+
+    it("rendered: the role Secret holds only its username, and a Job fills the password in the cluster", async () => {
+        await build("pg", { applicationDatabases: [manager] });
+        const secret = session.get(T.secret, "pg-role-platform_manager-secret").inputs as { stringData: unknown; metadata: { annotations: Record<string, string> } };
+        expect(unwrapSecret(secret.stringData)).toEqual({ username: "platform_manager" });
+        expect(secret.metadata.annotations["platform.example.com/values"]).toMatch(/^not rendered: generated in the cluster by the Job platform-postgres-role-platform-manager-generator/);
+        expect(session.get("kubernetes:batch/v1:Job", "pg-role-platform_manager-generator").inputs).toMatchObject({ metadata: { namespace: "postgres" } });
+    });
+
+    it("with protect: protects the role Secret and the Database like the Cluster", async () => {
+        const { transformations, protect } = captureProtect();
+        new mod.InClusterPostgres("keep", args({ protect: true, applicationDatabases: [manager] }), { transformations });
+        await settle(session);
+        expect(protect.get(`${T.database} keep-database-platform_manager`)).toBe(true);
+        expect(protect.get(`${T.secret} keep-role-platform_manager-secret`)).toBe(true);
     });
 });

@@ -12,6 +12,16 @@ import { ALLOW_KUBE_API, allowWebhook, checkCount, checkQuantity, containerResou
 import { ComponentType, namespaceRecordId, RECORD_IDS, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
 import {
+    ApplicationDatabase,
+    ApplicationDatabaseConnection,
+    applicationRoles,
+    databaseResourceName,
+    databaseSpec,
+    managedRole,
+    roleSecretName,
+    validateApplicationDatabases,
+} from "./app-databases";
+import {
     BARMAN_CLOUD_PLUGIN_CHART,
     barmanCloudPluginValues,
     CLOUDNATIVE_PG_CHART,
@@ -23,6 +33,7 @@ import { POSTGRES_MAJOR_VERSIONS, PostgresMajorVersion, PostgresServer } from ".
 
 // The pins live in charts.ts; importable from here too.
 export { BARMAN_CLOUD_PLUGIN_CHART, CLOUDNATIVE_PG_CHART } from "./charts";
+export * from "./app-databases";
 
 /** Postgres images per major version, pinned to a minor release. */
 export const CLOUDNATIVE_PG_IMAGES: Record<PostgresMajorVersion, string> = {
@@ -75,6 +86,13 @@ export interface InClusterPostgresArgs {
     databaseName?: string;
     /** Namespaces whose pods may connect on 5432. Default: none (add the services' namespaces). */
     clientNamespaces?: string[];
+    /**
+     * Databases of other services, each owned by a login role of its own
+     * (`managed.roles`, password generated into a basic-auth Secret) and
+     * declared as a CloudNativePG `Database` (kept in Postgres on delete).
+     * `applicationDatabase(name)` gives the connection. Default: none.
+     */
+    applicationDatabases?: ApplicationDatabase[];
     /** Backups to object storage. Default: none (local/dev data is disposable). */
     backup?: PostgresBackup;
     /** Keep the database (and its volumes) on `pulumi destroy` and refuse deletes. Default: false. */
@@ -112,6 +130,7 @@ export function validateInClusterPostgresArgs(name: string, args: InClusterPostg
         }
         checkCount(c, "backup.retentionDays", args.backup.retentionDays, 1, 365);
     }
+    validateApplicationDatabases(c, args.applicationDatabases, args.databaseName ?? defaults.databaseName);
     checkValuesOverride(c, args.valuesOverride, Object.keys(POSTGRES_RELEASE_CHARTS));
 }
 
@@ -134,13 +153,19 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
     public readonly adminPassword: pulumi.Output<string>;
     public readonly requireTls = true;
     public readonly records: ResourceRecord[];
+    private readonly connections = new Map<string, ApplicationDatabaseConnection>();
+    private readonly instanceName: string;
 
     constructor(name: string, args: InClusterPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         validateInClusterPostgresArgs(name, args);
         super(TYPE, name, {}, opts);
         const a = { ...withDefaults(defaults, args), namespace: args.namespace ?? name };
         this.namespace = a.namespace;
+        this.instanceName = name;
         const labels = (component: string) => standardLabels(a.tags, { name: "postgres", instance: name, component });
+        const appDatabases = a.applicationDatabases ?? [];
+        // The services that own a database connect to it (the order of clientNamespaces kept, each once).
+        const clientNamespaces = [...new Set([...(a.clientNamespaces ?? []), ...appDatabases.flatMap((d) => (d.namespace ? [d.namespace] : []))])];
 
         const operatorNs = new PlatformNamespace(
             `${name}-operator-ns`,
@@ -168,7 +193,7 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
                 allowIngress: [
                     { name: "operator", ports: [{ port: 8000 }, { port: 5432 }], peers: { namespaces: [OPERATOR_NAMESPACE] } },
                     { name: "metrics", ports: [{ port: 9187 }], peers: { namespaces: [a.observabilityNamespace] } },
-                    ...(a.clientNamespaces?.length ? [{ name: "clients", ports: [{ port: 5432 }], peers: { namespaces: a.clientNamespaces } }] : []),
+                    ...(clientNamespaces.length ? [{ name: "clients", ports: [{ port: 5432 }], peers: { namespaces: clientNamespaces } }] : []),
                 ],
                 allowEgress: [
                     ALLOW_KUBE_API,
@@ -216,6 +241,27 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
             { parent: this, dependsOn: [dbNs], protect: a.protect },
         );
         this.adminPassword = superuser.value("password");
+        // One login role per owner; its password generated like the superuser's (render mode: in the cluster).
+        const roleSecrets = new Map(
+            applicationRoles(appDatabases).map((owner) => [
+                owner,
+                new GeneratedSecret(
+                    `${name}-role-${owner}`,
+                    {
+                        namespace: a.namespace,
+                        secretName: roleSecretName(clusterName, owner),
+                        type: "kubernetes.io/basic-auth",
+                        generatedKeys: ["password"],
+                        fixed: { username: owner },
+                        // The instance manager watches Secrets with this label: a password filled later (render mode) is applied.
+                        labels: { ...labels("database"), "cnpg.io/reload": "true" },
+                        provider: a.cluster.provider,
+                        rendered: a.cluster.deliveryMode === "render",
+                    },
+                    { parent: this, dependsOn: [dbNs], protect: a.protect },
+                ),
+            ]),
+        );
 
         const crOpts = { parent: this, provider: a.cluster.provider };
         const objectStoreName = `${clusterName}-backups`;
@@ -283,10 +329,36 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
                     plugins: a.backup
                         ? [{ name: "barman-cloud.cloudnative-pg.io", isWALArchiver: true, parameters: { barmanObjectName: objectStoreName } }]
                         : undefined,
+                    managed: roleSecrets.size > 0 ? { roles: [...roleSecrets.keys()].map((owner) => managedRole(clusterName, owner)) } : undefined,
                 },
             },
-            { ...crOpts, dependsOn: [operator, superuser, ...backupDeps], protect: a.protect },
+            { ...crOpts, dependsOn: [operator, superuser, ...roleSecrets.values(), ...backupDeps], protect: a.protect },
         );
+        const host = serviceHost(`${clusterName}-rw`, a.namespace);
+        for (const db of appDatabases) {
+            new k8s.apiextensions.CustomResource(
+                `${name}-database-${db.name}`,
+                {
+                    apiVersion: "postgresql.cnpg.io/v1",
+                    kind: "Database",
+                    metadata: { name: databaseResourceName(clusterName, db.name), namespace: a.namespace, labels: labels("database") },
+                    spec: databaseSpec(clusterName, db),
+                },
+                // Its data is the Cluster's: protected with it (and `retain` keeps it in Postgres anyway).
+                { ...crOpts, dependsOn: [database], protect: a.protect },
+            );
+            const secret = roleSecrets.get(db.owner)!;
+            this.connections.set(db.name, {
+                namespace: a.namespace,
+                host,
+                port: 5432,
+                database: db.name,
+                username: db.owner,
+                passwordSecret: secret.secretName,
+                password: secret.value("password"),
+                requireTls: true,
+            });
+        }
         // The Cluster's own `monitoring.enablePodMonitor` is deprecated; the monitor is declared here.
         new k8s.apiextensions.CustomResource(
             `${name}-pod-monitor`,
@@ -321,7 +393,7 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
         }
 
         // `-rw` always points at the primary.
-        this.host = pulumi.output(serviceHost(`${clusterName}-rw`, a.namespace));
+        this.host = pulumi.output(host);
         this.databaseName = pulumi.output(a.databaseName);
         this.records = [
             ...operatorNs.records,
@@ -336,5 +408,14 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
             }),
         ];
         this.registerOutputs({ host: this.host, databaseName: this.databaseName });
+    }
+
+    /** The connection to an application database (`applicationDatabases`); throws naming the ones declared. */
+    public applicationDatabase(database: string): ApplicationDatabaseConnection {
+        const found = this.connections.get(database);
+        if (!found) {
+            throw new Error(`postgres "${this.instanceName}": no application database "${database}"; declared: ${[...this.connections.keys()].join(", ") || "none"} (applicationDatabases)`);
+        }
+        return found;
     }
 }

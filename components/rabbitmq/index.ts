@@ -14,6 +14,9 @@ import { RABBITMQ_OPERATOR_MANIFEST } from "./charts";
 
 export * from "./charts";
 
+/** How long a consumer may hold a delivery unacknowledged before the broker closes its channel. */
+export const RABBITMQ_CONSUMER_TIMEOUT_MS = 3 * 60 * 60 * 1000;
+
 /** RabbitMQ server image the operator runs, pinned. */
 export const RABBITMQ_IMAGE = "rabbitmq:4.1.4-management";
 
@@ -180,6 +183,9 @@ export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
                             // Quorum queues by default: replicated, and safe across node loss.
                             "default_queue_type = quorum",
                             "cluster_partition_handling = pause_minority",
+                            // 3 h, not the 30 min default: the environment manager acknowledges a command only once its
+                            // outcome is recorded, and a whole environment's deployment can take longer than 30 min.
+                            `consumer_timeout = ${RABBITMQ_CONSUMER_TIMEOUT_MS}`,
                         ].join("\n"),
                     },
                 },

@@ -95,6 +95,9 @@ describe("RabbitMq cluster", () => {
         expect(rmq.host).toBe(`${bus.metadata.name}.rabbitmq.svc.cluster.local`);
         expect(bus.spec).toMatchObject({ replicas: 1, persistence: { storage: "10Gi" }, image: mod.RABBITMQ_IMAGE });
         expect(mod.RABBITMQ_IMAGE).toMatch(/^rabbitmq:\d+\.\d+\.\d+(-management)?$/);
+        // Long environment-manager commands are acknowledged only at the end: 3 h before the broker gives up on the consumer.
+        const config = (bus.spec as { rabbitmq: { additionalConfig: string } }).rabbitmq.additionalConfig.split("\n");
+        expect(config).toEqual(["default_queue_type = quorum", "cluster_partition_handling = pause_minority", "consumer_timeout = 10800000"]);
     });
 
     it("takes replicas, storage size, storage class and namespace from args", async () => {

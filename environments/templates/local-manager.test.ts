@@ -61,6 +61,20 @@ describe("the local environment with platform:manager", () => {
         expect(egress("manager-ns-allow-postgres")).toContain('"kubernetes.io/metadata.name":"postgres"');
     });
 
+    it("gets its database from the in-cluster Postgres: a role and a Database made by it, no Secret to provide by hand", () => {
+        const cluster = session.get("kubernetes:postgresql.cnpg.io/v1:Cluster", "postgres-cluster").inputs as { spec: { managed?: { roles: { name: string; login: boolean; passwordSecret: { name: string } }[] } } };
+        expect(cluster.spec.managed?.roles).toEqual([expect.objectContaining({ name: "platform_manager", login: true, passwordSecret: { name: "platform-postgres-role-platform-manager" } })]);
+        const database = session.get("kubernetes:postgresql.cnpg.io/v1:Database", "postgres-database-platform_manager").inputs as { metadata: { namespace: string }; spec: object };
+        expect(database.metadata.namespace).toBe("postgres");
+        expect(database.spec).toMatchObject({ name: "platform_manager", owner: "platform_manager", databaseReclaimPolicy: "retain" });
+        // Rendered: the manager's own Secret holds the URL, and a Job copies the role's password into it in the cluster.
+        const secret = session.get("kubernetes:core/v1:Secret", "manager-database").inputs as { metadata: { name: string; namespace: string } };
+        expect(secret.metadata).toMatchObject({ name: "platform-manager-database", namespace: "manager" });
+        expect(session.get("kubernetes:batch/v1:Job", "manager-database-copy").inputs).toMatchObject({ metadata: { namespace: "manager" } });
+        const args = (session.get("kubernetes:apps/v1:Deployment", "manager-deployment").inputs as { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec.template.spec.containers[0].args;
+        expect(args).toEqual(expect.arrayContaining(["--database-url-file", "--database-password-file"]));
+    });
+
     it("records it, with a closed dependency graph and a valid record", async () => {
         const record = (await valueOf(outputs!.environment)) as { resources: { id: string; dependsOn: string[]; count: number }[] };
         expect(recordProblems(record)).toEqual([]);

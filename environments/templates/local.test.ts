@@ -97,6 +97,13 @@ describe("the local environment under mocks", () => {
         }
     });
 
+    it("without platform:manager, declares no application database: no managed roles, no Database, no manager", () => {
+        const cluster = session.get("kubernetes:postgresql.cnpg.io/v1:Cluster", "postgres-cluster").inputs as { spec: Record<string, unknown> };
+        expect(cluster.spec.managed).toBeUndefined();
+        expect(session.ofType("kubernetes:postgresql.cnpg.io/v1:Database")).toEqual([]);
+        expect(session.ofType("platform:manager:EnvironmentManager")).toEqual([]);
+    });
+
     it("runs every platform service from its pinned chart, with STRICT mTLS mesh-wide", () => {
         const charts = session.ofType("kubernetes:helm.sh/v4:Chart").map((c) => String(c.inputs.chart).split("/").pop());
         expect(charts.sort()).toEqual(

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CertManager, IssuerConfig } from "../../components/cert-manager";
 import { Cluster } from "../../components/cluster/types";
 import { ConsulServer } from "../../components/consul";
-import { EnvironmentManager } from "../../components/manager";
+import { EnvironmentManager, MANAGER_DATABASE_SECRET } from "../../components/manager";
 import { GATEWAY_SERVICE_TYPES, IstioMesh } from "../../components/mesh";
 import { OBSERVABILITY_NAMESPACE } from "../../components/mesh/network";
 import { Observability, tracingEndpoint } from "../../components/observability";
@@ -41,11 +41,13 @@ export interface PlatformServiceOptions extends ServiceSizes {
 /** The manager's namespace (its instance's name), a client of the bus and the database when it is deployed. */
 export const MANAGER_NAMESPACE = "manager";
 /**
- * The Secret (key `url`) in the manager's namespace holding its own Postgres
- * URL: InClusterPostgres cannot yet create a role for another service, so it
- * is created beside the environment (components/manager/README.md).
+ * With a managed server, the Secret MANAGER_DATABASE_SECRET (key `url`) in the
+ * manager's namespace holds its Postgres URL and is created beside the
+ * environment. With the in-cluster server, the server creates the manager's
+ * role and database and the component writes that Secret itself.
  */
-export const MANAGER_DATABASE_SECRET = "platform-manager-database";
+/** The manager's database on the in-cluster server, owned by a role of the same name. */
+export const MANAGER_DATABASE = "platform_manager";
 
 /** The platform services' options a profile decides (the registry's, local and cloud alike): sizes, retention, replicas, egress and protection. */
 export function servicesSizedBy(profile: ServiceSizes): ServiceSizes {
@@ -150,6 +152,8 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
                   instances: o.postgres.instances,
                   backup: o.postgres.backup,
                   clientNamespaces: [...busAndDatabaseClients, vault.namespace],
+                  // Only with the manager: unset, the Cluster is declared as before.
+                  ...(o.manager ? { applicationDatabases: [{ name: MANAGER_DATABASE, owner: MANAGER_DATABASE, namespace: MANAGER_NAMESPACE }] } : {}),
                   observabilityNamespace: observability.namespaceName,
                   protect: o.protect,
                   chartMirror: mirror,
@@ -186,10 +190,10 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
               image: o.manager.image,
               replicas: o.manager.replicas,
               rabbitMq: rabbitmq,
-              database: {
-                  urlSecret: { name: MANAGER_DATABASE_SECRET },
-                  serverNamespace: postgres instanceof InClusterPostgres ? postgres.namespace : undefined,
-              },
+              database:
+                  postgres instanceof InClusterPostgres
+                      ? { server: postgres.applicationDatabase(MANAGER_DATABASE) }
+                      : { urlSecret: { name: MANAGER_DATABASE_SECRET } },
               observabilityNamespace: observability.namespaceName,
               protect: o.protect,
               monitoringCrds: observability.monitoringCrds,

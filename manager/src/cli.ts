@@ -31,6 +31,7 @@ program
     .option("--listen <host:port>", "the API's address", "0.0.0.0:8080")
     .requiredOption("--amqp-url-file <file>", "file holding the broker URL with its credentials (a mounted secret)")
     .addOption(new Option("--database-url-file <file>", "file holding the Postgres server URL (a mounted secret)").conflicts("embeddedDatabase"))
+    .addOption(new Option("--database-password-file <file>", "file holding the password, put into the --database-url-file URL (which then has none)").conflicts("embeddedDatabase"))
     .option("--embedded-database <dir|memory>", "run the embedded Postgres with its data in <dir> (the default: ~/.platform-manager/db)")
     .option("--project-dir <dir>", "the checkout of this repository whose program it runs", REPO_ROOT)
     .option("--stack-defaults <file>", "JSON object of platform settings every environment it creates gets (kubeContext, chartMirror, ...)")
@@ -44,6 +45,7 @@ program
     .option("--lease-name <name>", "the Lease's name")
     .option("--kubeconfig <file>", "kubeconfig of the Lease's cluster (default: in-cluster)")
     .option("--reconcile-seconds <n>", "seconds between reconciles of the read model with the state backend", "300")
+    .option("--drift-check-seconds <n>", "seconds between drift checks of the deployed environments (refresh --preview-only each); 0: none", "3600")
     .action(async (options: ServerOptions) => {
         let config;
         try {

@@ -31,6 +31,8 @@ export interface ManagerConfig {
     lease?: { namespace: string; name: string; identity: string; kubeconfig?: string };
     /** Seconds between reconciles of the read model with the state backend. */
     reconcileSeconds: number;
+    /** Seconds between drift checks of the deployed environments (by the manager that executes commands); 0: none. */
+    driftCheckSeconds: number;
 }
 
 /** What the command line gives (commander's option names). */
@@ -39,6 +41,7 @@ export interface ServerOptions {
     listen?: string;
     amqpUrlFile?: string;
     databaseUrlFile?: string;
+    databasePasswordFile?: string;
     embeddedDatabase?: string;
     projectDir?: string;
     stackDefaults?: string;
@@ -52,6 +55,7 @@ export interface ServerOptions {
     leaseName?: string;
     kubeconfig?: string;
     reconcileSeconds?: string;
+    driftCheckSeconds?: string;
 }
 
 function readSecretFile(setting: string, file: string): string {
@@ -77,6 +81,37 @@ function wholeNumber(setting: string, value: string, min: number, max: number): 
     return n;
 }
 
+/** 0 turns the checks off; else at least a minute (each check is a refresh of every deployed environment). */
+function driftCheckSeconds(value: string): number {
+    const n = Number(value);
+    if (!/^[0-9]+$/.test(value) || (n !== 0 && (n < 60 || n > 604_800))) {
+        throw new ConfigError(`--drift-check-seconds: "${value}" is not allowed; allowed: 0 (no drift checks) or a whole number from 60 to 604800`);
+    }
+    return n;
+}
+
+/**
+ * A password-less postgres:// URL with the password of --database-password-file
+ * put in (percent-encoded): the password can come from another Secret than the
+ * URL (an in-cluster server's role Secret, copied key by key).
+ */
+export function withPassword(url: string, password: string): string {
+    let parsed: URL;
+    try {
+        parsed = new URL(url);
+    } catch {
+        throw new ConfigError("--database-url-file: the file does not hold a valid postgres:// URL");
+    }
+    if (parsed.password !== "") {
+        throw new ConfigError("--database-url-file and --database-password-file: the URL holds a password already; allowed: a URL without one (postgres://user@host:5432/db)");
+    }
+    if (parsed.username === "") {
+        throw new ConfigError("--database-url-file: the URL names no user; allowed with --database-password-file: postgres://user@host:5432/db");
+    }
+    parsed.password = encodeURIComponent(password);
+    return parsed.toString();
+}
+
 export function managerConfig(options: ServerOptions, defaultProjectDir: string): ManagerConfig {
     const [host, portText] = (options.listen ?? "0.0.0.0:8080").split(/:(?=[0-9]*$)/);
     const port = wholeNumber("--listen", portText ?? "", 0, 65535);
@@ -95,6 +130,12 @@ export function managerConfig(options: ServerOptions, defaultProjectDir: string)
         : { kind: "embedded", dataDir: options.embeddedDatabase === "memory" ? undefined : (options.embeddedDatabase ?? path.join(os.homedir(), ".platform-manager", "db")) };
     if (database.kind === "server" && !/^postgres(ql)?:\/\//.test(database.url)) {
         throw new ConfigError("--database-url-file: the file does not hold a postgres:// URL");
+    }
+    if (options.databasePasswordFile) {
+        if (database.kind !== "server") {
+            throw new ConfigError("--database-password-file needs --database-url-file (the server's URL without the password)");
+        }
+        database.url = withPassword(database.url, readSecretFile("--database-password-file", options.databasePasswordFile));
     }
     if (!options.tokenSecretFile === !options.jwksFile) {
         throw new ConfigError("authentication: set exactly one of --token-secret-file (HS256 secret) and --jwks-file (public keys)");
@@ -126,5 +167,6 @@ export function managerConfig(options: ServerOptions, defaultProjectDir: string)
                 ? { namespace: options.leaseNamespace, name: options.leaseName, identity: `${os.hostname()}-${process.pid}`, kubeconfig: options.kubeconfig }
                 : undefined,
         reconcileSeconds: wholeNumber("--reconcile-seconds", options.reconcileSeconds ?? "300", 10, 86_400),
+        driftCheckSeconds: driftCheckSeconds(options.driftCheckSeconds ?? "3600"),
     };
 }

@@ -10,16 +10,72 @@ import type { Store } from "./store/store";
 /** How a command ended, or what happened to it on arrival. */
 export type CommandOutcome = "accepted" | "duplicate" | "rejected" | "succeeded" | "failed" | "abandoned";
 
-export interface Metrics {
+/** Every metric name's first part (Prometheus naming: the service's namespace, then the unit, counters ending in `_total`). */
+export const METRIC_PREFIX = "platform_manager_";
+
+interface MetricSpec {
+    kind: "counter" | "gauge" | "histogram";
+    /** The name after METRIC_PREFIX. */
+    name: string;
+    help: string;
+    labelNames: readonly string[];
+    buckets?: readonly number[];
+}
+
+/** The manager's own metrics, one row each (the process ones come from prom-client, under their usual names). */
+const METRICS = {
+    commandsTotal: { kind: "counter", name: "commands_total", help: "Commands taken, by type and outcome.", labelNames: ["type", "outcome"] },
+    commandDurationSeconds: {
+        kind: "histogram",
+        name: "command_duration_seconds",
+        help: "Time from a command's start to its outcome.",
+        labelNames: ["type"],
+        // Pulumi runs: seconds (a no-op update) to an hour (a cloud foundation).
+        buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600],
+    },
+    queueDepth: { kind: "gauge", name: "queue_depth", help: "Commands waiting in the commands queue (messages ready, not yet delivered to any manager).", labelNames: [] },
+    storeQuerySeconds: {
+        kind: "histogram",
+        name: "store_query_seconds",
+        help: "Store round trips, by operation.",
+        labelNames: ["operation"],
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    },
+    httpRequestDurationSeconds: {
+        kind: "histogram",
+        name: "http_request_duration_seconds",
+        help: "REST API requests, by route template, method and status.",
+        labelNames: ["route", "method", "status"],
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    },
+} as const satisfies Record<string, MetricSpec>;
+
+type MetricOf<S extends MetricSpec> = S["kind"] extends "counter"
+    ? Counter<S["labelNames"][number]>
+    : S["kind"] extends "gauge"
+      ? Gauge<S["labelNames"][number]>
+      : Histogram<S["labelNames"][number]>;
+
+/** One prom-client metric per row of METRICS, under the same key. */
+export type MetricSet = { readonly [K in keyof typeof METRICS]: MetricOf<(typeof METRICS)[K]> };
+
+function register(spec: MetricSpec, registry: Registry): Counter | Gauge | Histogram {
+    const config = { name: METRIC_PREFIX + spec.name, help: spec.help, labelNames: spec.labelNames, registers: [registry] };
+    switch (spec.kind) {
+        case "counter":
+            return new Counter(config);
+        case "gauge":
+            return new Gauge(config);
+        case "histogram":
+            return new Histogram({ ...config, ...(spec.buckets ? { buckets: [...spec.buckets] } : {}) });
+    }
+}
+
+export interface Metrics extends MetricSet {
     readonly registry: Registry;
-    readonly commandsTotal: Counter<"type" | "outcome">;
-    readonly commandDurationSeconds: Histogram<"type">;
-    readonly queueDepth: Gauge;
-    readonly storeQuerySeconds: Histogram<"operation">;
-    readonly httpRequestDurationSeconds: Histogram<"route" | "method" | "status">;
     countCommand(type: string, outcome: CommandOutcome): void;
     observeCommandDuration(type: string, seconds: number): void;
-    /** Set by the consumer: commands taken but not yet finished. */
+    /** Set by the service every few seconds from the consumer's queueDepth(): the messages ready in the commands queue. */
     setQueueDepth(depth: number): void;
     /** Runs `query`, observing its duration whether it resolves or rejects. */
     timeStoreQuery<T>(operation: string, query: () => Promise<T>): Promise<T>;
@@ -38,46 +94,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     if (options.defaultMetrics ?? true) {
         collectDefaultMetrics({ register: registry });
     }
-    const commandsTotal = new Counter({
-        name: "commands_total",
-        help: "Commands taken, by type and outcome.",
-        labelNames: ["type", "outcome"] as const,
-        registers: [registry],
-    });
-    const commandDurationSeconds = new Histogram({
-        name: "command_duration_seconds",
-        help: "Time from a command's start to its outcome.",
-        labelNames: ["type"] as const,
-        // Pulumi runs: seconds (a no-op update) to an hour (a cloud foundation).
-        buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600],
-        registers: [registry],
-    });
-    const queueDepth = new Gauge({
-        name: "queue_depth",
-        help: "Commands taken and not yet finished.",
-        registers: [registry],
-    });
-    const storeQuerySeconds = new Histogram({
-        name: "store_query_seconds",
-        help: "Store round trips, by operation.",
-        labelNames: ["operation"] as const,
-        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-        registers: [registry],
-    });
-    const httpRequestDurationSeconds = new Histogram({
-        name: "http_request_duration_seconds",
-        help: "REST API requests, by route template, method and status.",
-        labelNames: ["route", "method", "status"] as const,
-        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-        registers: [registry],
-    });
+    const set = Object.fromEntries(Object.entries(METRICS).map(([key, spec]) => [key, register(spec, registry)])) as unknown as MetricSet;
+    const { commandsTotal, commandDurationSeconds, queueDepth, storeQuerySeconds, httpRequestDurationSeconds } = set;
     return {
         registry,
-        commandsTotal,
-        commandDurationSeconds,
-        queueDepth,
-        storeQuerySeconds,
-        httpRequestDurationSeconds,
+        ...set,
         countCommand: (type, outcome) => commandsTotal.inc({ type, outcome }),
         observeCommandDuration: (type, seconds) => commandDurationSeconds.observe({ type }, seconds),
         setQueueDepth: (depth) => queueDepth.set(depth),
@@ -97,7 +118,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 }
 
 /**
- * `store` with every call timed into store_query_seconds{operation=<method>}.
+ * `store` with every call timed into platform_manager_store_query_seconds{operation=<method>}.
  * For whoever wires the manager: wrap once, so the store itself and its
  * callers need not time anything (and nothing is counted twice).
  */
@@ -122,6 +143,10 @@ export function instrumentStore(store: Store, metrics: Metrics): Store {
         logTail: timed("logTail"),
         putEnvironment: timed("putEnvironment"),
         setStatus: timed("setStatus"),
+        setDrift: timed("setDrift"),
+        enqueueNotification: timed("enqueueNotification"),
+        pendingNotifications: timed("pendingNotifications"),
+        removeNotification: timed("removeNotification"),
         removeEnvironment: timed("removeEnvironment"),
         getEnvironment: timed("getEnvironment"),
         listEnvironments: timed("listEnvironments"),

@@ -33,6 +33,7 @@ function backend(entries: { name: string; record?: EnvironmentRecordDocument }[]
         execute: () => Promise.reject(new Error("not in this test")),
         readAll: () => Promise.resolve(entries.map((e) => ({ ...e, template: "review" }))),
         recover: () => Promise.resolve(),
+        checkDrift: () => Promise.reject(new Error("not in this test")),
     };
 }
 
@@ -70,6 +71,16 @@ describe("the read model", () => {
         expect((await store.getEnvironment("review-c"))?.status).toBe("deployed-ok");
         // Nothing changed since: nothing is written again.
         expect(await reconcileReadModel(store, backend([{ name: "review-a", record: { ...record("review-a"), description: "changed by a pipeline" } }]))).toEqual([]);
+    });
+
+    it("keeps the manager's status when the backend's record is the same (a failed update leaves the last good outputs)", async () => {
+        await rebuildReadModel(store, backend([{ name: "review-a", record: record("review-a") }]));
+        await store.setStatus("review-a", "deployed-fail", new Date(at(2)));
+        expect(await reconcileReadModel(store, backend([{ name: "review-a", record: record("review-a") }]))).toEqual([]);
+        expect((await store.getEnvironment("review-a"))?.status).toBe("deployed-fail");
+        // A new record (deployed by a pipeline) wins.
+        expect(await reconcileReadModel(store, backend([{ name: "review-a", record: { ...record("review-a"), description: "redeployed" } }]))).toEqual(["review-a"]);
+        expect((await store.getEnvironment("review-a"))?.status).toBe("deployed-ok");
     });
 
     it("follows a primary's notifications in order: a create, its record, then its destroy", async () => {

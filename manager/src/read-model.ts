@@ -49,7 +49,10 @@ export async function reconcileReadModel(store: Store, executor: Executor, now: 
         }
         const next = entryFromRecord(e.name, e.record, now(), e.template);
         const current = await store.getEnvironment(e.name);
-        if (!current || current.status !== next.status || JSON.stringify(current.record ?? null) !== JSON.stringify(next.record ?? null)) {
+        // The same record with another status is the manager's own knowledge (a failed command leaves the
+        // last good outputs in the backend; a drift check's failure is not in them): kept. A new record is a
+        // deployment outside the manager (a pipeline, by hand): it wins.
+        if (!current || (current.status === "destroyed" && next.record) || JSON.stringify(current.record ?? null) !== JSON.stringify(next.record ?? null)) {
             await store.putEnvironment(next);
             changed.push(e.name);
         }
@@ -83,5 +86,7 @@ export async function applyNotification(store: Store, n: Notification): Promise<
         }
     } else if (n.type === "command.completed" && n.record) {
         await store.putEnvironment(entryFromRecord(n.environment, n.record as EnvironmentRecordDocument, at));
+    } else if (n.type === "environment.drift" && n.drift && (await store.getEnvironment(n.environment))) {
+        await store.setDrift(n.environment, n.drift);
     }
 }

@@ -62,6 +62,7 @@ describe("the state backend's reads", () => {
         const executor: Executor = {
             execute: () => Promise.reject(new Error("unused")),
             recover: () => Promise.resolve(),
+            checkDrift: () => Promise.reject(new Error("unused")),
             readAll: () => (++n === 1 ? Promise.reject(new Error("backend unreachable")) : Promise.resolve([{ name: "review-1" }])),
         };
         expect(await resilientBackendReads(executor, { initialDelayMs: 1 }).readAll()).toEqual([{ name: "review-1" }]);

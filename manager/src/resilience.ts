@@ -38,9 +38,9 @@ export function transientForRead(error: unknown): boolean {
     return code !== undefined && (/^08/.test(code) || ["57P01", "57P03", "40001", "40P01"].includes(code));
 }
 
-const READS = new Set<keyof Store>(["ping", "getCommand", "unfinishedCommands", "activeCommandFor", "logTail", "getEnvironment", "listEnvironments", "search", "auditLog"]);
+const READS = new Set<keyof Store>(["ping", "getCommand", "unfinishedCommands", "activeCommandFor", "logTail", "getEnvironment", "listEnvironments", "search", "auditLog", "pendingNotifications"]);
 /** Writes that are idempotent by their SQL (ON CONFLICT, first outcome wins, replace): retried like reads. */
-const IDEMPOTENT_WRITES = new Set<keyof Store>(["migrate", "claimCommand", "rejectCommand", "markRunning", "finishCommand", "putEnvironment", "setStatus", "removeEnvironment", "replaceEnvironments"]);
+const IDEMPOTENT_WRITES = new Set<keyof Store>(["migrate", "claimCommand", "rejectCommand", "markRunning", "finishCommand", "putEnvironment", "setStatus", "setDrift", "removeNotification", "removeEnvironment", "replaceEnvironments"]);
 
 export interface StoreResilienceOptions {
     attempts?: number;
@@ -89,7 +89,7 @@ export interface BackendResilienceOptions {
 
 /**
  * The executor with its state backend reads (`readAll`) under a timeout,
- * retries and a breaker. Commands themselves (`execute`, `recover`) are not
+ * retries and a breaker; drift checks under the timeout and breaker. Commands themselves (`execute`, `recover`) are not
  * retried here: a half-done update is recovered by the runner, not re-run blind.
  */
 export function resilientBackendReads(executor: Executor, options: BackendResilienceOptions = {}): Executor {
@@ -104,5 +104,7 @@ export function resilientBackendReads(executor: Executor, options: BackendResili
         execute: (command, hooks) => executor.execute(command, hooks),
         recover: (environment) => executor.recover(environment),
         readAll: () => policy.execute(() => executor.readAll()),
+        // Under the same timeout and breaker (a backend that cannot be read fails fast), not retried: the next period checks again.
+        checkDrift: (environment, signal) => wrap(breaker, timeout(options.timeoutMs ?? 600_000, TimeoutStrategy.Aggressive)).execute(() => executor.checkDrift(environment, signal)),
     };
 }

@@ -23,6 +23,7 @@ import { createAuthenticator } from "./api/auth";
 import { selfServiceTemplates } from "./api/templates";
 import { startConsumer, Consumer } from "./bus/consumer";
 import { AmqpNotifier, closeQuietly } from "./bus/notifier";
+import { OutboxNotifier } from "./bus/outbox";
 import { COMMANDS_EXCHANGE, COMMANDS_ROUTING_KEY, NOTIFICATIONS_EXCHANGE } from "./bus/topology";
 import { notification, type Command } from "./commands/schema";
 import { CommandRunner } from "./commands/runner";
@@ -32,6 +33,7 @@ import { httpsLeaseClient, inClusterConnection, kubeconfigConnection } from "./l
 import { LeaderElector } from "./lease/leader";
 import { createLogger } from "./log";
 import { createMetrics, instrumentStore } from "./metrics";
+import { scheduleDriftChecks } from "./drift";
 import { applyNotification, rebuildReadModel, reconcileReadModel } from "./read-model";
 import { resilientBackendReads, resilientStore } from "./resilience";
 import { connectPostgres, openEmbeddedPostgres } from "./store/sql-store";
@@ -174,7 +176,8 @@ export async function runService(config: ManagerConfig): Promise<void> {
     const reconcileTimer = setInterval(() => void reconcile(false), config.reconcileSeconds * 1000);
     reconcileTimer.unref();
 
-    const notifier = new AmqpNotifier({ url: config.amqpUrl, logger });
+    // Every notification goes through the store's outbox: a broker that is down, or a manager killed, loses none.
+    const notifier = new OutboxNotifier({ store, publisher: new AmqpNotifier({ url: config.amqpUrl, logger }), logger });
     const publisher = new CommandPublisher(config.amqpUrl);
     let consumer: Consumer | undefined;
     let stopFollowing: (() => Promise<void>) | undefined;
@@ -182,13 +185,26 @@ export async function runService(config: ManagerConfig): Promise<void> {
     // The secondary's feed sets it; a primary reads its consumer's (or, standing by for the lease, the publisher's).
     let brokerHealth = "not connected yet";
 
+    // The drift checks go with the commands: only the manager that executes them (the leader) refreshes environments.
+    let driftChecks: { stop(): Promise<void> } | undefined;
     const startCommands = async (): Promise<Consumer> => {
+        // What the last manager to execute commands could not publish goes first.
+        notifier.kick();
         const runner = new CommandRunner({ store, executor, notifier, concurrency: config.concurrency, logger, metrics });
         const recovered = await runner.recoverUnfinished();
         if (recovered.length > 0) {
             logger.info({ commands: recovered }, "ran again the commands a stopped manager left");
         }
-        return startConsumer({ url: config.amqpUrl, store, runner, notifier, prefetch: config.concurrency * 5, logger, metrics });
+        const started = await startConsumer({ url: config.amqpUrl, store, runner, notifier, prefetch: config.concurrency * 5, logger, metrics });
+        if (config.driftCheckSeconds > 0) {
+            driftChecks = scheduleDriftChecks({ store, executor, notifier, logger, intervalSeconds: config.driftCheckSeconds });
+        }
+        return started;
+    };
+    const stopDriftChecks = async () => {
+        const checks = driftChecks;
+        driftChecks = undefined;
+        await checks?.stop();
     };
 
     if (config.role === "primary" && config.lease) {
@@ -204,6 +220,7 @@ export async function runService(config: ManagerConfig): Promise<void> {
                 const mine = await startCommands();
                 consumer = mine;
                 await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+                await stopDriftChecks();
                 await mine.stop();
                 consumer = undefined;
             },
@@ -272,6 +289,7 @@ export async function runService(config: ManagerConfig): Promise<void> {
     if (elector) {
         await elector.stop();
     } else {
+        await stopDriftChecks();
         await consumer?.stop();
     }
     await stopFollowing?.();

@@ -19,6 +19,7 @@ import type { Command, Notification } from "../src/commands/schema";
 import { StandInExecutor, StandInOptions } from "../src/executor/stand-in";
 import { openEmbeddedPostgres } from "../src/store/sql-store";
 import type { Store } from "../src/store/store";
+import { newCreateCommand as create } from "./helpers/commands";
 
 const TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -128,20 +129,6 @@ async function publish(body: unknown, messageId?: string): Promise<void> {
             error ? reject(error) : resolve(),
         ),
     );
-}
-
-function create(environment: string): Command {
-    return {
-        commandId: randomUUID(),
-        type: "environment.create",
-        environment,
-        requestedBy: "alice@example.com",
-        template: "review",
-        description: "a review environment",
-        owner: "alice@example.com",
-        costCenter: "PLT-0001",
-        plannedDestruction: new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10),
-    };
 }
 
 async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {

@@ -24,6 +24,7 @@ import { createEngineProject, EngineProject, REPO_ROOT } from "../../test/helper
 import { LocalKms, startLocalKms } from "../../test/helpers/local-kms";
 import { freePorts, RabbitBroker, startRabbitMQ } from "../../test/helpers/rabbitmq";
 import { defaultTestChartMirror } from "../../test/helpers/real-charts";
+import { inDays } from "./helpers/commands";
 
 const SECRET = randomUUID() + randomUUID();
 let project: EngineProject;
@@ -117,7 +118,15 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
     throw new Error(`timed out waiting for ${what}\nmanager log (tail):\n${log().slice(-4000)}`);
 }
 
-const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+/** Waits for the command's outcome (command.completed or command.failed) and expects it completed: the reason and the primary's log tail when not. */
+async function untilCompleted(what: string, commandId: string, timeoutMs: number): Promise<void> {
+    const done = await until(
+        what,
+        () => notifications.find((n) => n.commandId === commandId && (n.type === "command.completed" || n.type === "command.failed")),
+        timeoutMs,
+    );
+    expect(done.type, `${done.reason}\n${primary.log().slice(-4000)}`).toBe("command.completed");
+}
 
 beforeAll(async () => {
     project = createEngineProject({ withPolicies: true });
@@ -177,12 +186,7 @@ describe("platform-manager server --primary, on real parts", () => {
         });
         expect(sent.status, sent.text).toBe(202);
 
-        const done = await until(
-            "the create command to finish",
-            () => notifications.find((n) => n.commandId === commandId && (n.type === "command.completed" || n.type === "command.failed")),
-            900_000,
-        );
-        expect(done.type, `${done.reason}\n${primary.log().slice(-4000)}`).toBe("command.completed");
+        await untilCompleted("the create command to finish", commandId, 900_000);
 
         const statuses = notifications.filter((n) => n.commandId === commandId && n.type === "environment.status").map((n) => n.status);
         expect(statuses).toEqual(["deploying", "deployed-validating", "deployed-ok"]);
@@ -275,12 +279,7 @@ describe("platform-manager server --primary, on real parts", () => {
         const before = notifications.length;
         primary = await startManager("the restarted primary", primaryArgs());
 
-        const done = await until(
-            "the command to finish after the restart",
-            () => notifications.find((n) => n.commandId === commandId && (n.type === "command.completed" || n.type === "command.failed")),
-            900_000,
-        );
-        expect(done.type, `${done.reason}\n${primary.log().slice(-4000)}`).toBe("command.completed");
+        await untilCompleted("the command to finish after the restart", commandId, 900_000);
         const after = notifications.slice(before).filter((n) => n.commandId === commandId);
         expect(after.filter((n) => n.type === "environment.status").map((n) => n.status)).toEqual(["deploying", "deployed-validating", "deployed-ok"]);
         expect(notifications.filter((n) => n.commandId === commandId && n.type === "command.completed")).toHaveLength(1);
@@ -299,12 +298,7 @@ describe("platform-manager server --primary, on real parts", () => {
             const commandId = randomUUID();
             const sent = await api("POST", "/api/v1/commands", { commandId, type: "environment.destroy", environment, requestedBy: "dev@example.com" });
             expect(sent.status, sent.text).toBe(202);
-            const done = await until(
-                `the destroy of ${environment} to finish`,
-                () => notifications.find((n) => n.commandId === commandId && (n.type === "command.completed" || n.type === "command.failed")),
-                600_000,
-            );
-            expect(done.type, `${done.reason}\n${primary.log().slice(-4000)}`).toBe("command.completed");
+            await untilCompleted(`the destroy of ${environment} to finish`, commandId, 600_000);
             const statuses = notifications.filter((n) => n.commandId === commandId && n.type === "environment.status").map((n) => n.status);
             expect(statuses).toEqual(["destroying", "destroyed"]);
         }
@@ -324,8 +318,8 @@ describe("platform-manager server --primary, on real parts", () => {
         }
         // The restarted primary's counters: the create it took over, then the two destroys.
         const metrics = await (await fetch(`${primary.baseUrl}/metrics`)).text();
-        expect(metrics).toContain('commands_total{type="environment.create",outcome="succeeded"} 1');
-        expect(metrics).toContain('commands_total{type="environment.destroy",outcome="succeeded"} 2');
+        expect(metrics).toContain('platform_manager_commands_total{type="environment.create",outcome="succeeded"} 1');
+        expect(metrics).toContain('platform_manager_commands_total{type="environment.destroy",outcome="succeeded"} 2');
         // Secrets never reach the logs: the token secret and the broker password are not in the managers' output.
         for (const log of [primary.log(), secondary.log()]) {
             expect(log).not.toContain(SECRET);

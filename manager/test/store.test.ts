@@ -143,7 +143,7 @@ describe.each([serverBackend(), embeddedBackend()])("the SQL store on $name", (b
         await backend.teardown();
     });
     beforeEach(async () => {
-        await store.client.query("TRUNCATE environments, resources, commands, command_log, audit RESTART IDENTITY");
+        await store.client.query("TRUNCATE environments, resources, commands, command_log, audit, notification_outbox RESTART IDENTITY");
     });
 
     it("migrates once when two managers migrate at the same time, and again is a no-op", async () => {
@@ -382,6 +382,37 @@ describe.each([serverBackend(), embeddedBackend()])("the SQL store on $name", (b
         // Only known environments: a status alone creates nothing.
         await store.setStatus("ghost", "deploying", at(50));
         expect(await store.getEnvironment("ghost")).toBeUndefined();
+    });
+
+    it("keeps a drift check across a record's rewrite, and lists it", async () => {
+        await store.putEnvironment(environment("shop-1"));
+        const drift = {
+            checkedAt: "2026-03-01T10:05:00.000Z",
+            state: "drifted" as const,
+            resources: [{ urn: "urn:pulumi:shop-1::p::kubernetes:apps/v1:Deployment::api", type: "kubernetes:apps/v1:Deployment", name: "api", change: "changed" as const, paths: ["spec.replicas"] }],
+            failedAt: "2026-03-01T10:05:00.000Z",
+        };
+        await store.setDrift("shop-1", drift);
+        await store.putEnvironment(environment("shop-1", { description: "rewritten by a reconcile" }));
+        expect((await store.getEnvironment("shop-1"))?.drift).toEqual(drift);
+        expect((await store.listEnvironments({})).map((e) => e.drift?.state)).toEqual(["drifted"]);
+    });
+
+    it("keeps the outbox in order past nine entries, and announces only a command's first outcome", async () => {
+        for (let i = 1; i <= 12; i++) {
+            await store.enqueueNotification({ id: randomUUID(), type: "environment.progress", occurredAt: at(i).toISOString(), environment: "shop-1", progress: { done: i, total: 12 } }, undefined, at(i));
+        }
+        const pending = await store.pendingNotifications(100);
+        expect(pending.map((e) => e.notification.progress?.done)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        for (const e of pending) {
+            await store.removeNotification(e.seq);
+        }
+        const command = create("shop-1");
+        await store.claimCommand(command, at(0));
+        const completed = { id: randomUUID(), type: "command.completed" as const, occurredAt: at(60).toISOString(), commandId: command.commandId };
+        await store.finishCommand(command.commandId, "succeeded", undefined, at(60), [{ notification: completed, traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" }]);
+        await store.finishCommand(command.commandId, "failed", "late", at(61), [{ notification: { ...completed, id: randomUUID(), type: "command.failed" } }]);
+        expect(await store.pendingNotifications(10)).toEqual([{ seq: "13", notification: completed, traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" }]);
     });
 
     it("searches names, description words, tag values, resource ids and partial words, best first, naming the matched fields", async () => {

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { GENERATED_KEYS_ANNOTATION } from "../../components/shared/generated-secret";
+import { AutomationExecutor } from "../../manager/src/executor/automation";
 import { liveObjects, parseStackExport, reconcile, StackState, stateKinds, stateObjects } from "../helpers/cluster-objects";
 import { createEngineProject, EngineProject, PulumiResult, readTree, REPO_ROOT, runAsync } from "../helpers/engine";
 import { defaultTestChartMirror } from "../helpers/real-charts";
@@ -47,6 +48,16 @@ async function script(name: "destroy" | "drift-report", extra: string[] = []): P
     });
     logs.push(result.stdout, result.stderr);
     return result;
+}
+
+/** The environment manager's executor on this project copy and backend (its drift check). */
+function managerExecutor(): AutomationExecutor {
+    return new AutomationExecutor({
+        projectDir: project.dir,
+        env: { ...project.env, PLATFORM_LOCAL_BACKEND_URL: project.env.PULUMI_BACKEND_URL },
+        stackDefaults: {},
+        repository: "test",
+    });
 }
 
 async function exported(): Promise<StackState> {
@@ -204,6 +215,14 @@ describe("the local stack on a real API server", () => {
         ]) {
             expect(drift.stdout, expected).toContain(expected);
         }
+        // The environment manager's periodic drift check (Automation API, engine events) finds the same three.
+        const managerCheck = await managerExecutor().checkDrift(STACK);
+        expect(managerCheck.state).toBe("drifted");
+        expect(managerCheck.resources.map((r) => `${r.name} ${r.change} ${r.paths.join(",")}`).sort()).toEqual([
+            "environment-record changed metadata.labels",
+            "platform-system-default-deny deleted ",
+            "rabbitmq-cluster-operator changed spec.replicas",
+        ]);
 
         const repaired = await up("--refresh");
         expect(...ok(repaired)).toBe(0);
@@ -213,9 +232,9 @@ describe("the local stack on a real API server", () => {
         expect(costCenter.stdout).toBe("PLT-0001");
         const policy = await cluster.kubectl(["get", "networkpolicy/default-deny", "-n", "platform-system", "-o", "name"]);
         expect(...ok(policy)).toBe(0);
-        const clean = await script("drift-report");
-        expect(clean.status, clean.stdout + clean.stderr).toBe(0);
-        figure("drift: 3 objects changed with kubectl (scale, label, delete) reported by the drift report, repaired by up --refresh, then no drift");
+        const clean = await managerExecutor().checkDrift(STACK);
+        expect(clean).toEqual({ state: "clean", resources: [] });
+        figure("drift: 3 objects changed with kubectl (scale, label, delete) reported by the drift report and the manager's drift check, repaired by up --refresh, then no drift");
     });
 
     it("refuses a second concurrent up with the backend's lock, and loses nothing", async () => {

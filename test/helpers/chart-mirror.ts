@@ -88,7 +88,7 @@ const CRDS: Record<string, CrdDouble[]> = {
     "cert-manager": [crd("cert-manager.io", "v1", "Certificate"), crd("cert-manager.io", "v1", "Issuer"), crd("cert-manager.io", "v1", "ClusterIssuer", "Cluster")],
     base: [crd("security.istio.io", "v1", "PeerAuthentication"), crd("networking.istio.io", "v1", "Gateway"), crd("telemetry.istio.io", "v1", "Telemetry")],
     "kube-prometheus-stack": [crd("monitoring.coreos.com", "v1", "ServiceMonitor"), crd("monitoring.coreos.com", "v1", "PodMonitor"), crd("monitoring.coreos.com", "v1", "PrometheusRule")],
-    "cloudnative-pg": [crd("postgresql.cnpg.io", "v1", "Cluster"), crd("postgresql.cnpg.io", "v1", "ScheduledBackup"), crd("postgresql.cnpg.io", "v1", "Backup")],
+    "cloudnative-pg": [crd("postgresql.cnpg.io", "v1", "Cluster"), crd("postgresql.cnpg.io", "v1", "ScheduledBackup"), crd("postgresql.cnpg.io", "v1", "Backup"), crd("postgresql.cnpg.io", "v1", "Database")],
     "plugin-barman-cloud": [crd("barmancloud.cnpg.io", "v1", "ObjectStore")],
     "rabbitmq-cluster-operator": [crd("rabbitmq.com", "v1beta1", "RabbitmqCluster")],
 };

@@ -6,7 +6,7 @@
 import { z } from "zod";
 
 import { ENVIRONMENT_STATUSES } from "../../../environments/record";
-import { COMMAND_STATES, COMMAND_TYPES, command } from "../commands/schema";
+import { COMMAND_STATES, COMMAND_TYPES, command, driftCheck } from "../commands/schema";
 
 /** Bounds of a page of environments. */
 export const MAX_LIMIT = 500;
@@ -78,6 +78,8 @@ export const environmentSummary = z.object({
     createdAt: z.string().optional(),
     plannedDestructionAt: z.string().optional(),
     progress: progress.optional(),
+    /** The last drift check: its live objects compared with the state. */
+    drift: driftCheck.optional(),
     updatedAt: z.string(),
 });
 

@@ -56,6 +56,12 @@ class MemoryStore implements Store {
         this.environments.set(entry.name, entry);
     }
     async setStatus() {}
+    async setDrift() {}
+    async enqueueNotification() {}
+    async pendingNotifications() {
+        return [];
+    }
+    async removeNotification() {}
     async removeEnvironment(name: string) {
         this.environments.delete(name);
     }
@@ -207,10 +213,15 @@ async function get(url: string, bearer?: string) {
     return app.inject({ method: "GET", url, headers });
 }
 
+/** POST /api/v1/commands with a valid token (unless `bearer` is given); a string body is sent as is, as JSON text (malformed, say). */
 async function post(body: unknown, options: { bearer?: string; role?: "primary" | "secondary"; traceparent?: string } = {}) {
     const app = api(options.role);
-    const headers = { authorization: `Bearer ${options.bearer ?? (await token())}`, ...(options.traceparent ? { traceparent: options.traceparent } : {}) };
-    return app.inject({ method: "POST", url: "/api/v1/commands", headers, payload: body as Record<string, unknown> });
+    const headers = {
+        authorization: `Bearer ${options.bearer ?? (await token())}`,
+        ...(typeof body === "string" ? { "content-type": "application/json" } : {}),
+        ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+    };
+    return app.inject({ method: "POST", url: "/api/v1/commands", headers, payload: body as Record<string, unknown> | string });
 }
 
 describe("authentication", () => {
@@ -496,8 +507,7 @@ describe("POST /commands", () => {
         const extra = await post(createBody({ sneaky: true }));
         expect(extra.statusCode).toBe(400);
         expect(extra.json().message).toContain("sneaky");
-        const app = api();
-        const notJson = await app.inject({ method: "POST", url: "/api/v1/commands", headers: { authorization: `Bearer ${await token()}`, "content-type": "application/json" }, payload: "{nope" });
+        const notJson = await post("{nope");
         expect(notJson.statusCode).toBe(400);
         expect(notJson.json().error).toBe("bad_request");
         expect(submitted).toEqual([]);
@@ -603,10 +613,10 @@ describe("GET /metrics", () => {
         const res = await app.inject({ method: "GET", url: "/metrics" });
         expect(res.statusCode).toBe(200);
         expect(res.headers["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
-        for (const name of ["commands_total", "command_duration_seconds", "queue_depth", "store_query_seconds", "http_request_duration_seconds"]) {
+        for (const name of ["platform_manager_commands_total", "platform_manager_command_duration_seconds", "platform_manager_queue_depth", "platform_manager_store_query_seconds", "platform_manager_http_request_duration_seconds"]) {
             expect(res.body).toContain(`# TYPE ${name} `);
         }
-        expect(res.body).toContain('http_request_duration_seconds_count{route="/api/v1/environments/:name",method="GET",status="200"} 1');
-        expect(res.body).toContain('commands_total{type="environment.create",outcome="accepted"} 1');
+        expect(res.body).toContain('platform_manager_http_request_duration_seconds_count{route="/api/v1/environments/:name",method="GET",status="200"} 1');
+        expect(res.body).toContain('platform_manager_commands_total{type="environment.create",outcome="accepted"} 1');
     });
 });

@@ -15,6 +15,7 @@ import { ChannelModel, ConfirmChannel, connect } from "amqplib";
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleAll, handleWhen, IPolicy, retry, timeout, TimeoutStrategy, wrap } from "cockatiel";
 
 import { Notification, notification } from "../commands/schema";
+import { validTraceparent } from "../trace";
 import { Logger, messageOf, redactUrl, silentLogger } from "./logger";
 import { NOTIFICATIONS_EXCHANGE } from "./topology";
 
@@ -30,18 +31,16 @@ export interface Notifier {
     /** Resolves once the notification is durably with the broker; rejects after the retries are spent. */
     notify(input: NotificationInput, trace?: TraceContext): Promise<Notification>;
     close(): Promise<void>;
+    /**
+     * Set when notifications go through the store's outbox (outbox.ts): a caller
+     * may write notifications in its own transaction (Store.finishCommand's
+     * `announce`) and then call `written()` to have them published.
+     */
+    readonly outbox?: { written(): void };
 }
 
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
-/** A well-formed `traceparent` (W3C trace context), or undefined: a malformed one is dropped, not passed on. */
-export function validTraceparent(value: unknown): string | undefined {
-    if (typeof value !== "string") {
-        return undefined;
-    }
-    const trimmed = value.trim().toLowerCase();
-    return TRACEPARENT.test(trimmed) && !/^[0-9a-f]{2}-0{32}-/.test(trimmed) ? trimmed : undefined;
-}
+// The consumer checks a command's traceparent with the same function.
+export { validTraceparent };
 
 export function buildNotification(input: NotificationInput, now: Date = new Date()): Notification {
     return notification.parse({ ...input, id: input.id ?? randomUUID(), occurredAt: input.occurredAt ?? now.toISOString() });

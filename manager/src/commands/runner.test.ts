@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 
+import { newCreateCommand as create } from "../../test/helpers/commands";
 import type { NotificationInput, Notifier } from "../bus/notifier";
 import { buildNotification } from "../bus/notifier";
 import { StandInExecutor } from "../executor/stand-in";
@@ -71,6 +72,12 @@ export class MemoryStore implements Store {
         const entry = this.environments.get(name) ?? { name, template: "unknown", status, description: "", tags: {}, updatedAt: at.toISOString() };
         this.environments.set(name, { ...entry, status, updatedAt: at.toISOString(), ...(progress ? { progress } : {}) });
     }
+    async setDrift(): Promise<void> {}
+    async enqueueNotification(): Promise<void> {}
+    async pendingNotifications(): Promise<never[]> {
+        return [];
+    }
+    async removeNotification(): Promise<void> {}
     async removeEnvironment(name: string): Promise<void> {
         this.environments.delete(name);
     }
@@ -107,21 +114,6 @@ export class MemoryNotifier implements Notifier {
     of(commandId: string): string[] {
         return this.sent.filter((n) => n.commandId === commandId).map((n) => (n.type === "environment.status" ? `status:${n.status}` : n.type));
     }
-}
-
-function create(environment = "review-1", overrides: Partial<Command> = {}): Command {
-    return {
-        commandId: randomUUID(),
-        type: "environment.create",
-        environment,
-        requestedBy: "alice@example.com",
-        template: "review",
-        description: "a review environment",
-        owner: "alice@example.com",
-        costCenter: "PLT-0001",
-        plannedDestruction: "2099-01-01",
-        ...overrides,
-    } as Command;
 }
 
 function destroy(environment: string): Command {
@@ -193,11 +185,11 @@ describe("CommandRunner", () => {
         await runner.submit({ ...ok });
         await runner.submit(create("review-f"));
         const text = (await metrics.render()).body;
-        expect(text).toContain('commands_total{type="environment.create",outcome="accepted"} 2');
-        expect(text).toContain('commands_total{type="environment.create",outcome="succeeded"} 1');
-        expect(text).toContain('commands_total{type="environment.create",outcome="failed"} 1');
-        expect(text).toContain('commands_total{type="environment.create",outcome="duplicate"} 1');
-        expect(text).toContain('command_duration_seconds_count{type="environment.create"} 2');
+        expect(text).toContain('platform_manager_commands_total{type="environment.create",outcome="accepted"} 2');
+        expect(text).toContain('platform_manager_commands_total{type="environment.create",outcome="succeeded"} 1');
+        expect(text).toContain('platform_manager_commands_total{type="environment.create",outcome="failed"} 1');
+        expect(text).toContain('platform_manager_commands_total{type="environment.create",outcome="duplicate"} 1');
+        expect(text).toContain('platform_manager_command_duration_seconds_count{type="environment.create"} 2');
     });
 
     it("runs a command id once: a second submit while it runs shares the outcome, one after it is a duplicate", async () => {

@@ -15,11 +15,12 @@
  * command.completed or command.failed.
  */
 import { credentialKindsIn } from "../../../environments/events";
-import type { Notifier, TraceContext } from "../bus/notifier";
+import { buildNotification, type NotificationInput, type Notifier, type TraceContext } from "../bus/notifier";
 import { Logger, messageOf, silentLogger } from "../bus/logger";
 import type { Executor } from "../executor/executor";
 import type { Metrics } from "../metrics";
 import type { CommandEntry, EnvironmentRecordDocument, Store } from "../store/store";
+import { validTraceparent } from "../trace";
 import type { Command, EnvironmentStatus } from "./schema";
 
 export type SubmitOutcome =
@@ -201,13 +202,14 @@ export class CommandRunner {
     private async giveUp(entry: CommandEntry): Promise<SubmitOutcome> {
         const reason = `given up after ${entry.attempts ?? 0} runs: the manager stopped during each (see the command's log)`;
         const at = this.now();
-        await this.store.finishCommand(entry.commandId, "failed", reason, at);
         await this.store.setStatus(entry.environment, "deployed-fail", at);
+        await this.finishAndAnnounce(entry.commandId, "failed", reason, at, [
+            { type: "environment.status", commandId: entry.commandId, environment: entry.environment, status: "deployed-fail" },
+            { type: "command.failed", commandId: entry.commandId, environment: entry.environment, reason },
+        ], {});
         await this.store.audit({ at: at.toISOString(), actor: entry.requestedBy, action: entry.type, environment: entry.environment, commandId: entry.commandId, outcome: "failed", detail: reason });
         this.metrics?.countCommand(entry.type, "failed");
         this.logger.error({ commandId: entry.commandId, environment: entry.environment, attempts: entry.attempts }, "runner: command given up");
-        await this.notify({ type: "environment.status", commandId: entry.commandId, environment: entry.environment, status: "deployed-fail" }, {});
-        await this.notify({ type: "command.failed", commandId: entry.commandId, environment: entry.environment, reason }, {});
         return { kind: "finished", state: "failed", reason };
     }
 
@@ -397,7 +399,18 @@ export class CommandRunner {
     private async finish(job: Job, state: "succeeded" | "failed", reason: string | undefined, record: EnvironmentRecordDocument | undefined): Promise<void> {
         const { command, trace } = job;
         const at = this.now();
-        await this.store.finishCommand(command.commandId, state, reason, at);
+        await this.finishAndAnnounce(
+            command.commandId,
+            state,
+            reason,
+            at,
+            [
+                state === "succeeded"
+                    ? { type: "command.completed", commandId: command.commandId, environment: command.environment, ...(record ? { record } : {}) }
+                    : { type: "command.failed", commandId: command.commandId, environment: command.environment, reason },
+            ],
+            trace,
+        );
         this.metrics?.countCommand(command.type, state);
         const seconds = job.startedAt === undefined ? undefined : (Date.now() - job.startedAt) / 1000;
         if (seconds !== undefined) {
@@ -413,12 +426,6 @@ export class CommandRunner {
             outcome: state,
             ...(reason ? { detail: reason } : {}),
         });
-        await this.notify(
-            state === "succeeded"
-                ? { type: "command.completed", commandId: command.commandId, environment: command.environment, ...(record ? { record } : {}) }
-                : { type: "command.failed", commandId: command.commandId, environment: command.environment, reason },
-            trace,
-        );
         job.resolve({ kind: "finished", state, ...(reason ? { reason } : {}) });
     }
 
@@ -434,6 +441,25 @@ export class CommandRunner {
             this.logger.warn({ commandId: command.commandId, reason: messageOf(error) }, "runner: could not record the command as abandoned");
         }
         job.resolve({ kind: "abandoned" });
+    }
+
+    /**
+     * The outcome, and the notifications that announce it: with an outbox, in
+     * the outcome's own transaction (a manager killed in between loses neither);
+     * without one, sent after it.
+     */
+    private async finishAndAnnounce(commandId: string, state: "succeeded" | "failed", reason: string | undefined, at: Date, announce: NotificationInput[], trace: TraceContext): Promise<void> {
+        const outbox = this.notifier.outbox;
+        if (!outbox) {
+            await this.store.finishCommand(commandId, state, reason, at);
+            for (const input of announce) {
+                await this.notify(input, trace);
+            }
+            return;
+        }
+        const traceparent = validTraceparent(trace.traceparent);
+        await this.store.finishCommand(commandId, state, reason, at, announce.map((input) => ({ notification: buildNotification(input, at), ...(traceparent ? { traceparent } : {}) })));
+        outbox.written();
     }
 
     private status(job: Job, status: EnvironmentStatus): Promise<void> {

@@ -90,8 +90,32 @@ export type EnvironmentStatus = (typeof ENVIRONMENT_STATUSES)[number];
 export const COMMAND_STATES = ["accepted", "running", "succeeded", "failed", "rejected", "abandoned"] as const;
 export type CommandState = (typeof COMMAND_STATES)[number];
 
-export const NOTIFICATION_TYPES = ["command.accepted", "command.rejected", "command.completed", "command.failed", "environment.status", "environment.progress"] as const;
+export const NOTIFICATION_TYPES = [
+    "command.accepted",
+    "command.rejected",
+    "command.completed",
+    "command.failed",
+    "environment.status",
+    "environment.progress",
+    "environment.drift",
+] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+
+export const driftedResource = z.object({
+    urn: z.string(),
+    type: z.string(),
+    name: z.string(),
+    change: z.enum(["changed", "deleted"]),
+    paths: z.array(z.string()),
+});
+
+export const driftCheck = z.object({
+    checkedAt: z.iso.datetime({ offset: true }),
+    state: z.enum(["clean", "drifted", "unchecked", "error"]),
+    resources: z.array(driftedResource),
+    reason: z.string().optional(),
+    failedAt: z.iso.datetime({ offset: true }).optional(),
+});
 
 export const notification = z.object({
     /** A UUID (also the AMQP message id) for consumers' de-duplication. */
@@ -108,6 +132,8 @@ export const notification = z.object({
     reason: z.string().optional(),
     /** The environment record after a completed command (the stack's `environment` output). */
     record: z.unknown().optional(),
+    /** A drift check's result (environment.drift): property paths only, never values. */
+    drift: driftCheck.optional(),
 });
 export type Notification = z.infer<typeof notification>;
 

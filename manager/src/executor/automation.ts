@@ -17,10 +17,11 @@ import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { deliveryModeOf } from "../../../scripts/delivery-mode";
 import { destroyEnvironment, readAllEnvironments, readDeployedState } from "../../../environments/catalog/backend";
 import { TEMPLATES, templateOfStack } from "../../../environments/template-registry";
+import { parseUrn } from "../../../scripts/preview-note";
 import { stackEnv, stackSettings } from "../../../scripts/stack-settings";
 import type { Command, CreateCommand } from "../commands/schema";
-import type { EnvironmentRecordDocument } from "../store/store";
-import type { ExecutionHooks, ExecutionResult, Executor } from "./executor";
+import type { DriftedResourceEntry, EnvironmentRecordDocument } from "../store/store";
+import type { DriftResult, ExecutionHooks, ExecutionResult, Executor } from "./executor";
 
 export interface AutomationExecutorOptions {
     /** The checkout of this repository the manager runs (its commit is the record's template commit). */
@@ -85,6 +86,46 @@ export class AutomationExecutor implements Executor {
         }
         await stack.cancel().catch(() => undefined);
         await stack.refresh({ clearPendingCreates: true, color: "never" });
+    }
+
+    /**
+     * `pulumi refresh --preview-only`, read from its engine events as the
+     * scheduled drift job reads the same run's JSON (scripts/drift-report.ts):
+     * a resource whose refresh step comes out as an update with a detailed
+     * diff changed outside code; as a delete, it is gone.
+     */
+    async checkDrift(environment: string, signal?: AbortSignal): Promise<DriftResult> {
+        const stack = await this.openStack(environment, false);
+        const ws = stack.workspace as LocalWorkspace;
+        if ((await deliveryModeOf(environment, this.options.projectDir, { ...this.options.env, ...ws.envVars })) === "render") {
+            return { state: "unchecked", resources: [], reason: "rendered to files: there are no live objects to compare" };
+        }
+        const refreshed = new Set<string>();
+        const drifted: DriftedResourceEntry[] = [];
+        const onEvent = (event: EngineEvent) => {
+            const pre = event.resourcePreEvent?.metadata;
+            if (pre?.op === "refresh") {
+                refreshed.add(pre.urn);
+            }
+            const out = event.resOutputsEvent?.metadata;
+            if (!out || !refreshed.has(out.urn)) {
+                return;
+            }
+            const ref = parseUrn(out.urn);
+            // The root stack has no live object: a change there is the program's outputs.
+            if (ref.type === "pulumi:pulumi:Stack") {
+                return;
+            }
+            if (out.op === "delete") {
+                drifted.push({ urn: out.urn, type: out.type, name: ref.name, change: "deleted", paths: [] });
+            } else if (out.op === "update" && out.detailedDiff) {
+                const paths = Object.keys(out.detailedDiff);
+                drifted.push({ urn: out.urn, type: out.type, name: ref.name, change: "changed", paths: (paths.length > 0 ? paths : (out.diffs ?? [])).sort() });
+            }
+        };
+        await stack.previewRefresh({ onEvent, color: "never", signal });
+        drifted.sort((a, b) => a.urn.localeCompare(b.urn));
+        return drifted.length > 0 ? { state: "drifted", resources: drifted } : { state: "clean", resources: [] };
     }
 
     private backendEnv(): NodeJS.ProcessEnv {

@@ -5,7 +5,7 @@
  * tests and benchmark, never for a deployment.
  */
 import type { Command } from "../commands/schema";
-import type { EnvironmentRecordDocument } from "../store/store";
+import type { DriftCheck, EnvironmentRecordDocument } from "../store/store";
 
 export interface ExecutionHooks {
     /** Output lines of the run, as they come (kept as the command's log tail). */
@@ -21,10 +21,15 @@ export interface ExecutionResult {
     record?: EnvironmentRecordDocument;
 }
 
+/** What a drift check found (the store adds when). */
+export type DriftResult = Omit<DriftCheck, "checkedAt">;
+
 export interface Executor {
     execute(command: Command, hooks: ExecutionHooks): Promise<ExecutionResult>;
     /** Every environment the backend holds, with its record (the read model's rebuild at start). */
     readAll(): Promise<{ name: string; template?: string; record?: EnvironmentRecordDocument; error?: string }[]>;
     /** Clears what a killed run left behind (a stale update lock), before the command is retried. */
     recover(environment: string): Promise<void>;
+    /** Reads the environment's live objects and compares them with its state, changing neither (no lock, no state write). */
+    checkDrift(environment: string, signal?: AbortSignal): Promise<DriftResult>;
 }

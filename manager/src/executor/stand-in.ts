@@ -7,7 +7,7 @@
  */
 import type { Command } from "../commands/schema";
 import type { EnvironmentRecordDocument } from "../store/store";
-import type { ExecutionHooks, ExecutionResult, Executor } from "./executor";
+import type { DriftResult, ExecutionHooks, ExecutionResult, Executor } from "./executor";
 
 export interface StandInOptions {
     /** How long one command takes. Default: 50 ms. */
@@ -18,6 +18,8 @@ export interface StandInOptions {
     failWith?: (command: Command) => string | undefined;
     /** Per-command duration, overriding durationMs (e.g. a long run for one environment). */
     durationFor?: (command: Command) => number | undefined;
+    /** What a drift check of an environment finds (throw to simulate a failed check). Default: clean. */
+    driftFor?: (environment: string) => DriftResult;
 }
 
 export interface StandInExecution {
@@ -110,6 +112,14 @@ export class StandInExecutor implements Executor {
 
     async recover(environment: string): Promise<void> {
         this.recovered.push(environment);
+    }
+
+    /** Environments checked for drift, in order. */
+    readonly driftChecks: string[] = [];
+
+    async checkDrift(environment: string): Promise<DriftResult> {
+        this.driftChecks.push(environment);
+        return this.options.driftFor?.(environment) ?? { state: "clean", resources: [] };
     }
 
     /** A made-up record in the shape of environments/record.schema.json. */

@@ -6,16 +6,19 @@
 import { PGlite } from "@electric-sql/pglite";
 import { Pool, type PoolClient } from "pg";
 
-import type { Command, CommandState, EnvironmentStatus } from "../commands/schema";
+import type { Command, CommandState, EnvironmentStatus, Notification } from "../commands/schema";
 import { type AuditRow, COMMAND_LOG_LINES, type CommandRow, type EnvironmentRow, MIGRATIONS, SCHEMA_LOCK_KEY, SQL, searchParameters } from "./sql";
 import type {
     AuditEntry,
     ClaimResult,
     CommandEntry,
+    DriftCheck,
     EnvironmentEntry,
     EnvironmentFilter,
     EnvironmentRecordDocument,
     EnvironmentSummary,
+    OutboxEntry,
+    OutboxInput,
     ResourceRecordDocument,
     Store,
 } from "./store";
@@ -105,8 +108,17 @@ export class SqlStore implements Store {
         }
     }
 
-    async finishCommand(commandId: string, state: "succeeded" | "failed" | "abandoned", reason: string | undefined, at: Date): Promise<void> {
-        const updated = await this.client.query(SQL.finishCommand, [commandId, state, reason ?? null, at.toISOString()]);
+    async finishCommand(commandId: string, state: "succeeded" | "failed" | "abandoned", reason: string | undefined, at: Date, announce: OutboxInput[] = []): Promise<void> {
+        // The outcome and its announcement in one transaction: neither is kept without the other. Only the first outcome is announced.
+        const updated = await this.client.transaction(async (tx) => {
+            const result = await tx.query(SQL.finishCommand, [commandId, state, reason ?? null, at.toISOString()]);
+            if (result.rows.length > 0) {
+                for (const a of announce) {
+                    await tx.query(SQL.enqueueNotification, [JSON.stringify(a.notification), a.traceparent ?? null, at.toISOString()]);
+                }
+            }
+            return result;
+        });
         if (updated.rows.length === 0 && !(await this.getCommand(commandId))) {
             throw new Error(`command ${commandId} was never claimed`);
         }
@@ -149,6 +161,23 @@ export class SqlStore implements Store {
 
     async setStatus(name: string, status: EnvironmentStatus, at: Date, progress?: { done: number; total: number }): Promise<void> {
         await this.client.query(SQL.setStatus, [name, status, progress ? JSON.stringify({ done: progress.done, total: progress.total }) : null, at.toISOString()]);
+    }
+
+    async enqueueNotification(notification: Notification, traceparent: string | undefined, at: Date): Promise<void> {
+        await this.client.query(SQL.enqueueNotification, [JSON.stringify(notification), traceparent ?? null, at.toISOString()]);
+    }
+
+    async pendingNotifications(limit: number): Promise<OutboxEntry[]> {
+        const { rows } = await this.client.query<{ seq: string; notification: Notification; traceparent: string | null }>(SQL.pendingNotifications, [count(limit, "limit")]);
+        return rows.map((r) => ({ seq: r.seq, notification: r.notification, ...(r.traceparent ? { traceparent: r.traceparent } : {}) }));
+    }
+
+    async removeNotification(seq: string): Promise<void> {
+        await this.client.query(SQL.removeNotification, [seq]);
+    }
+
+    async setDrift(name: string, drift: DriftCheck): Promise<void> {
+        await this.client.query(SQL.setDrift, [name, JSON.stringify(drift)]);
     }
 
     async removeEnvironment(name: string): Promise<void> {
@@ -294,6 +323,9 @@ function toSummary(row: EnvironmentRow): EnvironmentSummary {
     }
     if (row.progress !== null) {
         summary.progress = row.progress;
+    }
+    if (row.drift !== null) {
+        summary.drift = row.drift;
     }
     return summary;
 }

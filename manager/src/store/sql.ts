@@ -10,6 +10,7 @@
  * - timestamps come out as ISO text in UTC (`iso()`), not as driver Dates;
  * - lists come out as jsonb, which both drivers parse.
  */
+import type { DriftCheck } from "./store";
 
 /** Timestamps as `2026-01-02T03:04:05.678Z` whatever the session's time zone. */
 function iso(column: string): string {
@@ -114,6 +115,26 @@ export const MIGRATIONS: readonly Migration[] = [
             `CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION manager_audit_append_only()`,
         ],
     },
+    {
+        version: 2,
+        description: "the last drift check of each environment",
+        // Its own column, left out of the upsert: a record written by a command or a reconcile keeps the last check.
+        statements: [`ALTER TABLE environments ADD COLUMN drift jsonb`],
+    },
+    {
+        version: 3,
+        description: "the notifications outbox",
+        statements: [
+            // Written before a notification is published, removed once the broker confirmed it: a manager that
+            // dies in between leaves it here, and whoever executes commands next publishes it.
+            `CREATE TABLE notification_outbox (
+                seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                notification jsonb NOT NULL,
+                traceparent text,
+                created_at timestamptz NOT NULL
+            )`,
+        ],
+    },
 ];
 
 /** Newest lines kept per command: enough for the REST log tail, bounded for commands that print a lot. */
@@ -121,7 +142,7 @@ export const COMMAND_LOG_LINES = 500;
 
 const ENVIRONMENT_COLUMNS = `e.name, e.template, e.status, e.description, e.tags,
     ${iso("e.created_at")} AS created_at, ${iso("e.planned_destruction_at")} AS planned_destruction_at,
-    e.progress, ${iso("e.updated_at")} AS updated_at`;
+    e.progress, e.drift, ${iso("e.updated_at")} AS updated_at`;
 
 const COMMAND_COLUMNS = `c.command_id, c.type, c.environment, c.requested_by, c.state, c.reason, c.body, c.attempts,
     ${iso("c.accepted_at")} AS accepted_at, ${iso("c.started_at")} AS started_at, ${iso("c.finished_at")} AS finished_at`;
@@ -211,6 +232,11 @@ export const SQL = {
         ON CONFLICT (environment, id) DO NOTHING`,
     setStatus: `UPDATE environments SET status = $2::text, progress = $3::jsonb, updated_at = $4::timestamptz
         WHERE name = $1::text`,
+    setDrift: `UPDATE environments SET drift = $2::jsonb WHERE name = $1::text`,
+    enqueueNotification: `INSERT INTO notification_outbox (notification, traceparent, created_at) VALUES ($1::jsonb, $2::text, $3::timestamptz)`,
+    // Ordered by the bigint (o.seq), not the text it is returned as: "10" sorts before "9".
+    pendingNotifications: `SELECT o.seq::text AS seq, o.notification, o.traceparent FROM notification_outbox o ORDER BY o.seq LIMIT $1::int`,
+    removeNotification: `DELETE FROM notification_outbox WHERE seq = $1::bigint`,
     removeEnvironment: `DELETE FROM environments WHERE name = $1::text`,
     /** $1: JSON array of the names to keep. */
     removeEnvironmentsExcept: `DELETE FROM environments
@@ -291,6 +317,7 @@ export interface EnvironmentRow {
     created_at: string | null;
     planned_destruction_at: string | null;
     progress: { done: number; total: number } | null;
+    drift: DriftCheck | null;
     updated_at: string;
 }
 

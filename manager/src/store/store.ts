@@ -9,7 +9,7 @@
  * embedded Postgres (PGlite) in the manager's own process for the local
  * default. Both run the same SQL (sql.ts).
  */
-import type { Command, CommandState, EnvironmentStatus } from "../commands/schema";
+import type { Command, CommandState, EnvironmentStatus, Notification } from "../commands/schema";
 
 /** What the REST API lists: the record's header, without its resources. */
 export interface EnvironmentSummary {
@@ -22,7 +22,46 @@ export interface EnvironmentSummary {
     plannedDestructionAt?: string;
     /** Resources done of total while a command runs. */
     progress?: { done: number; total: number };
+    /** The last drift check (none yet for a new environment). */
+    drift?: DriftCheck;
     updatedAt: string;
+}
+
+/** A notification for the outbox, with the trace context it carries. */
+export interface OutboxInput {
+    notification: Notification;
+    traceparent?: string;
+}
+
+/** A notification waiting in the outbox; `seq` orders them (a bigint, as text). */
+export interface OutboxEntry extends OutboxInput {
+    seq: string;
+}
+
+/** One resource whose live object no longer matches the state. */
+export interface DriftedResourceEntry {
+    urn: string;
+    type: string;
+    name: string;
+    /** changed: a property differs; deleted: the object is gone. */
+    change: "changed" | "deleted";
+    /** The changed property paths, when the provider says. */
+    paths: string[];
+}
+
+/** The last drift check of an environment: its live objects read and compared with the state (`pulumi refresh --preview-only`, which changes nothing). */
+export interface DriftCheck {
+    checkedAt: string;
+    /**
+     * clean: everything matches; drifted: resources changed outside code;
+     * unchecked: nothing live to compare (an environment rendered to files);
+     * error: the check failed (`reason`), the status is left as it was.
+     */
+    state: "clean" | "drifted" | "unchecked" | "error";
+    resources: DriftedResourceEntry[];
+    reason?: string;
+    /** When a drift check made the environment deployed-fail (kept while it stays drifted): only that failure is undone by a clean check. */
+    failedAt?: string;
 }
 
 /** One environment in full: the summary and its record (the stack's `environment` output), when it has one. */
@@ -114,7 +153,8 @@ export interface Store {
     /** Throws when the command was never claimed or has finished already. */
     markRunning(commandId: string, at: Date): Promise<void>;
     /** The first outcome wins (finishing again changes nothing); throws when the command was never claimed. */
-    finishCommand(commandId: string, state: "succeeded" | "failed" | "abandoned", reason: string | undefined, at: Date): Promise<void>;
+    /** Records the outcome (the first one wins) and, in the same transaction, adds `announce` to the notification outbox. */
+    finishCommand(commandId: string, state: "succeeded" | "failed" | "abandoned", reason: string | undefined, at: Date, announce?: OutboxInput[]): Promise<void>;
     getCommand(commandId: string): Promise<CommandEntry | undefined>;
     /** Commands left `accepted`, `running` or `abandoned` (a manager stopped or killed mid-command), oldest first: the next manager runs them again. */
     unfinishedCommands(): Promise<CommandEntry[]>;
@@ -128,6 +168,13 @@ export interface Store {
     putEnvironment(entry: EnvironmentEntry): Promise<void>;
     /** Also sets or clears (when not given) the progress; does nothing for an environment the store does not have. */
     setStatus(name: string, status: EnvironmentStatus, at: Date, progress?: { done: number; total: number }): Promise<void>;
+    /** Adds a notification to the outbox (published in order by the outbox's publisher, then removed). */
+    enqueueNotification(notification: Notification, traceparent: string | undefined, at: Date): Promise<void>;
+    /** The oldest notifications not published yet. */
+    pendingNotifications(limit: number): Promise<OutboxEntry[]>;
+    removeNotification(seq: string): Promise<void>;
+    /** Keeps an environment's last drift check (a later putEnvironment leaves it as it is). */
+    setDrift(name: string, drift: DriftCheck): Promise<void>;
     removeEnvironment(name: string): Promise<void>;
     getEnvironment(name: string): Promise<EnvironmentEntry | undefined>;
     listEnvironments(filter: EnvironmentFilter): Promise<EnvironmentSummary[]>;

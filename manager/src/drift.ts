@@ -1,0 +1,157 @@
+/**
+ * The periodic drift check: each deployed environment's live objects are read
+ * and compared with its state (`pulumi refresh --preview-only`, which writes
+ * nothing and takes no lock), one environment at a time, by the manager that
+ * executes commands (the leader), never by a secondary.
+ *
+ * What it changes is the read model and the bus, never the environment:
+ * - drift on a deployed-ok environment makes it deployed-fail, with the
+ *   drifted resources as the reason (a deployment that no longer matches its
+ *   code has failed validation); repairing it is a command (update), or the
+ *   merge request's pipeline;
+ * - a clean check of an environment that was deployed-fail only because of
+ *   drift makes it deployed-ok again;
+ * - any other failure (a failed command) is left as it is: a clean refresh
+ *   does not make a failed deployment good.
+ * Every check is kept on the environment (`drift`: when, what, which
+ * resources) and announced (`environment.drift`), so a secondary has it too.
+ */
+import type { Notifier } from "./bus/notifier";
+import type { Executor } from "./executor/executor";
+import type { Logger } from "./bus/logger";
+import type { DriftCheck, EnvironmentSummary, Store } from "./store/store";
+
+export interface DriftCheckOptions {
+    store: Store;
+    executor: Executor;
+    notifier: Notifier;
+    logger: Logger;
+    now?: () => Date;
+    /** Aborted on a graceful stop or a lost lease: the running check is cancelled, the rest skipped. */
+    signal?: AbortSignal;
+}
+
+export interface DriftCheckSummary {
+    checked: string[];
+    drifted: string[];
+    /** Environments whose status the checks changed. */
+    statusChanged: string[];
+    failed: string[];
+}
+
+/** Only what was deployed has live objects to compare; deploying/destroying ones belong to a command. */
+const CHECKED_STATUSES = new Set(["deployed-ok", "deployed-fail"]);
+
+/** The reason a drifted environment is deployed-fail: each resource, what changed. Never a value, only property paths. */
+export function driftReason(drift: Pick<DriftCheck, "resources">): string {
+    const listed = drift.resources
+        .slice(0, 10)
+        .map((r) => `${r.name} (${r.type}) ${r.change === "deleted" ? "deleted" : `changed${r.paths.length > 0 ? `: ${r.paths.join(", ")}` : ""}`}`);
+    const more = drift.resources.length > 10 ? `; and ${drift.resources.length - 10} more` : "";
+    return `drift: ${drift.resources.length} resource(s) changed outside code: ${listed.join("; ")}${more}`;
+}
+
+function messageOf(error: unknown): string {
+    return (error instanceof Error ? error.message : String(error)).split("\n")[0].slice(0, 300);
+}
+
+export async function checkDriftOfAll(options: DriftCheckOptions): Promise<DriftCheckSummary> {
+    const { store, logger } = options;
+    const now = options.now ?? (() => new Date());
+    const summary: DriftCheckSummary = { checked: [], drifted: [], statusChanged: [], failed: [] };
+    const environments = (await store.listEnvironments({ limit: 100_000 })).filter((e) => CHECKED_STATUSES.has(e.status));
+    for (const before of environments) {
+        if (options.signal?.aborted) {
+            break;
+        }
+        if (await store.activeCommandFor(before.name)) {
+            continue; // a command is changing it: its outcome is the status
+        }
+        await checkOne(options, before, now, summary, logger);
+    }
+    return summary;
+}
+
+async function checkOne(options: DriftCheckOptions, before: EnvironmentSummary, now: () => Date, summary: DriftCheckSummary, logger: Logger): Promise<void> {
+    const { store, executor } = options;
+    let drift: DriftCheck;
+    try {
+        const found = await executor.checkDrift(before.name, options.signal);
+        drift = { ...found, checkedAt: now().toISOString() };
+    } catch (error) {
+        if (options.signal?.aborted) {
+            return;
+        }
+        drift = { state: "error", resources: [], reason: messageOf(error), checkedAt: now().toISOString() };
+        summary.failed.push(before.name);
+        logger.warn({ environment: before.name, reason: drift.reason }, "drift check failed");
+    }
+    // A command that started meanwhile (or finished) decides the status; this check is already stale.
+    const after = await store.getEnvironment(before.name);
+    if (!after || after.updatedAt !== before.updatedAt || (await store.activeCommandFor(before.name))) {
+        return;
+    }
+    summary.checked.push(before.name);
+    // The status is still the one an earlier check set (nothing wrote it since): that failure is the drift's.
+    const failedByDrift = before.status === "deployed-fail" && before.drift?.failedAt !== undefined && before.drift.failedAt === before.updatedAt;
+    let status: "deployed-ok" | "deployed-fail" | undefined;
+    let reason: string | undefined;
+    const at = now();
+    if (drift.state === "drifted") {
+        summary.drifted.push(before.name);
+        reason = driftReason(drift);
+        logger.warn({ environment: before.name, resources: drift.resources.length }, "drift found");
+        if (before.status === "deployed-ok") {
+            status = "deployed-fail";
+            drift.failedAt = at.toISOString();
+        } else if (failedByDrift) {
+            drift.failedAt = before.drift?.failedAt;
+        }
+    } else if (drift.state === "clean" && failedByDrift) {
+        status = "deployed-ok";
+        reason = "drift: none left (repaired outside the manager)";
+    } else if (drift.state === "error" && failedByDrift) {
+        drift.failedAt = before.drift?.failedAt;
+    }
+    await store.setDrift(before.name, drift);
+    if (status) {
+        await store.setStatus(before.name, status, at);
+        summary.statusChanged.push(before.name);
+    }
+    // Notifications never decide anything here: the store has the check.
+    try {
+        if (status) {
+            await options.notifier.notify({ type: "environment.status", environment: before.name, status, reason });
+        }
+        await options.notifier.notify({ type: "environment.drift", environment: before.name, drift, reason });
+    } catch (error) {
+        logger.error({ environment: before.name, reason: messageOf(error) }, "drift check: could not send a notification");
+    }
+}
+
+/** Runs the check every `intervalSeconds` until stopped; one run at a time (a slow run delays the next, never overlaps it). */
+export function scheduleDriftChecks(options: Omit<DriftCheckOptions, "signal"> & { intervalSeconds: number }): { stop(): Promise<void> } {
+    const controller = new AbortController();
+    let running: Promise<unknown> = Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const tick = () => {
+        running = checkDriftOfAll({ ...options, signal: controller.signal })
+            .then((s) => options.logger.info({ checked: s.checked.length, drifted: s.drifted, failed: s.failed }, "drift check done"))
+            .catch((e: unknown) => options.logger.error({ reason: messageOf(e) }, "drift check could not run"))
+            .finally(() => {
+                if (!controller.signal.aborted) {
+                    timer = setTimeout(tick, options.intervalSeconds * 1000);
+                    timer.unref();
+                }
+            });
+    };
+    timer = setTimeout(tick, options.intervalSeconds * 1000);
+    timer.unref();
+    return {
+        async stop() {
+            controller.abort();
+            clearTimeout(timer);
+            await running;
+        },
+    };
+}
