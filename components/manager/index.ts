@@ -4,13 +4,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { meshedNamespaceAllows, OBSERVABILITY_NAMESPACE } from "../mesh/network";
 import { NetworkAllow, PlatformNamespace } from "../namespace";
 import { Cluster } from "../shared/cluster";
-import { GeneratedSecret, VALUES_NOT_RENDERED_ANNOTATION } from "../shared/generated-secret";
+import { GeneratedSecret } from "../shared/generated-secret";
 import { ALLOW_KUBE_API, checkCount, containerResources, deliveredStatus, serviceHost, withDefaults } from "../shared/kubernetes";
 import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
+import { amqpFromRabbitMq, ManagerRabbitMq } from "./amqp";
 import { IMAGE_ALLOWED, isImagePinnedByDigest, MANAGER_REPLICAS } from "./args";
 import { databaseFromServer, databaseFromUrlSecret, ManagerDatabase, ManagerDatabaseUrl } from "./database";
 
+export * from "./amqp";
 export * from "./args";
 export * from "./database";
 
@@ -26,18 +28,10 @@ export const HTTP_PORT = 8080;
 export const MERGED_METRICS_PORT = 15020;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** An object name (a DNS subdomain): what a Secret may be called. */
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** State backends the manager can reach over HTTPS (object storage); `file://` has no place in a pod. */
 const STATE_BACKEND = /^(s3|azblob|gs|https):\/\/\S+$/;
-
-/** The event bus: a RabbitMq instance fits (its namespace, host, port, user and password). */
-export interface ManagerRabbitMq {
-    namespace: string;
-    host: string;
-    port: number;
-    username: string;
-    /** Secret output; written only to the manager's own Secret (apply mode), never rendered. */
-    password: pulumi.Output<string>;
-}
 
 /** How API bearer tokens are verified. */
 export type ManagerTokenVerification =
@@ -117,6 +111,17 @@ export function validateEnvironmentManagerArgs(name: string, args: EnvironmentMa
     if (args.stateBackendUrl !== undefined && !STATE_BACKEND.test(args.stateBackendUrl)) {
         throw new Error(`${c}: stateBackendUrl is "${args.stateBackendUrl}"; allowed: an s3://, azblob://, gs:// or https:// backend URL`);
     }
+    if (!DNS_LABEL.test(args.rabbitMq.namespace)) {
+        throw new Error(`${c}: rabbitMq.namespace is "${args.rabbitMq.namespace}"; allowed: the broker's namespace (DNS label)`);
+    }
+    if (args.rabbitMq.username.trim() === "") {
+        throw new Error(`${c}: rabbitMq.username is empty; allowed: the broker user the manager connects as (a RabbitMq instance's username)`);
+    }
+    if (!DNS_SUBDOMAIN.test(args.rabbitMq.credentialsSecretName)) {
+        throw new Error(
+            `${c}: rabbitMq.credentialsSecretName is "${args.rabbitMq.credentialsSecretName}"; allowed: a Secret name in the broker's namespace holding key password (a RabbitMq instance's credentialsSecretName)`,
+        );
+    }
     if ("urlSecret" in args.database && !DNS_LABEL.test(args.database.urlSecret.name)) {
         throw new Error(`${c}: database.urlSecret.name is "${args.database.urlSecret.name}"; allowed: a Secret name (DNS label) in the manager's namespace`);
     }
@@ -195,31 +200,16 @@ export class EnvironmentManager extends pulumi.ComponentResource implements Reco
         );
         const nsDeps = [namespace];
 
-        // The broker URL with the password: a Secret of the manager's own (pods mount no Secret of another namespace).
-        const amqpSecretName = "platform-manager-amqp";
-        const amqpUrl = pulumi.secret(
-            pulumi.interpolate`amqp://${a.rabbitMq.username}:${a.rabbitMq.password}@${a.rabbitMq.host}:${a.rabbitMq.port}/`,
-        );
-        const amqpSecret = new k8s.core.v1.Secret(
-            `${name}-amqp`,
-            {
-                metadata: {
-                    name: amqpSecretName,
-                    namespace: a.namespace,
-                    labels: labels("credentials"),
-                    // Rendered files are committed: the password stays out of them (RabbitMq's is generated in the cluster).
-                    ...(rendered
-                        ? { annotations: { [VALUES_NOT_RENDERED_ANNOTATION]: `not rendered: set key url to amqp://${a.rabbitMq.username}:<password of ${a.rabbitMq.namespace}/rabbitmq-default-user>@${a.rabbitMq.host}:${a.rabbitMq.port}/` } }
-                        : {}),
-                },
-                type: "Opaque",
-                stringData: rendered ? undefined : { url: amqpUrl },
-            },
-            { ...childOpts, dependsOn: nsDeps, additionalSecretOutputs: ["stringData", "data"] },
+        // The broker's URL and password: a Secret of the manager's own (pods mount no Secret of another namespace).
+        const amqp = amqpFromRabbitMq(
+            name,
+            a.rabbitMq,
+            { namespace: a.namespace, rendered, labels: labels("credentials"), provider: a.cluster.provider, dir: `${SECRETS_DIR}/amqp` },
+            { ...childOpts, dependsOn: nsDeps },
         );
 
         const tokenVerification = a.tokenVerification ?? { kind: "hs256" as const };
-        const credentialDeps: pulumi.Resource[] = [amqpSecret];
+        const credentialDeps: pulumi.Resource[] = [...amqp.deps];
         let tokenVolume: k8s.types.input.core.v1.Volume;
         let tokenArgs: string[];
         if (tokenVerification.kind === "hs256") {
@@ -298,8 +288,7 @@ export class EnvironmentManager extends pulumi.ComponentResource implements Reco
             "--primary",
             "--listen",
             `0.0.0.0:${HTTP_PORT}`,
-            "--amqp-url-file",
-            mounted(`${SECRETS_DIR}/amqp`, "url"),
+            ...amqp.args,
             ...database.args,
             ...tokenArgs,
             "--issuer",
@@ -396,7 +385,7 @@ export class EnvironmentManager extends pulumi.ComponentResource implements Reco
                                 },
                             ],
                             volumes: [
-                                { name: "amqp", secret: { secretName: amqpSecretName, defaultMode: 0o440 } },
+                                { name: "amqp", secret: { secretName: amqp.secretName, defaultMode: 0o440, items: amqp.keys.map((k) => ({ key: k, path: k })) } },
                                 { name: "database", secret: { secretName: database.secretName, defaultMode: 0o440, items: database.keys.map((k) => ({ key: k, path: k })) } },
                                 tokenVolume,
                                 ...configVolumes,

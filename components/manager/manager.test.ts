@@ -35,7 +35,14 @@ const managerArgs = (extra: Partial<Args> = {}): Args => ({
     cluster,
     tags,
     image: IMAGE,
-    rabbitMq: { namespace: "rabbitmq", host: "platform-events.rabbitmq.svc.cluster.local", port: 5672, username: "platform", password: pulumi.secret(PASSWORD) },
+    rabbitMq: {
+        namespace: "rabbitmq",
+        host: "platform-events.rabbitmq.svc.cluster.local",
+        port: 5672,
+        username: "platform",
+        credentialsSecretName: "rabbitmq-default-user",
+        password: pulumi.secret(PASSWORD),
+    },
     database: { urlSecret: { name: "platform-manager-database" }, serverNamespace: "postgres" },
     ...extra,
 });
@@ -56,7 +63,7 @@ interface Container {
 }
 interface Volume {
     name: string;
-    secret?: { secretName: string };
+    secret?: { secretName: string; defaultMode?: number; items?: { key: string; path: string }[] };
     configMap?: { name: string };
     emptyDir?: object;
 }
@@ -113,6 +120,9 @@ describe("validateEnvironmentManagerArgs", () => {
         ["stateBackendUrl", { stateBackendUrl: "file:///state" }, /stateBackendUrl is "file:\/\/\/state"; allowed: an s3:\/\/, azblob:\/\/, gs:\/\/ or https:\/\/ backend URL/],
         ["issuer", { issuer: " " }, /issuer is empty; allowed: the tokens' issuer/],
         ["database.urlSecret.name", { database: { urlSecret: { name: "Bad_Name" } } }, /database\.urlSecret\.name is "Bad_Name"; allowed: a Secret name/],
+        ["rabbitMq.namespace", { rabbitMq: { ...managerArgs().rabbitMq, namespace: "Rabbit_MQ" } }, /rabbitMq\.namespace is "Rabbit_MQ"; allowed: the broker's namespace \(DNS label\)/],
+        ["rabbitMq.username", { rabbitMq: { ...managerArgs().rabbitMq, username: " " } }, /rabbitMq\.username is empty; allowed: the broker user/],
+        ["rabbitMq.credentialsSecretName", { rabbitMq: { ...managerArgs().rabbitMq, credentialsSecretName: "Default_User" } }, /rabbitMq\.credentialsSecretName is "Default_User"; allowed: a Secret name in the broker's namespace holding key password/],
     ])("rejects a bad %s, naming the setting and what is allowed", (_, extra, message) => {
         expect(() => mod.validateEnvironmentManagerArgs("m", managerArgs(extra))).toThrow(message);
         expect(() => mod.validateEnvironmentManagerArgs("m", managerArgs(extra))).toThrow(/^manager "m": /);
@@ -155,6 +165,7 @@ describe("EnvironmentManager workload", () => {
         const c = container("m");
         const files = {
             "--amqp-url-file": { secret: "platform-manager-amqp" },
+            "--amqp-password-file": { secret: "platform-manager-amqp" },
             "--database-url-file": { secret: "platform-manager-database" },
             "--token-secret-file": { secret: m.tokenSecretName },
         };
@@ -185,19 +196,6 @@ describe("EnvironmentManager workload", () => {
         expect(secret.metadata).toMatchObject({ name: m.tokenSecretName, namespace: "m" });
         expect(secret.stringData).toBeUndefined();
         expect(secret.metadata.annotations["platform.example.com/values"]).toMatch(/^not rendered/);
-    });
-
-    it("writes the broker URL to its own Secret when applying (secret), and renders it without the password", async () => {
-        await build("r");
-        const rendered = session.get(T.secret, "r-amqp").inputs as { stringData?: unknown; metadata: { annotations: Record<string, string> } };
-        expect(rendered.stringData).toBeUndefined();
-        expect(rendered.metadata.annotations["platform.example.com/values"]).toMatch(/^not rendered: set key url to amqp:\/\/platform:<password of rabbitmq\/rabbitmq-default-user>@/);
-        expect(JSON.stringify(rendered)).not.toContain(PASSWORD);
-
-        await build("a", { cluster: await appliedCluster() });
-        const applied = session.get(T.secret, "a-amqp").inputs as { stringData: unknown };
-        expect(isSecretInput(applied.stringData)).toBe(true);
-        expect(unwrapSecret<{ url: string }>(applied.stringData).url).toBe(`amqp://platform:${PASSWORD}@platform-events.rabbitmq.svc.cluster.local:5672/`);
     });
 
     it("puts no secret value in any env var or arg, and takes no env from Secrets", async () => {
@@ -462,5 +460,114 @@ describe("EnvironmentManager with an in-cluster server's application database", 
     it("passes the policy pack with the copy Job (local's config)", async () => {
         await build("m", { database: { server: server() } });
         expect(await policyReport(session, "local")).toEqual([]);
+    });
+});
+
+describe("EnvironmentManager's bus credentials", () => {
+    const URL_WITHOUT_PASSWORD = "amqp://platform@platform-events.rabbitmq.svc.cluster.local:5672/";
+    interface AmqpSecret {
+        metadata: { name: string; namespace: string; annotations?: Record<string, string> };
+        stringData: unknown;
+    }
+    const JOB = "kubernetes:batch/v1:Job";
+
+    it("mounts its own Secret's url (no password) and password, passed as --amqp-url-file and --amqp-password-file", async () => {
+        await build("m");
+        const c = container("m");
+        expect(flag(c, "--amqp-url-file")).toBe("/var/run/secrets/platform-manager/amqp/url");
+        expect(flag(c, "--amqp-password-file")).toBe("/var/run/secrets/platform-manager/amqp/password");
+        const { mount, volume } = volumeOf("m", flag(c, "--amqp-password-file")!);
+        expect(mount?.readOnly).toBe(true);
+        // Both keys named: the pod waits for the copied password instead of starting without it.
+        expect(volume?.secret).toEqual({ secretName: mod.MANAGER_AMQP_SECRET, defaultMode: 0o440, items: [{ key: "url", path: "url" }, { key: "password", path: "password" }] });
+        expect(mod.passwordlessAmqpUrl(managerArgs().rabbitMq)).toBe(URL_WITHOUT_PASSWORD);
+        expect(mod.passwordlessAmqpUrl({ ...managerArgs().rabbitMq, username: "a@b" })).toBe("amqp://a%40b@platform-events.rabbitmq.svc.cluster.local:5672/");
+    });
+
+    it("applying: writes url and password to the Secret as a secret, the password nowhere in plain text and no copy Job", async () => {
+        const m = await build("a", { cluster: await appliedCluster() });
+        const secret = session.get(T.secret, "a-amqp").inputs as unknown as AmqpSecret;
+        expect(secret.metadata).toMatchObject({ name: "platform-manager-amqp", namespace: "a" });
+        expect(secret.metadata.annotations).toBeUndefined();
+        expect(isSecretInput(secret.stringData)).toBe(true);
+        expect(unwrapSecret(secret.stringData)).toEqual({ url: URL_WITHOUT_PASSWORD, password: PASSWORD });
+        // No copy Job (nor its account or grants) when the program knows the value.
+        expect(session.resources.filter((r) => r.name.startsWith("a-amqp-copy"))).toEqual([]);
+        expect(session.ofType(JOB)).toEqual([]);
+        // Nowhere else: not in another resource's inputs, not in the records, not in an argument.
+        const plain = session.resources.filter((r) => r.name !== "a-amqp").map((r) => JSON.stringify(r.inputs));
+        expect(plain.filter((text) => text.includes(PASSWORD))).toEqual([]);
+        expect(JSON.stringify(m.records)).not.toContain(PASSWORD);
+        expect(container("a").args?.join(" ")).not.toContain(PASSWORD);
+    });
+
+    it("rendering: the Secret holds the url only, and a Job copies the password from the broker's credentials Secret", async () => {
+        await build("m");
+        const secret = session.get(T.secret, "m-amqp").inputs as unknown as AmqpSecret;
+        expect(secret.metadata).toMatchObject({ name: "platform-manager-amqp", namespace: "m" });
+        expect(unwrapSecret(secret.stringData)).toEqual({ url: URL_WITHOUT_PASSWORD });
+        expect(secret.metadata.annotations?.["platform.example.com/values"]).toBe(
+            "not rendered: key password copied in the cluster from rabbitmq/rabbitmq-default-user by the Job platform-manager-amqp-copy",
+        );
+        // Nothing for a human to fill in.
+        expect(JSON.stringify(session.resources.map((r) => r.inputs))).not.toMatch(/set key url|<password of/);
+        expect(session.resources.filter((r) => JSON.stringify(r.inputs).includes(PASSWORD))).toEqual([]);
+
+        const job = session.get(JOB, "m-amqp-copy").inputs as {
+            metadata: { name: string; namespace: string };
+            spec: { template: { metadata: { annotations: Record<string, string> }; spec: { serviceAccountName: string; containers: { env: { name: string; value: string }[] }[] } } };
+        };
+        expect(job.metadata).toMatchObject({ name: "platform-manager-amqp-copy", namespace: "m" });
+        expect(job.spec.template.metadata.annotations["sidecar.istio.io/inject"]).toBe("false");
+        expect(job.spec.template.spec.serviceAccountName).toBe("platform-manager-amqp-copy");
+        expect(Object.fromEntries(job.spec.template.spec.containers[0].env.map((e) => [e.name, e.value]))).toMatchObject({
+            SOURCE_NAMESPACE: "rabbitmq",
+            SOURCE_SECRET: "rabbitmq-default-user",
+            SOURCE_KEY: "password",
+            TARGET_NAMESPACE: "m",
+            TARGET_SECRET: "platform-manager-amqp",
+            TARGET_KEY: "password",
+        });
+    });
+
+    it("rendering: the copy Job may only get the broker's credentials Secret and get and patch the manager's own", async () => {
+        await build("m");
+        const role = (r: string) => session.get(T.role, `m-amqp-copy-${r}`).inputs as { metadata: { name: string; namespace: string }; rules: unknown[] };
+        expect(role("source").metadata).toMatchObject({ name: "platform-manager-amqp-copy", namespace: "rabbitmq" });
+        expect(role("source").rules).toEqual([{ apiGroups: [""], resources: ["secrets"], resourceNames: ["rabbitmq-default-user"], verbs: ["get"] }]);
+        expect(role("target").metadata).toMatchObject({ name: "platform-manager-amqp-copy", namespace: "m" });
+        expect(role("target").rules).toEqual([{ apiGroups: [""], resources: ["secrets"], resourceNames: ["platform-manager-amqp"], verbs: ["get", "patch"] }]);
+        for (const r of ["source", "target"]) {
+            const binding = session.get(T.roleBinding, `m-amqp-copy-${r}`).inputs as { metadata: { namespace: string }; roleRef: unknown; subjects: unknown[] };
+            expect(binding.metadata.namespace).toBe(r === "source" ? "rabbitmq" : "m");
+            expect(binding.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "platform-manager-amqp-copy" });
+            expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "platform-manager-amqp-copy", namespace: "m" }]);
+        }
+        // Nothing cluster-wide, and no new network allow: the namespace's egress to the API server (the Lease's) serves the Job.
+        expect(session.resources.filter((r) => /ClusterRole/.test(r.type))).toEqual([]);
+        const allows = session.ofType(T.networkPolicy).map((r) => r.name);
+        expect(allows.filter((n) => /copy|amqp/.test(n))).toEqual([]);
+        expect(allows).toContain("m-ns-allow-kube-api");
+    });
+
+    it("copies both credentials with one Job each when the database is an in-cluster server's too", async () => {
+        await build("m", {
+            database: {
+                server: {
+                    namespace: "postgres",
+                    host: "platform-postgres-rw.postgres.svc.cluster.local",
+                    port: 5432,
+                    database: "platform_manager",
+                    username: "platform_manager",
+                    passwordSecret: "platform-postgres-role-platform-manager",
+                    password: pulumi.secret("role-password"),
+                    requireTls: true,
+                },
+            },
+        });
+        const copies = session.ofType(JOB).map((r) => (r.inputs as { metadata: { name: string } }).metadata.name).filter((n) => n.endsWith("-copy"));
+        expect(copies.sort()).toEqual(["platform-manager-amqp-copy", "platform-manager-database-copy"]);
+        const args = container("m").args ?? [];
+        expect(args).toEqual(expect.arrayContaining(["--amqp-url-file", "--amqp-password-file", "--database-url-file", "--database-password-file"]));
     });
 });

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { MockSession, setupMocks, settle, valueOf } from "../../test/helpers/mocks";
+import { MockSession, setupMocks, settle, unwrapSecret, valueOf } from "../../test/helpers/mocks";
 import { policyReport } from "../../test/helpers/policy-report";
 import { defaultTestChartMirror } from "../../test/helpers/real-charts";
 import { recordProblems } from "../record-schema";
@@ -73,6 +73,22 @@ describe("the local environment with platform:manager", () => {
         expect(session.get("kubernetes:batch/v1:Job", "manager-database-copy").inputs).toMatchObject({ metadata: { namespace: "manager" } });
         const args = (session.get("kubernetes:apps/v1:Deployment", "manager-deployment").inputs as { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec.template.spec.containers[0].args;
         expect(args).toEqual(expect.arrayContaining(["--database-url-file", "--database-password-file"]));
+    });
+
+    it("gets its bus credentials from the RabbitMq instance: the URL without the password, and a Job copying the password in the cluster", () => {
+        const secret = session.get("kubernetes:core/v1:Secret", "manager-amqp").inputs as { metadata: { name: string; namespace: string }; stringData: unknown };
+        expect(secret.metadata).toMatchObject({ name: "platform-manager-amqp", namespace: "manager" });
+        expect(unwrapSecret(secret.stringData)).toEqual({ url: "amqp://platform@platform-events.rabbitmq.svc.cluster.local:5672/" });
+        const job = session.get("kubernetes:batch/v1:Job", "manager-amqp-copy").inputs as { metadata: { namespace: string }; spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } };
+        expect(job.metadata.namespace).toBe("manager");
+        expect(Object.fromEntries(job.spec.template.spec.containers[0].env.map((e) => [e.name, e.value]))).toMatchObject({
+            SOURCE_NAMESPACE: "rabbitmq",
+            SOURCE_SECRET: "rabbitmq-default-user",
+            SOURCE_KEY: "password",
+            TARGET_SECRET: "platform-manager-amqp",
+        });
+        const args = (session.get("kubernetes:apps/v1:Deployment", "manager-deployment").inputs as { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec.template.spec.containers[0].args;
+        expect(args).toEqual(expect.arrayContaining(["--amqp-url-file", "--amqp-password-file"]));
     });
 
     it("records it, with a closed dependency graph and a valid record", async () => {

@@ -1,7 +1,7 @@
 /**
  * `platform-manager`: the environment manager's command line.
  *
- *   platform-manager server [--primary] --amqp-url-file F --token-secret-file F ...
+ *   platform-manager server [--primary] --amqp-url-file F [--amqp-password-file F] --token-secret-file F ...
  *
  * Bad settings exit 2 naming the setting before anything connects; a failure
  * at run time exits 1. SIGTERM and SIGINT stop it gracefully (service.ts).
@@ -30,6 +30,7 @@ program
     .option("--primary", "execute commands; without it, a secondary: reads only, fed by the primary's notifications")
     .option("--listen <host:port>", "the API's address", "0.0.0.0:8080")
     .requiredOption("--amqp-url-file <file>", "file holding the broker URL with its credentials (a mounted secret)")
+    .option("--amqp-password-file <file>", "file holding the broker password, put into the --amqp-url-file URL (which then has a user and no password)")
     .addOption(new Option("--database-url-file <file>", "file holding the Postgres server URL (a mounted secret)").conflicts("embeddedDatabase"))
     .addOption(new Option("--database-password-file <file>", "file holding the password, put into the --database-url-file URL (which then has none)").conflicts("embeddedDatabase"))
     .option("--embedded-database <dir|memory>", "run the embedded Postgres with its data in <dir> (the default: ~/.platform-manager/db)")

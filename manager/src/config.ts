@@ -15,7 +15,7 @@ export interface ManagerConfig {
     role: "primary" | "secondary";
     host: string;
     port: number;
-    /** AMQP URL with credentials (from a file). */
+    /** AMQP URL with credentials (from a file; the password possibly from a file of its own, --amqp-password-file). */
     amqpUrl: string;
     database: { kind: "server"; url: string } | { kind: "embedded"; dataDir?: string };
     /** The checkout of this repository whose program the manager runs. */
@@ -40,6 +40,7 @@ export interface ServerOptions {
     primary?: boolean;
     listen?: string;
     amqpUrlFile?: string;
+    amqpPasswordFile?: string;
     databaseUrlFile?: string;
     databasePasswordFile?: string;
     embeddedDatabase?: string;
@@ -90,37 +91,82 @@ function driftCheckSeconds(value: string): number {
     return n;
 }
 
+/** How a password-less URL and its password file are named in messages. */
+interface PasswordSettings {
+    urlFile: string;
+    passwordFile: string;
+    /** What the URL file must hold, as messages say it. */
+    kind: string;
+    /** A password-less URL of that kind. */
+    example: string;
+}
+
+const DATABASE_PASSWORD: PasswordSettings = {
+    urlFile: "--database-url-file",
+    passwordFile: "--database-password-file",
+    kind: "postgres://",
+    example: "postgres://user@host:5432/db",
+};
+const AMQP_PASSWORD: PasswordSettings = {
+    urlFile: "--amqp-url-file",
+    passwordFile: "--amqp-password-file",
+    kind: "amqp:// or amqps://",
+    example: "amqp://user@host:5672/",
+};
+
+/**
+ * A password-less URL with the password of a password file put in
+ * (percent-encoded): the password can come from another Secret than the URL
+ * (a server's generated password, copied key by key). Messages never hold
+ * the URL or the password.
+ */
+function insertPassword(url: string, password: string, s: PasswordSettings): string {
+    let parsed: URL;
+    try {
+        parsed = new URL(url);
+    } catch {
+        throw new ConfigError(`${s.urlFile}: the file does not hold a valid ${s.kind} URL`);
+    }
+    if (parsed.password !== "") {
+        throw new ConfigError(`${s.urlFile} and ${s.passwordFile}: the URL holds a password already; allowed: a URL without one (${s.example})`);
+    }
+    if (parsed.username === "") {
+        throw new ConfigError(`${s.urlFile}: the URL names no user; allowed with ${s.passwordFile}: ${s.example}`);
+    }
+    parsed.password = encodeURIComponent(password);
+    return parsed.toString();
+}
+
 /**
  * A password-less postgres:// URL with the password of --database-password-file
  * put in (percent-encoded): the password can come from another Secret than the
  * URL (an in-cluster server's role Secret, copied key by key).
  */
 export function withPassword(url: string, password: string): string {
-    let parsed: URL;
-    try {
-        parsed = new URL(url);
-    } catch {
-        throw new ConfigError("--database-url-file: the file does not hold a valid postgres:// URL");
-    }
-    if (parsed.password !== "") {
-        throw new ConfigError("--database-url-file and --database-password-file: the URL holds a password already; allowed: a URL without one (postgres://user@host:5432/db)");
-    }
-    if (parsed.username === "") {
-        throw new ConfigError("--database-url-file: the URL names no user; allowed with --database-password-file: postgres://user@host:5432/db");
-    }
-    parsed.password = encodeURIComponent(password);
-    return parsed.toString();
+    return insertPassword(url, password, DATABASE_PASSWORD);
+}
+
+/**
+ * A password-less amqp:// URL with the password of --amqp-password-file put in
+ * (percent-encoded): the broker's generated password is copied key by key
+ * into the manager's Secret, beside the URL.
+ */
+export function withAmqpPassword(url: string, password: string): string {
+    return insertPassword(url, password, AMQP_PASSWORD);
 }
 
 export function managerConfig(options: ServerOptions, defaultProjectDir: string): ManagerConfig {
     const [host, portText] = (options.listen ?? "0.0.0.0:8080").split(/:(?=[0-9]*$)/);
     const port = wholeNumber("--listen", portText ?? "", 0, 65535);
     if (!options.amqpUrlFile) {
-        throw new ConfigError("--amqp-url-file is required: a file holding the broker URL (amqp://user:password@host:5672/vhost), e.g. a mounted secret");
+        throw new ConfigError("--amqp-url-file is required: a file holding the broker URL (amqp://user:password@host:5672/vhost, or amqp://user@host:5672/vhost with --amqp-password-file), e.g. a mounted secret");
     }
-    const amqpUrl = readSecretFile("--amqp-url-file", options.amqpUrlFile);
+    let amqpUrl = readSecretFile("--amqp-url-file", options.amqpUrlFile);
     if (!/^amqps?:\/\//.test(amqpUrl)) {
         throw new ConfigError("--amqp-url-file: the file does not hold an amqp:// or amqps:// URL");
+    }
+    if (options.amqpPasswordFile) {
+        amqpUrl = withAmqpPassword(amqpUrl, readSecretFile("--amqp-password-file", options.amqpPasswordFile));
     }
     if (options.databaseUrlFile && options.embeddedDatabase) {
         throw new ConfigError("--database-url-file and --embedded-database: choose one (a Postgres server, or the embedded one)");
