@@ -1,8 +1,9 @@
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { VALUES_NOT_RENDERED_ANNOTATION } from "../shared/generated-secret";
-import { secretCopyName, secretCopyObjects } from "../shared/secret-copy";
+import type { ApplicationDatabaseConnection } from "../postgres/app-databases";
+import { copiedCredential, CopiedCredentialTarget, ManagerDatabaseFiles } from "./copied-credential";
+
+export type { ManagerDatabaseFiles } from "./copied-credential";
 
 /** A key of a Secret in the manager's namespace. */
 export interface SecretKeyRef {
@@ -24,38 +25,19 @@ export interface ManagerDatabaseUrl {
 
 /**
  * The manager's Postgres, derived: an in-cluster server's application database
- * (`InClusterPostgres.applicationDatabase(name)` fits), whose role and
- * database the server creates, with the password in a basic-auth Secret of
- * the server's namespace.
+ * (`InClusterPostgres.applicationDatabase(name)`), whose role and database
+ * the server creates, with the password in a basic-auth Secret of the
+ * server's namespace. The manager's egress to Postgres goes to `namespace`
+ * only; `password` is written only to the manager's own Secret (apply mode),
+ * never rendered.
  */
-export interface ManagerDatabaseServer {
-    /** The server's namespace, where `passwordSecret` lives (egress to it only). */
-    namespace: string;
-    host: string;
-    port: number;
-    database: string;
-    username: string;
-    /** basic-auth Secret (key `password`) in `namespace`. */
-    passwordSecret: string;
-    /** Secret output; written only to the manager's own Secret (apply mode), never rendered. */
-    password: pulumi.Output<string>;
-    /** TLS required (`sslmode=require`). */
-    requireTls: boolean;
-}
+export type ManagerDatabaseServer = ApplicationDatabaseConnection;
 
 /** The manager's Postgres: a provided URL, or an in-cluster server's application database. */
 export type ManagerDatabase = ManagerDatabaseUrl | { server: ManagerDatabaseServer };
 
 /** The manager's own Secret of a derived database: key `url` (no password, not secret) and key `password`. */
 export const MANAGER_DATABASE_SECRET = "platform-manager-database";
-
-/** What the Deployment mounts and passes: the Secret, its keys, the flags, and what must exist first. */
-export interface ManagerDatabaseFiles {
-    secretName: string;
-    keys: string[];
-    args: string[];
-    deps: pulumi.Resource[];
-}
 
 /**
  * The server's URL without the password. `uselibpqcompat=true` gives
@@ -77,57 +59,27 @@ export function databaseFromUrlSecret(ref: SecretKeyRef, dir: string): ManagerDa
 /**
  * An in-cluster server's database. The role's password Secret is in the
  * server's namespace (CloudNativePG reads `passwordSecret` from the Cluster's
- * own), and a pod mounts only Secrets of its own: the manager gets a Secret of
- * its own with the password-less URL (`url`) and the password (`password`),
- * passed as `--database-url-file` and `--database-password-file`. One value,
- * generated once by the server: applying, the program writes it (it knows the
- * value, a secret output); rendering, the tree holds no credential and the
- * value is only generated in the cluster, so a Job copies it there
- * (components/shared/secret-copy.ts). A second GeneratedSecret would make a
- * second, different password.
+ * own); the manager gets its own copy (copied-credential.ts), passed as
+ * `--database-url-file` and `--database-password-file`. One value, generated
+ * once by the server: a second GeneratedSecret would make a second, different
+ * password.
  */
 export function databaseFromServer(
     name: string,
     server: ManagerDatabaseServer,
-    o: { namespace: string; rendered: boolean; labels: Record<string, string>; provider: k8s.Provider; dir: string },
+    o: CopiedCredentialTarget,
     opts: pulumi.CustomResourceOptions,
 ): ManagerDatabaseFiles {
-    const url = passwordlessUrl(server);
-    const secret = new k8s.core.v1.Secret(
-        `${name}-database`,
+    return copiedCredential(
         {
-            metadata: {
-                name: MANAGER_DATABASE_SECRET,
-                namespace: o.namespace,
-                labels: o.labels,
-                ...(o.rendered
-                    ? { annotations: { [VALUES_NOT_RENDERED_ANNOTATION]: `not rendered: key password copied in the cluster from ${server.namespace}/${server.passwordSecret} by the Job ${secretCopyName(MANAGER_DATABASE_SECRET)}` } }
-                    : {}),
-            },
-            type: "Opaque",
-            stringData: o.rendered ? { url } : pulumi.secret(pulumi.output(server.password).apply((password) => ({ url, password }))),
+            resourceName: `${name}-database`,
+            secretName: MANAGER_DATABASE_SECRET,
+            url: passwordlessUrl(server),
+            from: { namespace: server.namespace, secretName: server.passwordSecret },
+            password: server.password,
+            flagPrefix: "--database",
         },
-        { ...opts, provider: o.provider, additionalSecretOutputs: ["stringData", "data"] },
+        o,
+        opts,
     );
-    const deps: pulumi.Resource[] = [secret];
-    if (o.rendered) {
-        deps.push(
-            secretCopyObjects(
-                `${name}-database`,
-                {
-                    from: { namespace: server.namespace, secretName: server.passwordSecret, key: "password" },
-                    to: { namespace: o.namespace, secretName: MANAGER_DATABASE_SECRET, key: "password" },
-                    labels: o.labels,
-                    provider: o.provider,
-                },
-                { parent: opts.parent, dependsOn: [secret] },
-            ),
-        );
-    }
-    return {
-        secretName: MANAGER_DATABASE_SECRET,
-        keys: ["url", "password"],
-        args: ["--database-url-file", `${o.dir}/url`, "--database-password-file", `${o.dir}/password`],
-        deps,
-    };
 }

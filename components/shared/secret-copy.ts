@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { SECRET_GENERATOR_IMAGE } from "./secret-generator";
+import { kubectlJobPodTemplate } from "./secret-generator";
 
 /**
  * One key of a Secret copied into a Secret of another namespace, in render
@@ -104,31 +104,7 @@ export function secretCopyObjects(name: string, args: SecretCopyArgs, opts: pulu
             spec: {
                 // The source is filled by its own generator Job: about 20 minutes of retries with backoff.
                 backoffLimit: 10,
-                template: {
-                    metadata: {
-                        labels,
-                        // A sidecar would keep the Job from ever completing; it only talks to the API server.
-                        annotations: { "sidecar.istio.io/inject": "false" },
-                    },
-                    spec: {
-                        serviceAccountName: objectName,
-                        restartPolicy: "OnFailure",
-                        securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
-                        containers: [
-                            {
-                                name: "copy",
-                                image: SECRET_GENERATOR_IMAGE,
-                                command: ["bash", "-c", SECRET_COPY_SCRIPT],
-                                env: Object.entries(secretCopyEnv(args)).map(([n, value]) => ({ name: n, value })),
-                                resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "128Mi" } },
-                                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                                volumeMounts: [{ name: "work", mountPath: "/tmp" }],
-                            },
-                        ],
-                        // Memory-backed: the value never reaches a disk.
-                        volumes: [{ name: "work", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }],
-                    },
-                },
+                template: kubectlJobPodTemplate({ labels, serviceAccountName: objectName, containerName: "copy", script: SECRET_COPY_SCRIPT, env: secretCopyEnv(args) }),
             },
         },
         { ...childOpts, dependsOn: [account, ...grants] },

@@ -106,6 +106,51 @@ kubectl patch secret "$SECRET_NAME" -n "$NAMESPACE" --type merge --patch-file "$
 echo "secret $NAMESPACE/$SECRET_NAME: filled (generated:$added; derived keys computed where missing)"
 `;
 
+/** What differs between the kubectl Jobs (this generator, secret-copy.ts): the rest of their pod is the same. */
+export interface KubectlJobPod {
+    labels: Record<string, string>;
+    serviceAccountName: string;
+    containerName: string;
+    /** The bash program the container runs (`bash -c`). */
+    script: string;
+    /** The program's environment, by name. */
+    env: pulumi.Input<Record<string, string>>;
+}
+
+/**
+ * The pod template of a Job that runs a bash program with kubectl (the
+ * generator's image) against the API server only: non-root, read-only root
+ * filesystem, no capabilities, no mesh sidecar, and a memory-backed `/tmp`
+ * (its HOME and work folder) so that the values it handles never reach a disk.
+ */
+export function kubectlJobPodTemplate(pod: KubectlJobPod): k8s.types.input.core.v1.PodTemplateSpec {
+    return {
+        metadata: {
+            labels: pod.labels,
+            // A sidecar would keep the Job from ever completing; it only talks to the API server.
+            annotations: { "sidecar.istio.io/inject": "false" },
+        },
+        spec: {
+            serviceAccountName: pod.serviceAccountName,
+            restartPolicy: "OnFailure",
+            securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [
+                {
+                    name: pod.containerName,
+                    image: SECRET_GENERATOR_IMAGE,
+                    command: ["bash", "-c", pod.script],
+                    env: pulumi.output(pod.env).apply((env) => Object.entries(env).map(([name, value]) => ({ name, value }))),
+                    resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                    volumeMounts: [{ name: "work", mountPath: "/tmp" }],
+                },
+            ],
+            // Memory-backed: the values never reach a disk.
+            volumes: [{ name: "work", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }],
+        },
+    };
+}
+
 export interface SecretGeneratorArgs {
     namespace: pulumi.Input<string>;
     secretName: string;
@@ -162,33 +207,13 @@ export function secretGeneratorObjects(name: string, args: SecretGeneratorArgs, 
             metadata: { name: objectName, namespace: args.namespace, labels },
             spec: {
                 backoffLimit: 6,
-                template: {
-                    metadata: {
-                        labels,
-                        // A sidecar would keep the Job from ever completing; it only talks to the API server.
-                        annotations: { "sidecar.istio.io/inject": "false" },
-                    },
-                    spec: {
-                        serviceAccountName: objectName,
-                        restartPolicy: "OnFailure",
-                        securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
-                        containers: [
-                            {
-                                name: "generate",
-                                image: SECRET_GENERATOR_IMAGE,
-                                command: ["bash", "-c", SECRET_GENERATOR_SCRIPT],
-                                env: pulumi.output(args.namespace).apply((ns) =>
-                                    Object.entries(secretGeneratorEnv(args, ns)).map(([n, value]) => ({ name: n, value })),
-                                ),
-                                resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "128Mi" } },
-                                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                                volumeMounts: [{ name: "work", mountPath: "/tmp" }],
-                            },
-                        ],
-                        // Memory-backed: the values never reach a disk.
-                        volumes: [{ name: "work", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }],
-                    },
-                },
+                template: kubectlJobPodTemplate({
+                    labels,
+                    serviceAccountName: objectName,
+                    containerName: "generate",
+                    script: SECRET_GENERATOR_SCRIPT,
+                    env: pulumi.output(args.namespace).apply((ns) => secretGeneratorEnv(args, ns)),
+                }),
             },
         },
         { ...childOpts, dependsOn: [account, role, binding] },
