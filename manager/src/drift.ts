@@ -19,6 +19,7 @@
 import type { Notifier } from "./bus/notifier";
 import type { Executor } from "./executor/executor";
 import type { Logger } from "./bus/logger";
+import type { Metrics } from "./metrics";
 import type { DriftCheck, EnvironmentSummary, Store } from "./store/store";
 
 export interface DriftCheckOptions {
@@ -29,6 +30,7 @@ export interface DriftCheckOptions {
     now?: () => Date;
     /** Aborted on a graceful stop or a lost lease: the running check is cancelled, the rest skipped. */
     signal?: AbortSignal;
+    metrics?: Pick<Metrics, "countDriftCheck" | "setDriftedEnvironments">;
 }
 
 export interface DriftCheckSummary {
@@ -69,6 +71,10 @@ export async function checkDriftOfAll(options: DriftCheckOptions): Promise<Drift
         }
         await checkOne(options, before, now, summary, logger);
     }
+    if (!options.signal?.aborted) {
+        const all = await store.listEnvironments({ limit: 100_000 });
+        options.metrics?.setDriftedEnvironments(all.filter((e) => e.drift?.state === "drifted" && CHECKED_STATUSES.has(e.status)).length);
+    }
     return summary;
 }
 
@@ -92,6 +98,7 @@ async function checkOne(options: DriftCheckOptions, before: EnvironmentSummary, 
         return;
     }
     summary.checked.push(before.name);
+    options.metrics?.countDriftCheck(drift.state);
     // The status is still the one an earlier check set (nothing wrote it since): that failure is the drift's.
     const failedByDrift = before.status === "deployed-fail" && before.drift?.failedAt !== undefined && before.drift.failedAt === before.updatedAt;
     let status: "deployed-ok" | "deployed-fail" | undefined;

@@ -12,6 +12,8 @@ describe("createMetrics", () => {
             "platform_manager_queue_depth gauge",
             "platform_manager_store_query_seconds histogram",
             "platform_manager_http_request_duration_seconds histogram",
+            "platform_manager_drift_checks_total counter",
+            "platform_manager_drifted_environments gauge",
         ]);
         expect(body).toContain("# HELP platform_manager_queue_depth Commands waiting in the commands queue (messages ready, not yet delivered to any manager).\n");
     });

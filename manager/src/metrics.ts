@@ -48,6 +48,8 @@ const METRICS = {
         labelNames: ["route", "method", "status"],
         buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     },
+    driftChecksTotal: { kind: "counter", name: "drift_checks_total", help: "Drift checks of environments, by result (clean, drifted, unchecked, error).", labelNames: ["result"] },
+    driftedEnvironments: { kind: "gauge", name: "drifted_environments", help: "Environments whose last drift check found resources changed outside code.", labelNames: [] },
 } as const satisfies Record<string, MetricSpec>;
 
 type MetricOf<S extends MetricSpec> = S["kind"] extends "counter"
@@ -80,6 +82,9 @@ export interface Metrics extends MetricSet {
     /** Runs `query`, observing its duration whether it resolves or rejects. */
     timeStoreQuery<T>(operation: string, query: () => Promise<T>): Promise<T>;
     observeHttpRequest(labels: { route: string; method: string; status: number }, seconds: number): void;
+    countDriftCheck(result: "clean" | "drifted" | "unchecked" | "error"): void;
+    /** After each round of drift checks: how many environments are drifted now. */
+    setDriftedEnvironments(count: number): void;
     /** The exposition text and its content type. */
     render(): Promise<{ contentType: string; body: string }>;
 }
@@ -95,7 +100,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         collectDefaultMetrics({ register: registry });
     }
     const set = Object.fromEntries(Object.entries(METRICS).map(([key, spec]) => [key, register(spec, registry)])) as unknown as MetricSet;
-    const { commandsTotal, commandDurationSeconds, queueDepth, storeQuerySeconds, httpRequestDurationSeconds } = set;
+    const { commandsTotal, commandDurationSeconds, queueDepth, storeQuerySeconds, httpRequestDurationSeconds, driftChecksTotal, driftedEnvironments } = set;
     return {
         registry,
         ...set,
@@ -111,6 +116,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
             }
         },
         observeHttpRequest: ({ route, method, status }, seconds) => httpRequestDurationSeconds.observe({ route, method, status: String(status) }, seconds),
+        countDriftCheck: (result) => driftChecksTotal.inc({ result }),
+        setDriftedEnvironments: (count) => driftedEnvironments.set(count),
         async render() {
             return { contentType: registry.contentType, body: await registry.metrics() };
         },

@@ -197,7 +197,7 @@ export async function runService(config: ManagerConfig): Promise<void> {
         }
         const started = await startConsumer({ url: config.amqpUrl, store, runner, notifier, prefetch: config.concurrency * 5, logger, metrics });
         if (config.driftCheckSeconds > 0) {
-            driftChecks = scheduleDriftChecks({ store, executor, notifier, logger, intervalSeconds: config.driftCheckSeconds });
+            driftChecks = scheduleDriftChecks({ store, executor, notifier, logger, metrics, intervalSeconds: config.driftCheckSeconds });
         }
         return started;
     };
