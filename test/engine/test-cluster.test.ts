@@ -219,9 +219,9 @@ describe("the local stack on a real API server", () => {
         const managerCheck = await managerExecutor().checkDrift(STACK);
         expect(managerCheck.state).toBe("drifted");
         expect(managerCheck.resources.map((r) => `${r.name} ${r.change} ${r.paths.join(",")}`).sort()).toEqual([
-            "environment-record changed metadata.labels",
+            'environment-record changed metadata.labels["platform.example.com/cost-center"]',
             "platform-system-default-deny deleted ",
-            "rabbitmq-cluster-operator changed spec.replicas",
+            "rabbitmq-operator:rabbitmq-system/rabbitmq-cluster-operator changed spec.replicas",
         ]);
 
         const repaired = await up("--refresh");
