@@ -425,9 +425,15 @@ describe("EnvironmentManager with an in-cluster server's application database", 
 
         const job = session.get("kubernetes:batch/v1:Job", "m-database-copy").inputs as {
             metadata: { name: string; namespace: string };
-            spec: { template: { metadata: { annotations: Record<string, string> }; spec: { serviceAccountName: string; containers: { env: { name: string; value: string }[] }[] } } };
+            spec: {
+                backoffLimit: number;
+                ttlSecondsAfterFinished: number;
+                template: { metadata: { annotations: Record<string, string> }; spec: { serviceAccountName: string; containers: { env: { name: string; value: string }[] }[] } };
+            };
         };
         expect(job.metadata).toMatchObject({ name: "platform-manager-database-copy", namespace: "m" });
+        // Deleted once finished, so the GitOps controller's next sync runs it again.
+        expect(job.spec).toMatchObject({ backoffLimit: 10, ttlSecondsAfterFinished: 300 });
         expect(job.spec.template.metadata.annotations["sidecar.istio.io/inject"]).toBe("false");
         expect(Object.fromEntries(job.spec.template.spec.containers[0].env.map((e) => [e.name, e.value]))).toMatchObject({
             SOURCE_NAMESPACE: "postgres",
@@ -493,6 +499,8 @@ describe("EnvironmentManager's bus credentials", () => {
         expect(unwrapSecret(secret.stringData)).toEqual({ url: URL_WITHOUT_PASSWORD, password: PASSWORD });
         // No copy Job (nor its account or grants) when the program knows the value.
         expect(session.resources.filter((r) => r.name.startsWith("a-amqp-copy"))).toEqual([]);
+        // And no Job that deletes itself: `pulumi refresh` would see it gone.
+        expect(session.ofType(JOB).filter((r) => JSON.stringify(r.inputs).includes("ttlSecondsAfterFinished"))).toEqual([]);
         expect(session.ofType(JOB)).toEqual([]);
         // Nowhere else: not in another resource's inputs, not in the records, not in an argument.
         const plain = session.resources.filter((r) => r.name !== "a-amqp").map((r) => JSON.stringify(r.inputs));
@@ -515,9 +523,13 @@ describe("EnvironmentManager's bus credentials", () => {
 
         const job = session.get(JOB, "m-amqp-copy").inputs as {
             metadata: { name: string; namespace: string };
-            spec: { template: { metadata: { annotations: Record<string, string> }; spec: { serviceAccountName: string; containers: { env: { name: string; value: string }[] }[] } } };
+            spec: {
+                ttlSecondsAfterFinished: number;
+                template: { metadata: { annotations: Record<string, string> }; spec: { serviceAccountName: string; containers: { env: { name: string; value: string }[] }[] } };
+            };
         };
         expect(job.metadata).toMatchObject({ name: "platform-manager-amqp-copy", namespace: "m" });
+        expect(job.spec.ttlSecondsAfterFinished).toBe(300);
         expect(job.spec.template.metadata.annotations["sidecar.istio.io/inject"]).toBe("false");
         expect(job.spec.template.spec.serviceAccountName).toBe("platform-manager-amqp-copy");
         expect(Object.fromEntries(job.spec.template.spec.containers[0].env.map((e) => [e.name, e.value]))).toMatchObject({

@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 /** An application database and the login role that owns it. */
 export interface ApplicationDatabase {
-    /** Database name in Postgres: lower-case letters, digits and '_', at most 30 characters; not `postgres`, `template0`, `template1` or the bootstrap `databaseName`. */
+    /** Database name in Postgres: lower-case letters, digits and '_', a letter first and a letter or digit last, at most 30 characters; not `postgres`, `template0`, `template1` or the bootstrap `databaseName`. */
     name: string;
     /** Login role that owns it (same rules; not `postgres`, `streaming_replica`, `pg_*` or the bootstrap owner). Several databases may share one. */
     owner: string;
@@ -36,11 +36,15 @@ export interface ApplicationDatabaseConnection {
 }
 
 /**
- * At most 30 characters: the role's Secret is `<cluster>-role-<owner>` and its
- * render-mode generator Job `<secret>-generator`, a label value (63 at most).
+ * Names and owners become Kubernetes names with '_' replaced by '-' (the
+ * role's Secret `<cluster>-role-<owner>`, the `Database` `<cluster>-db-<name>`,
+ * see roleSecretName and databaseResourceName), which must end with a letter
+ * or digit: so a lower-case letter first and a letter or digit last. At most
+ * 30 characters: the Secret's render-mode generator Job is `<secret>-generator`,
+ * a label value (63 at most).
  */
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,29}$/;
-const IDENTIFIER_ALLOWED = "lower-case letters, digits and '_', not starting with a digit, at most 30 characters";
+const IDENTIFIER = /^[a-z](?:[a-z0-9_]{0,28}[a-z0-9])?$/;
+const IDENTIFIER_ALLOWED = "lower-case letters, digits and '_', starting with a lower-case letter and ending with a letter or digit, at most 30 characters";
 /** Databases the server has already (the CRD refuses the first three). */
 const RESERVED_DATABASES = ["postgres", "template0", "template1"];
 /** Roles the operator manages itself. */

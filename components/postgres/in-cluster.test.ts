@@ -58,6 +58,14 @@ describe("validateInClusterPostgresArgs", () => {
         ["the bootstrap database as an application database", { applicationDatabases: [{ name: "platform", owner: "app" }] }, /applicationDatabases\[0\]\.name is "platform", which the server has already/],
         ["a database declared twice", { applicationDatabases: [{ name: "app", owner: "app" }, { name: "app", owner: "other" }] }, /applicationDatabases\[1\]\.name "app" is declared twice/],
         ["an owner with capitals", { applicationDatabases: [{ name: "app", owner: "App" }] }, /applicationDatabases\[0\]\.owner is "App"; allowed: lower-case letters/],
+        // Each becomes a Kubernetes name with '_' as '-', which must start and end with a letter or digit.
+        ["an application database name ending with '_'", { applicationDatabases: [{ name: "app_", owner: "app" }] }, /applicationDatabases\[0\]\.name is "app_"; allowed: .*starting with a lower-case letter and ending with a letter or digit/],
+        ["an application database name of a lone '_'", { applicationDatabases: [{ name: "_", owner: "app" }] }, /applicationDatabases\[0\]\.name is "_"; allowed: lower-case letters, digits and '_', starting with a lower-case letter/],
+        ["an application database name starting with '_'", { applicationDatabases: [{ name: "_app", owner: "app" }] }, /applicationDatabases\[0\]\.name is "_app"; allowed: /],
+        ["an application database name starting with a digit", { applicationDatabases: [{ name: "1app", owner: "app" }] }, /applicationDatabases\[0\]\.name is "1app"; allowed: /],
+        ["an owner ending with '_'", { applicationDatabases: [{ name: "app", owner: "app_" }] }, /applicationDatabases\[0\]\.owner is "app_"; allowed: .*ending with a letter or digit/],
+        ["an owner of a lone '_'", { applicationDatabases: [{ name: "app", owner: "_" }] }, /applicationDatabases\[0\]\.owner is "_"; allowed: .*starting with a lower-case letter/],
+        ["an owner starting with '_'", { applicationDatabases: [{ name: "app", owner: "_app" }] }, /applicationDatabases\[0\]\.owner is "_app"; allowed: /],
         ["the superuser as owner", { applicationDatabases: [{ name: "app", owner: "postgres" }] }, /applicationDatabases\[0\]\.owner is "postgres", a role the operator manages; allowed: a role of the service's own/],
         ["a pg_ role as owner", { applicationDatabases: [{ name: "app", owner: "pg_monitor" }] }, /applicationDatabases\[0\]\.owner is "pg_monitor", a role the operator manages/],
         ["a client namespace that is not a DNS label", { applicationDatabases: [{ name: "app", owner: "app", namespace: "My_Ns" }] }, /applicationDatabases\[0\]\.namespace is "My_Ns"; allowed: a namespace name/],
@@ -65,6 +73,15 @@ describe("validateInClusterPostgresArgs", () => {
     it.each(cases)("refuses %s, naming the setting", (_, extra, message) => {
         expect(() => mod.validateInClusterPostgresArgs("pg", args(extra))).toThrow(message);
         expect(() => new mod.InClusterPostgres("pg", args(extra))).toThrow(/^postgres "pg": /);
+    });
+
+    it("accepts application database names and owners of one letter, or with '_' inside and a digit last, up to 30 characters", () => {
+        const applicationDatabases = [
+            { name: "a", owner: "b" },
+            { name: "app_2", owner: "platform_manager" },
+            { name: `a${"_".repeat(28)}9`, owner: "b" },
+        ];
+        expect(() => mod.validateInClusterPostgresArgs("pg", args({ applicationDatabases }))).not.toThrow();
     });
 
     it("accepts a complete configuration", () => {

@@ -16,6 +16,15 @@ import { kubectlJobPodTemplate } from "./secret-generator";
  * Secret. The value passes through a file in a memory-backed folder, never a
  * command line. It fails (and is retried with backoff) while the source key is
  * missing; it patches only when the copy differs.
+ *
+ * Render mode only (copiedCredential creates it only when rendering): the
+ * finished Job, succeeded or failed, is deleted SECRET_COPY_TTL_SECONDS after
+ * it ends, so the GitOps controller applying the rendered tree (Flux at each
+ * reconciliation, Argo CD on its next sync: automatic with self-heal) creates
+ * it again and it copies once more. That covers a source filled after the
+ * retries ran out, a target Secret recreated without the key, and a changed
+ * source password. Pulumi never applies it (apply mode writes the password
+ * itself), so the deletion is no drift for `pulumi refresh`.
  */
 export const SECRET_COPY_SCRIPT = String.raw`set -euo pipefail
 umask 077
@@ -50,6 +59,19 @@ export interface SecretCopyArgs {
     provider: k8s.Provider;
 }
 
+/**
+ * How long a finished copy Job stays (its logs with it) before Kubernetes
+ * deletes it and the next GitOps sync creates it again.
+ */
+export const SECRET_COPY_TTL_SECONDS = 300;
+
+/**
+ * Retries of one copy Job while the source key is missing: the restart delay
+ * doubles from 10 s to a cap of 5 to 6 minutes, so about half an hour before
+ * the Job fails; after that, recreated on a later sync, it starts again.
+ */
+export const SECRET_COPY_BACKOFF_LIMIT = 10;
+
 /** The name of the Job (and its ServiceAccount, Roles and RoleBindings) that fills a copy. */
 export function secretCopyName(targetSecretName: string): string {
     return `${targetSecretName}-copy`;
@@ -71,7 +93,9 @@ export function secretCopyEnv(args: Pick<SecretCopyArgs, "from" | "to">): Record
 
 /**
  * The ServiceAccount, Roles and RoleBindings (one pair in each namespace) and
- * the Job that copy one key. Objects are children of `opts.parent`.
+ * the Job that copy one key, for a rendered tree only (the Job deletes itself
+ * once finished, see SECRET_COPY_TTL_SECONDS). Objects are children of
+ * `opts.parent`.
  */
 export function secretCopyObjects(name: string, args: SecretCopyArgs, opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
     const objectName = secretCopyName(args.to.secretName);
@@ -102,8 +126,10 @@ export function secretCopyObjects(name: string, args: SecretCopyArgs, opts: pulu
         {
             metadata: { name: objectName, namespace: args.to.namespace, labels },
             spec: {
-                // The source is filled by its own generator Job: about 20 minutes of retries with backoff.
-                backoffLimit: 10,
+                // The source is filled by its own generator Job: about half an hour of retries with backoff.
+                backoffLimit: SECRET_COPY_BACKOFF_LIMIT,
+                // Deleted once finished, so the GitOps controller's next sync runs it again (self-healing).
+                ttlSecondsAfterFinished: SECRET_COPY_TTL_SECONDS,
                 template: kubectlJobPodTemplate({ labels, serviceAccountName: objectName, containerName: "copy", script: SECRET_COPY_SCRIPT, env: secretCopyEnv(args) }),
             },
         },

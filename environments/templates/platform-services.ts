@@ -41,12 +41,12 @@ export interface PlatformServiceOptions extends ServiceSizes {
 /** The manager's namespace (its instance's name), a client of the bus and the database when it is deployed. */
 export const MANAGER_NAMESPACE = "manager";
 /**
- * With a managed server, the Secret MANAGER_DATABASE_SECRET (key `url`) in the
- * manager's namespace holds its Postgres URL and is created beside the
- * environment. With the in-cluster server, the server creates the manager's
- * role and database and the component writes that Secret itself.
+ * The manager's database on the in-cluster server, owned by a role of the same
+ * name: the server creates both (`applicationDatabases`) and the manager's
+ * component puts the role's password into its own Secret. With a managed
+ * server it is not used: the manager reads its URL from the Secret
+ * MANAGER_DATABASE_SECRET (key `url`), provided in its namespace.
  */
-/** The manager's database on the in-cluster server, owned by a role of the same name. */
 export const MANAGER_DATABASE = "platform_manager";
 
 /** The platform services' options a profile decides (the registry's, local and cloud alike): sizes, retention, replicas, egress and protection. */

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildNotification, type NotificationInput, type Notifier } from "./bus/notifier";
 import { silentLogger } from "./bus/logger";
 import type { Notification } from "./commands/schema";
-import { checkDriftOfAll, driftReason } from "./drift";
+import { checkDriftOfAll, driftErrorReason, driftReason } from "./drift";
 import type { DriftResult } from "./executor/executor";
 import { StandInExecutor } from "./executor/stand-in";
 import { createMetrics } from "./metrics";
@@ -133,6 +133,26 @@ describe("the drift check", () => {
         const failed = await store.getEnvironment("review-2");
         expect(failed?.status).toBe("deployed-ok");
         expect(failed?.drift).toMatchObject({ state: "error", reason: "the cluster is not reachable", resources: [] });
+    });
+
+    it("drops a check when a command is claimed for the environment while it runs", async () => {
+        await store.putEnvironment(entry("review-claimed", "deployed-ok"));
+        const executor = new StandInExecutor({ driftFor: () => DRIFTED });
+        const claiming: StandInExecutor["checkDrift"] = async (env) => {
+            const result = await executor.checkDrift(env);
+            await store.claimCommand({ commandId: "c-late", type: "environment.extend", environment: env, requestedBy: "alice@example.com", plannedDestruction: "2026-12-30" }, now());
+            return result;
+        };
+        const summary = await checkDriftOfAll({ store, executor: { ...executorMethods(executor), checkDrift: claiming }, notifier: new RecordingNotifier(), logger: silentLogger, now });
+        expect(summary.checked).toEqual([]);
+        expect((await store.getEnvironment("review-claimed"))?.status).toBe("deployed-ok");
+        expect((await store.getEnvironment("review-claimed"))?.drift).toBeUndefined();
+    });
+
+    it("says why a check failed with pulumi's error line, never a credential", () => {
+        const pulumiError = new Error("code: 255\n stdout: \n stderr: error: failed to read the stack: connection refused\n");
+        expect(driftErrorReason(pulumiError)).toBe("failed to read the stack: connection refused");
+        expect(driftErrorReason(new Error("code: 1\nerror: dial postgres://admin:hunter2@db:5432 failed"))).toMatch(/holds a credential/);
     });
 
     it("stops between environments when aborted", async () => {

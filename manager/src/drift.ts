@@ -18,9 +18,10 @@
  */
 import type { Notifier } from "./bus/notifier";
 import type { Executor } from "./executor/executor";
-import type { Logger } from "./bus/logger";
+import { type Logger, messageOf } from "./bus/logger";
 import type { Metrics } from "./metrics";
-import type { DriftCheck, EnvironmentSummary, Store } from "./store/store";
+import { safeReason } from "./commands/runner";
+import type { DriftCheck, EnvironmentEntry, Store } from "./store/store";
 
 export interface DriftCheckOptions {
     store: Store;
@@ -53,23 +54,21 @@ export function driftReason(drift: Pick<DriftCheck, "resources">): string {
     return `drift: ${drift.resources.length} resource(s) changed outside code: ${listed.join("; ")}${more}`;
 }
 
-function messageOf(error: unknown): string {
-    return (error instanceof Error ? error.message : String(error)).split("\n")[0].slice(0, 300);
-}
-
 export async function checkDriftOfAll(options: DriftCheckOptions): Promise<DriftCheckSummary> {
-    const { store, logger } = options;
+    const { store } = options;
     const now = options.now ?? (() => new Date());
     const summary: DriftCheckSummary = { checked: [], drifted: [], statusChanged: [], failed: [] };
-    const environments = (await store.listEnvironments({ limit: 100_000 })).filter((e) => CHECKED_STATUSES.has(e.status));
-    for (const before of environments) {
+    const names = (await store.listEnvironments({ limit: 100_000 })).filter((e) => CHECKED_STATUSES.has(e.status)).map((e) => e.name);
+    for (const name of names) {
         if (options.signal?.aborted) {
             break;
         }
-        if (await store.activeCommandFor(before.name)) {
-            continue; // a command is changing it: its outcome is the status
+        // Read again: a long run's list is old by the time an environment's turn comes.
+        const before = await store.getEnvironment(name);
+        if (!before || !CHECKED_STATUSES.has(before.status) || (await store.activeCommandFor(name))) {
+            continue; // gone, or a command is changing it: its outcome is the status
         }
-        await checkOne(options, before, now, summary, logger);
+        await checkOne(options, before, now, summary);
     }
     if (!options.signal?.aborted) {
         const all = await store.listEnvironments({ limit: 100_000 });
@@ -78,8 +77,20 @@ export async function checkDriftOfAll(options: DriftCheckOptions): Promise<Drift
     return summary;
 }
 
-async function checkOne(options: DriftCheckOptions, before: EnvironmentSummary, now: () => Date, summary: DriftCheckSummary, logger: Logger): Promise<void> {
-    const { store, executor } = options;
+/** Why a check failed, in one line: pulumi's `error:` line rather than its exit code, and never a credential. */
+export function driftErrorReason(error: unknown): string {
+    const lines = messageOf(error)
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "");
+    // A pulumi CommandError reads "code: 255", "stdout: ...", "stderr: error: <what went wrong>".
+    const errorLine = lines.map((l) => /(?:^|\s)error: (.+)$/i.exec(l)?.[1]).find((l) => l !== undefined);
+    const line = errorLine ?? lines.find((l) => !/^(code: -?\d+|stdout:|stderr:)$/i.test(l)) ?? "the drift check failed without a message";
+    return safeReason(new Error(line));
+}
+
+async function checkOne(options: DriftCheckOptions, before: EnvironmentEntry, now: () => Date, summary: DriftCheckSummary): Promise<void> {
+    const { store, executor, logger } = options;
     let drift: DriftCheck;
     try {
         const found = await executor.checkDrift(before.name, options.signal);
@@ -88,26 +99,18 @@ async function checkOne(options: DriftCheckOptions, before: EnvironmentSummary, 
         if (options.signal?.aborted) {
             return;
         }
-        drift = { state: "error", resources: [], reason: messageOf(error), checkedAt: now().toISOString() };
-        summary.failed.push(before.name);
-        logger.warn({ environment: before.name, reason: drift.reason }, "drift check failed");
+        drift = { state: "error", resources: [], reason: driftErrorReason(error), checkedAt: now().toISOString() };
     }
-    // A command that started meanwhile (or finished) decides the status; this check is already stale.
-    const after = await store.getEnvironment(before.name);
-    if (!after || after.updatedAt !== before.updatedAt || (await store.activeCommandFor(before.name))) {
-        return;
+    if (options.signal?.aborted) {
+        return; // stopped, or no longer leading: another manager decides now
     }
-    summary.checked.push(before.name);
-    options.metrics?.countDriftCheck(drift.state);
     // The status is still the one an earlier check set (nothing wrote it since): that failure is the drift's.
     const failedByDrift = before.status === "deployed-fail" && before.drift?.failedAt !== undefined && before.drift.failedAt === before.updatedAt;
     let status: "deployed-ok" | "deployed-fail" | undefined;
     let reason: string | undefined;
     const at = now();
     if (drift.state === "drifted") {
-        summary.drifted.push(before.name);
         reason = driftReason(drift);
-        logger.warn({ environment: before.name, resources: drift.resources.length }, "drift found");
         if (before.status === "deployed-ok") {
             status = "deployed-fail";
             drift.failedAt = at.toISOString();
@@ -117,12 +120,24 @@ async function checkOne(options: DriftCheckOptions, before: EnvironmentSummary, 
     } else if (drift.state === "clean" && failedByDrift) {
         status = "deployed-ok";
         reason = "drift: none left (repaired outside the manager)";
-    } else if (drift.state === "error" && failedByDrift) {
+    } else if (failedByDrift) {
+        // error or unchecked: nothing new is known, the drift's failure stands (and can still be undone).
         drift.failedAt = before.drift?.failedAt;
     }
-    await store.setDrift(before.name, drift);
+    // One statement, only if nothing (a command) changed the environment while the check ran.
+    if (!(await store.recordDrift(before.name, { updatedAt: before.updatedAt, status: before.status }, drift, status, at))) {
+        return;
+    }
+    summary.checked.push(before.name);
+    options.metrics?.countDriftCheck(drift.state);
+    if (drift.state === "drifted") {
+        summary.drifted.push(before.name);
+        logger.warn({ environment: before.name, resources: drift.resources.length }, "drift found");
+    } else if (drift.state === "error") {
+        summary.failed.push(before.name);
+        logger.warn({ environment: before.name, reason: drift.reason }, "drift check failed");
+    }
     if (status) {
-        await store.setStatus(before.name, status, at);
         summary.statusChanged.push(before.name);
     }
     // Notifications never decide anything here: the store has the check.

@@ -151,6 +151,7 @@ export function instrumentStore(store: Store, metrics: Metrics): Store {
         putEnvironment: timed("putEnvironment"),
         setStatus: timed("setStatus"),
         setDrift: timed("setDrift"),
+        recordDrift: timed("recordDrift"),
         enqueueNotification: timed("enqueueNotification"),
         pendingNotifications: timed("pendingNotifications"),
         removeNotification: timed("removeNotification"),

@@ -83,6 +83,17 @@ describe("the read model", () => {
         expect((await store.getEnvironment("review-a"))?.status).toBe("deployed-ok");
     });
 
+    it("at a restart, reconciles a store that has entries instead of replacing it: failures and destroyed ones stay", async () => {
+        await rebuildReadModel(store, backend([{ name: "review-a", record: record("review-a") }, { name: "review-b", record: record("review-b") }]));
+        await store.setStatus("review-a", "deployed-fail", new Date(at(2)));
+        await store.setStatus("review-b", "destroyed", new Date(at(3)));
+        expect(await rebuildReadModel(store, backend([{ name: "review-a", record: record("review-a") }]))).toBe(1);
+        expect((await store.listEnvironments({})).map((e) => [e.name, e.status])).toEqual([
+            ["review-a", "deployed-fail"],
+            ["review-b", "destroyed"],
+        ]);
+    });
+
     it("follows a primary's notifications in order: a create, its record, then its destroy", async () => {
         const commandId = crypto.randomUUID();
         await applyNotification(store, note("environment.status", "review-x", 1, { commandId, status: "deploying" }));

@@ -26,10 +26,19 @@ export function entryFromRecord(name: string, record: EnvironmentRecordDocument 
     };
 }
 
-/** Replaces the read model with what the backend holds (at start: nothing runs yet). */
+/**
+ * At start: an empty read model is built from what the backend holds; one
+ * that has entries is reconciled with it instead, so what only the manager
+ * knows survives a restart (a failed command's or a drift check's status,
+ * environments destroyed). Returns the number of stacks in the backend.
+ */
 export async function rebuildReadModel(store: Store, executor: Executor, now: () => Date = () => new Date()): Promise<number> {
     const environments = await executor.readAll();
-    await store.replaceEnvironments(environments.map((e) => entryFromRecord(e.name, e.record, now(), e.template)));
+    if ((await store.listEnvironments({ limit: 1 })).length > 0) {
+        await reconcileWith(store, environments, now);
+    } else {
+        await store.replaceEnvironments(environments.map((e) => entryFromRecord(e.name, e.record, now(), e.template)));
+    }
     return environments.length;
 }
 
@@ -39,7 +48,10 @@ export async function rebuildReadModel(store: Store, executor: Executor, now: ()
  * Returns the names whose entry changed.
  */
 export async function reconcileReadModel(store: Store, executor: Executor, now: () => Date = () => new Date()): Promise<string[]> {
-    const inBackend = await executor.readAll();
+    return reconcileWith(store, await executor.readAll(), now);
+}
+
+async function reconcileWith(store: Store, inBackend: Awaited<ReturnType<Executor["readAll"]>>, now: () => Date): Promise<string[]> {
     const changed: string[] = [];
     const seen = new Set<string>();
     for (const e of inBackend) {

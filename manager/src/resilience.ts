@@ -89,7 +89,7 @@ export interface BackendResilienceOptions {
 
 /**
  * The executor with its state backend reads (`readAll`) under a timeout,
- * retries and a breaker; drift checks under the timeout and breaker. Commands themselves (`execute`, `recover`) are not
+ * retries and a breaker; drift checks under the timeout. Commands themselves (`execute`, `recover`) are not
  * retried here: a half-done update is recovered by the runner, not re-run blind.
  */
 export function resilientBackendReads(executor: Executor, options: BackendResilienceOptions = {}): Executor {
@@ -100,11 +100,14 @@ export function resilientBackendReads(executor: Executor, options: BackendResili
     retries.onRetry((event) => options.logger?.warn({ attempt: event.attempt, reason: "error" in event ? String(event.error).split("\n")[0] : "" }, "state backend: read failed, retrying"));
     const breaker = circuitBreaker(handleWhen(() => true), { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(3) });
     const policy = wrap(retries, breaker, timeout(options.timeoutMs ?? 600_000, TimeoutStrategy.Aggressive));
+    const driftTimeout = timeout(options.timeoutMs ?? 600_000, TimeoutStrategy.Aggressive);
     return {
         execute: (command, hooks) => executor.execute(command, hooks),
         recover: (environment) => executor.recover(environment),
         readAll: () => policy.execute(() => executor.readAll()),
-        // Under the same timeout and breaker (a backend that cannot be read fails fast), not retried: the next period checks again.
-        checkDrift: (environment, signal) => wrap(breaker, timeout(options.timeoutMs ?? 600_000, TimeoutStrategy.Aggressive)).execute(() => executor.checkDrift(environment, signal)),
+        // A timeout only: one environment's failure says nothing of the next one (no shared breaker), and
+        // the next period checks again (no retry). The timeout's signal cancels the refresh itself.
+        checkDrift: (environment, signal) =>
+            driftTimeout.execute(({ signal: timedOut }) => executor.checkDrift(environment, signal ? AbortSignal.any([signal, timedOut]) : timedOut)),
     };
 }

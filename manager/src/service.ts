@@ -99,6 +99,8 @@ class CommandPublisher {
 async function followPrimary(url: string, queue: string, store: Store, logger: pino.Logger): Promise<() => Promise<void>> {
     let model: ChannelModel | undefined;
     let stopped = false;
+    // Kept across reconnects: a repeat may come after the connection was lost.
+    const seen = new Set<string>();
     const start = async (): Promise<void> => {
         while (!stopped) {
             try {
@@ -117,8 +119,14 @@ async function followPrimary(url: string, queue: string, store: Store, logger: p
                     applying = applying.then(async () => {
                         try {
                             const parsed = notification.safeParse(JSON.parse(message.content.toString()) as unknown);
-                            if (parsed.success) {
+                            if (parsed.success && seen.has(parsed.data.id)) {
+                                // The outbox publishes at least once: a repeat (same id) is not applied again.
+                            } else if (parsed.success) {
                                 await applyNotification(store, parsed.data);
+                                seen.add(parsed.data.id);
+                                if (seen.size > SEEN_IDS) {
+                                    seen.delete(seen.values().next().value as string);
+                                }
                             } else {
                                 logger.warn("malformed notification dropped");
                             }
@@ -146,6 +154,9 @@ async function followPrimary(url: string, queue: string, store: Store, logger: p
         }
     };
 }
+
+/** Notification ids a secondary remembers to skip repeats (oldest forgotten first). */
+const SEEN_IDS = 10_000;
 
 export async function runService(config: ManagerConfig): Promise<void> {
     const logger = createLogger();
@@ -177,7 +188,8 @@ export async function runService(config: ManagerConfig): Promise<void> {
     reconcileTimer.unref();
 
     // Every notification goes through the store's outbox: a broker that is down, or a manager killed, loses none.
-    const notifier = new OutboxNotifier({ store, publisher: new AmqpNotifier({ url: config.amqpUrl, logger }), logger });
+    // Paused until this process executes commands: only the leader publishes the outbox.
+    const notifier = new OutboxNotifier({ store, publisher: new AmqpNotifier({ url: config.amqpUrl, logger }), logger }, { paused: true });
     const publisher = new CommandPublisher(config.amqpUrl);
     let consumer: Consumer | undefined;
     let stopFollowing: (() => Promise<void>) | undefined;
@@ -189,7 +201,7 @@ export async function runService(config: ManagerConfig): Promise<void> {
     let driftChecks: { stop(): Promise<void> } | undefined;
     const startCommands = async (): Promise<Consumer> => {
         // What the last manager to execute commands could not publish goes first.
-        notifier.kick();
+        notifier.resume();
         const runner = new CommandRunner({ store, executor, notifier, concurrency: config.concurrency, logger, metrics });
         const recovered = await runner.recoverUnfinished();
         if (recovered.length > 0) {
@@ -222,6 +234,7 @@ export async function runService(config: ManagerConfig): Promise<void> {
                 await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
                 await stopDriftChecks();
                 await mine.stop();
+                await notifier.pause();
                 consumer = undefined;
             },
             onStoppedLeading: () => logger.warn({ identity: lease.identity }, "no longer leading: commands stopped"),

@@ -57,6 +57,9 @@ class MemoryStore implements Store {
     }
     async setStatus() {}
     async setDrift() {}
+    async recordDrift() {
+        return false;
+    }
     async enqueueNotification() {}
     async pendingNotifications() {
         return [];

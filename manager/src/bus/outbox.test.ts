@@ -121,6 +121,33 @@ describe("the notification outbox", () => {
         await next.close();
     });
 
+    it("publishes nothing while paused (a replica standing by), everything once resumed", async () => {
+        const broker = new Broker();
+        const outbox = new OutboxNotifier({ store, publisher: broker, logger: silentLogger }, { paused: true });
+        await outbox.notify({ type: "environment.status", environment: "review-outbox-5", status: "deploying" });
+        await outbox.flushed();
+        expect(broker.published).toEqual([]);
+        expect(await store.pendingNotifications(10)).toHaveLength(1);
+        outbox.resume();
+        await until("the resumed outbox to publish", () => broker.published.length === 1);
+        await outbox.pause();
+        await outbox.notify({ type: "environment.status", environment: "review-outbox-5", status: "deployed-ok" });
+        await outbox.flushed();
+        expect(broker.published).toHaveLength(1);
+        await outbox.close();
+    });
+
+    it("drops a row that can never be published instead of holding back the ones after it", async () => {
+        // A row a newer manager wrote with a type this one does not know.
+        await store.enqueueNotification({ ...buildNotification({ type: "environment.status", environment: "review-outbox-6" }), type: "environment.renamed" } as unknown as Notification, undefined, new Date());
+        const broker = new Broker();
+        const outbox = new OutboxNotifier({ store, publisher: broker, logger: silentLogger });
+        await outbox.notify({ type: "environment.status", environment: "review-outbox-6", status: "deployed-ok" });
+        await until("the outbox to drain", async () => (await store.pendingNotifications(10)).length === 0);
+        expect(broker.published.map((n) => n.status)).toEqual(["deployed-ok"]);
+        await outbox.close();
+    });
+
     it("announces a command's outcome only once, in the outcome's own transaction", async () => {
         const c = newCreateCommand("review-outbox-4");
         await store.claimCommand(c, new Date());

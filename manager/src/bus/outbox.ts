@@ -9,7 +9,16 @@
  * Delivery is at least once: a manager killed between the broker's confirm and
  * the removal publishes that notification again, with the same id (the AMQP
  * message id), which is what consumers de-duplicate on.
+ *
+ * Only the manager that executes commands publishes (`resume()` when it starts
+ * leading, `pause()` when it stops): two publishers of one outbox would send
+ * old rows after new ones. Order is the store's sequence, which is the order
+ * of writes for one environment (each environment's writes are awaited one
+ * after the other); notifications of different environments written at the
+ * same moment by concurrent commands may be published in either order.
  */
+import { ZodError } from "zod";
+
 import type { Notification } from "../commands/schema";
 import type { Store } from "../store/store";
 import { validTraceparent } from "../trace";
@@ -27,14 +36,39 @@ export interface OutboxOptions {
     batch?: number;
 }
 
+/** A row that can never be published (it no longer parses, or the broker refuses its size): retrying would hold every later one back. */
+function unpublishable(error: unknown): boolean {
+    return error instanceof ZodError || /larger than configured max size|message size/i.test(messageOf(error));
+}
+
 export class OutboxNotifier implements Notifier {
     readonly outbox = { written: () => this.kick() };
     private draining: Promise<void> | undefined;
     private again = false;
     private closed = false;
+    private paused: boolean;
     private retryTimer: NodeJS.Timeout | undefined;
 
-    constructor(private readonly options: OutboxOptions) {}
+    /** `paused`: write to the outbox but publish nothing until `resume()` (a replica standing by for the lease). */
+    constructor(
+        private readonly options: OutboxOptions,
+        { paused = false }: { paused?: boolean } = {},
+    ) {
+        this.paused = paused;
+    }
+
+    /** Starts publishing (on taking the lead), what earlier managers left first. */
+    resume(): void {
+        this.paused = false;
+        this.kick();
+    }
+
+    /** Stops publishing after the notification in flight (on losing the lead); writes still go to the outbox. */
+    async pause(): Promise<void> {
+        this.paused = true;
+        clearTimeout(this.retryTimer);
+        await this.draining?.catch(() => undefined);
+    }
 
     /** Resolves once the notification is in the store; it is published in order after what is already there. */
     async notify(input: NotificationInput, trace: TraceContext = {}): Promise<Notification> {
@@ -46,7 +80,7 @@ export class OutboxNotifier implements Notifier {
 
     /** Publishes what the outbox holds (at start: what a stopped manager left). */
     kick(): void {
-        if (this.closed) {
+        if (this.closed || this.paused) {
             return;
         }
         if (this.draining) {
@@ -69,12 +103,12 @@ export class OutboxNotifier implements Notifier {
         }
     }
 
-    /** Stops publishing (what is left stays in the outbox) and closes the publisher. */
+    /** Stops publishing (what is left stays in the outbox) and closes the publisher: a publish in flight gives up at its next attempt. */
     async close(): Promise<void> {
         this.closed = true;
         clearTimeout(this.retryTimer);
-        await this.draining?.catch(() => undefined);
         await this.options.publisher.close();
+        await this.draining?.catch(() => undefined);
     }
 
     private async drain(): Promise<void> {
@@ -86,15 +120,25 @@ export class OutboxNotifier implements Notifier {
                     return;
                 }
                 for (const entry of pending) {
-                    if (this.closed) {
+                    if (this.closed || this.paused) {
                         return;
                     }
-                    await publisher.notify(entry.notification, { traceparent: entry.traceparent });
+                    try {
+                        await publisher.notify(entry.notification, { traceparent: entry.traceparent });
+                    } catch (error) {
+                        if (!unpublishable(error)) {
+                            throw error;
+                        }
+                        logger.error(
+                            { id: entry.notification.id, type: entry.notification.type, environment: entry.notification.environment, reason: messageOf(error).split("\n")[0] },
+                            "outbox: a notification that can never be published was dropped",
+                        );
+                    }
                     await store.removeNotification(entry.seq);
                 }
             }
         } catch (error) {
-            if (this.closed) {
+            if (this.closed || this.paused) {
                 return;
             }
             // In order or not at all: the rest waits behind the one that failed.

@@ -73,6 +73,9 @@ export class MemoryStore implements Store {
         this.environments.set(name, { ...entry, status, updatedAt: at.toISOString(), ...(progress ? { progress } : {}) });
     }
     async setDrift(): Promise<void> {}
+    async recordDrift(): Promise<boolean> {
+        return false;
+    }
     async enqueueNotification(): Promise<void> {}
     async pendingNotifications(): Promise<never[]> {
         return [];

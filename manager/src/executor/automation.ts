@@ -119,6 +119,7 @@ export class AutomationExecutor implements Executor {
             if (out.op === "delete") {
                 drifted.push({ urn: out.urn, type: out.type, name: ref.name, change: "deleted", paths: [] });
             } else if (out.op === "update" && out.detailedDiff) {
+                // An update without a detailed diff is not drift: pulumi's own digest keeps such a step a refresh (display/json.go).
                 const paths = Object.keys(out.detailedDiff);
                 drifted.push({ urn: out.urn, type: out.type, name: ref.name, change: "changed", paths: (paths.length > 0 ? paths : (out.diffs ?? [])).sort() });
             }

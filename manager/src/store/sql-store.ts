@@ -176,6 +176,11 @@ export class SqlStore implements Store {
         await this.client.query(SQL.removeNotification, [seq]);
     }
 
+    async recordDrift(name: string, expected: { updatedAt: string; status: EnvironmentStatus }, drift: DriftCheck, status: EnvironmentStatus | undefined, at: Date): Promise<boolean> {
+        const { rows } = await this.client.query(SQL.recordDrift, [name, expected.updatedAt, expected.status, JSON.stringify(drift), status ?? null, at.toISOString()]);
+        return rows.length > 0;
+    }
+
     async setDrift(name: string, drift: DriftCheck): Promise<void> {
         await this.client.query(SQL.setDrift, [name, JSON.stringify(drift)]);
     }

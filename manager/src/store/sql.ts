@@ -233,6 +233,18 @@ export const SQL = {
     setStatus: `UPDATE environments SET status = $2::text, progress = $3::jsonb, updated_at = $4::timestamptz
         WHERE name = $1::text`,
     setDrift: `UPDATE environments SET drift = $2::jsonb WHERE name = $1::text`,
+    /**
+     * A drift check's result, kept only if nothing changed the environment
+     * while it ran: the same updated_at and status ($2, $3), and no command on
+     * it. $5: the new status, or null to keep it.
+     */
+    recordDrift: `UPDATE environments e SET drift = $4::jsonb,
+            status = coalesce($5::text, e.status),
+            progress = CASE WHEN $5::text IS NULL THEN e.progress END,
+            updated_at = CASE WHEN $5::text IS NULL THEN e.updated_at ELSE $6::timestamptz END
+        WHERE e.name = $1::text AND e.updated_at = $2::timestamptz AND e.status = $3::text
+            AND NOT EXISTS (SELECT 1 FROM commands c WHERE c.environment = $1::text AND c.state IN ('accepted', 'running', 'abandoned'))
+        RETURNING e.name`,
     enqueueNotification: `INSERT INTO notification_outbox (notification, traceparent, created_at) VALUES ($1::jsonb, $2::text, $3::timestamptz)`,
     // Ordered by the bigint (o.seq), not the text it is returned as: "10" sorts before "9".
     pendingNotifications: `SELECT o.seq::text AS seq, o.notification, o.traceparent FROM notification_outbox o ORDER BY o.seq LIMIT $1::int`,

@@ -173,6 +173,12 @@ export interface Store {
     /** The oldest notifications not published yet. */
     pendingNotifications(limit: number): Promise<OutboxEntry[]>;
     removeNotification(seq: string): Promise<void>;
+    /**
+     * Keeps a drift check's result (and sets `status` at `at`, when given) in one
+     * statement, only if the environment is still as `expected` and no command
+     * is on it; false when something overtook the check.
+     */
+    recordDrift(name: string, expected: { updatedAt: string; status: EnvironmentStatus }, drift: DriftCheck, status: EnvironmentStatus | undefined, at: Date): Promise<boolean>;
     /** Keeps an environment's last drift check (a later putEnvironment leaves it as it is). */
     setDrift(name: string, drift: DriftCheck): Promise<void>;
     removeEnvironment(name: string): Promise<void>;
