@@ -369,19 +369,20 @@ describe("EnvironmentManager records, labels and policies", () => {
     });
 });
 
+/** What InClusterPostgres.applicationDatabase() gives (a fake password, as a secret output). */
+const DB_PASSWORD = "role-password-value-0123456789ab";
+const server = (): import("./index").ManagerDatabaseServer => ({
+    namespace: "postgres",
+    host: "platform-postgres-rw.postgres.svc.cluster.local",
+    port: 5432,
+    database: "platform_manager",
+    username: "platform_manager",
+    passwordSecret: "platform-postgres-role-platform-manager",
+    password: pulumi.secret(DB_PASSWORD),
+    requireTls: true,
+});
+
 describe("EnvironmentManager with an in-cluster server's application database", () => {
-    /** What InClusterPostgres.applicationDatabase() gives (a fake password, as a secret output). */
-    const DB_PASSWORD = "role-password-value-0123456789ab";
-    const server = (): import("./index").ManagerDatabaseServer => ({
-        namespace: "postgres",
-        host: "platform-postgres-rw.postgres.svc.cluster.local",
-        port: 5432,
-        database: "platform_manager",
-        username: "platform_manager",
-        passwordSecret: "platform-postgres-role-platform-manager",
-        password: pulumi.secret(DB_PASSWORD),
-        requireTls: true,
-    });
     const URL_WITHOUT_PASSWORD = "postgres://platform_manager@platform-postgres-rw.postgres.svc.cluster.local:5432/platform_manager?sslmode=require&uselibpqcompat=true";
     interface DbSecret {
         metadata: { name: string; namespace: string; annotations?: Record<string, string> };
@@ -563,20 +564,7 @@ describe("EnvironmentManager's bus credentials", () => {
     });
 
     it("copies both credentials with one Job each when the database is an in-cluster server's too", async () => {
-        await build("m", {
-            database: {
-                server: {
-                    namespace: "postgres",
-                    host: "platform-postgres-rw.postgres.svc.cluster.local",
-                    port: 5432,
-                    database: "platform_manager",
-                    username: "platform_manager",
-                    passwordSecret: "platform-postgres-role-platform-manager",
-                    password: pulumi.secret("role-password"),
-                    requireTls: true,
-                },
-            },
-        });
+        await build("m", { database: { server: server() } });
         const copies = session.ofType(JOB).map((r) => (r.inputs as { metadata: { name: string } }).metadata.name).filter((n) => n.endsWith("-copy"));
         expect(copies.sort()).toEqual(["platform-manager-amqp-copy", "platform-manager-database-copy"]);
         const args = container("m").args ?? [];

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { newCreateCommand } from "../../test/helpers/commands";
+import { CREATE_NOTIFICATION_STEPS, newCreateCommand } from "../../test/helpers/commands";
 import { CommandRunner } from "../commands/runner";
 import type { Notification } from "../commands/schema";
 import { StandInExecutor } from "../executor/stand-in";
@@ -64,15 +64,7 @@ describe("the notification outbox", () => {
         const c = newCreateCommand("review-outbox-1");
         expect(await runner.submit(c, { traceparent: TRACE })).toEqual({ kind: "finished", state: "succeeded" });
         await until("the outbox to drain", async () => (await store.pendingNotifications(10)).length === 0 && broker.steps(c.commandId).includes("command.completed"));
-        expect(broker.steps(c.commandId)).toEqual([
-            "command.accepted",
-            "status:deploying",
-            "environment.progress",
-            "environment.progress",
-            "status:deployed-validating",
-            "status:deployed-ok",
-            "command.completed",
-        ]);
+        expect(broker.steps(c.commandId)).toEqual(CREATE_NOTIFICATION_STEPS);
         expect(broker.published.every((n) => n.traceparent === TRACE)).toBe(true);
         expect(broker.published.at(-1)?.record).toMatchObject({ name: "review-outbox-1" });
         await outbox.close();

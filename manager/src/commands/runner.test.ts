@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 
-import { newCreateCommand as create } from "../../test/helpers/commands";
+import { CREATE_NOTIFICATION_STEPS, newCreateCommand as create } from "../../test/helpers/commands";
 import type { NotificationInput, Notifier } from "../bus/notifier";
 import { buildNotification } from "../bus/notifier";
 import { StandInExecutor } from "../executor/stand-in";
@@ -139,15 +139,7 @@ describe("CommandRunner", () => {
         const c = create();
         const outcome = await runner.submit(c, { traceparent: TRACE });
         expect(outcome).toEqual({ kind: "finished", state: "succeeded" });
-        expect(notifier.of(c.commandId)).toEqual([
-            "command.accepted",
-            "status:deploying",
-            "environment.progress",
-            "environment.progress",
-            "status:deployed-validating",
-            "status:deployed-ok",
-            "command.completed",
-        ]);
+        expect(notifier.of(c.commandId)).toEqual(CREATE_NOTIFICATION_STEPS);
         expect(notifier.sent.every((n) => n.traceparent === TRACE)).toBe(true);
         expect(notifier.sent.at(-1)?.record).toMatchObject({ name: "review-1" });
         expect(store.commands.get(c.commandId)?.state).toBe("succeeded");

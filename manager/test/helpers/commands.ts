@@ -30,3 +30,14 @@ export function newCreateCommand(environment = "review-1", overrides: Partial<Co
         ...overrides,
     } as Command;
 }
+
+/** The notifications of a create that succeeds on the stand-in executor with 2 steps, in order (as the runner's tests name them). */
+export const CREATE_NOTIFICATION_STEPS = [
+    "command.accepted",
+    "status:deploying",
+    "environment.progress",
+    "environment.progress",
+    "status:deployed-validating",
+    "status:deployed-ok",
+    "command.completed",
+] as const;
