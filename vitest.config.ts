@@ -1,5 +1,7 @@
 import { defineConfig } from "vitest/config";
 
+import { PlatformSequencer } from "./test/helpers/sequencer";
+
 /** Test files run at once (unit and engine alike); PLATFORM_TEST_WORKERS=1 runs the engine files one by one. */
 const WORKERS = Math.max(1, Number(process.env.PLATFORM_TEST_WORKERS ?? "2"));
 
@@ -7,6 +9,8 @@ export default defineConfig({
     test: {
         maxWorkers: WORKERS,
         minWorkers: 1,
+        // Which files share the machine (test/helpers/sequencer.ts).
+        sequence: { sequencer: PlatformSequencer },
         projects: [
             {
                 test: {

@@ -17,6 +17,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Azurite, startAzurite } from "../helpers/azurite";
+import { CLUSTER_DEPLOY_SLOT_WAIT_MS, clusterDeploySlot } from "../helpers/cluster-deploy-slot";
 import { parseStackExport, StackState } from "../helpers/cluster-objects";
 import { PulumiResult, REPO_ROOT, runAsync } from "../helpers/engine";
 import { createPipelineRepo, PipelineRepo } from "../helpers/gitlab-ci-local";
@@ -31,6 +32,7 @@ let repo: PipelineRepo;
 let cluster: TestCluster;
 let azurite: Azurite;
 let kms: LocalKms;
+let releaseSlot: (() => void) | undefined;
 
 /** What every job gets: the project's CI/CD variables and the stand-ins' credentials. */
 function projectVariables(): Record<string, string> {
@@ -67,7 +69,7 @@ async function job(name: string, variables: Record<string, string>): Promise<Pul
     }
     const result = await repo.run([name], variables, standInEnv());
     const output = result.stdout + result.stderr;
-    console.log(output.split("\n").filter((l) => /ci: |Resources:|^\s+[+~-]? ?\d+ (created|updated|unchanged|deleted|to )|error|refused|passed|failed|mandatory/.test(l)).slice(0, 40).join("\n"));
+    console.log(output.split("\n").filter((l) => /ci: |Resources:|Duration:|^\s+[+~-]? ?\d+ (created|updated|unchanged|deleted|to )|error|refused|passed|failed|mandatory/.test(l)).slice(0, 40).join("\n"));
     return { ...result, output };
 }
 
@@ -109,18 +111,20 @@ function changes(output: string): string[] {
 const LONG = 1_800_000;
 
 beforeAll(async () => {
+    releaseSlot = await clusterDeploySlot("delivery-jobs.test.ts");
     repo = createPipelineRepo("platform-delivery-");
     cluster = await startTestCluster();
     azurite = await startAzurite(path.join(repo.root, "azurite"));
     await azurite.createContainer(CONTAINER);
     kms = await startLocalKms(path.join(repo.root, "local-kms"));
-}, 600_000);
+}, CLUSTER_DEPLOY_SLOT_WAIT_MS + 600_000);
 
 afterAll(async () => {
     await cluster?.stop();
     await azurite?.stop();
     await kms?.stop();
     repo?.remove();
+    releaseSlot?.();
 });
 
 describe("the pipeline's deploying jobs under gitlab-ci-local", () => {

@@ -40,7 +40,8 @@ function gitlabCiLocal(args: string[], variables: Record<string, string>): Promi
 
 beforeAll(async () => {
     await gitlab.start();
-    repo = createPipelineRepo("platform-pipeline-");
+    // The job's unit run: the pipeline's own checks and the policy rules (the outer run has every file).
+    repo = createPipelineRepo("platform-pipeline-", { unitTests: (f) => f === "test/unit/gitlab-ci.test.ts" || f.startsWith("policies/") });
     baseSha = repo.baseSha;
     // The merge request: one change to the local template.
     fs.appendFileSync(path.join(repo.dir, "environments", "templates", "local.ts"), "// A merge request's change to the local template.\n");
@@ -91,8 +92,10 @@ describe("the GitLab pipeline under gitlab-ci-local", () => {
         expect(run.status, output.slice(-6000)).toBe(0);
         console.log(output.split("\n").filter((l) => /ci: |Test Files|Tests |passed|PASS|FAIL|finished/.test(l)).join("\n"));
 
-        // validate ran the unit tests; preview found `local` alone.
+        // validate typechecked, linted and ran the copy's unit tests; preview found `local` alone.
+        expect(output).toMatch(/Test Files\s+\d+ passed/);
         expect(output).toMatch(/Tests\s+\d+ passed/);
+        expect(output).not.toMatch(/Tests\s+\d+ failed/);
         expect(output).toContain("ci: previewing local");
         expect(output).not.toMatch(/ci: previewing (dev|staging|prod)/);
         expect(output).toContain("ci: local preview exited with 0");

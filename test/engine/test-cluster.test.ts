@@ -1,8 +1,9 @@
 /**
  * The local stack against a real Kubernetes API server (test/helpers/test-cluster.ts):
- * up, refresh, drift, the backend's lock, protection, destroy, and recovery from
- * an `up` killed with SIGKILL. Each figure the README's reliability section
- * quotes is printed here with a `[figure]` prefix.
+ * recovery from a first `up` killed with SIGKILL (which is also the deploy the
+ * other tests use), refresh, drift, the backend's lock, protection and destroy.
+ * Each figure the README's reliability section quotes is printed here with a
+ * `[figure]` prefix.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { GENERATED_KEYS_ANNOTATION } from "../../components/shared/generated-secret";
 import { AutomationExecutor } from "../../manager/src/executor/automation";
+import { CLUSTER_DEPLOY_SLOT_WAIT_MS, clusterDeploySlot } from "../helpers/cluster-deploy-slot";
 import { liveObjects, parseStackExport, reconcile, StackState, stateKinds, stateObjects } from "../helpers/cluster-objects";
 import { createEngineProject, EngineProject, PulumiResult, readTree, REPO_ROOT, runAsync } from "../helpers/engine";
 import { defaultTestChartMirror } from "../helpers/real-charts";
@@ -21,6 +23,7 @@ const POLICIES = ["--policy-pack", "policies", "--policy-pack-config", "policies
 
 let cluster: TestCluster;
 let project: EngineProject;
+let releaseSlot: (() => void) | undefined;
 /** Everything every pulumi run printed: scanned for secrets at the end. */
 const logs: string[] = [];
 
@@ -80,6 +83,7 @@ const ok = (r: PulumiResult) => {
 };
 
 beforeAll(async () => {
+    releaseSlot = await clusterDeploySlot("test-cluster.test.ts");
     cluster = await startTestCluster();
     project = createEngineProject({ env: { KUBECONFIG: cluster.kubeconfigPath } });
     const init = project.pulumi(["stack", "init", STACK]);
@@ -88,23 +92,68 @@ beforeAll(async () => {
     // Shaped like prod where it matters here: every stateful resource protected.
     project.setConfig(STACK, "platform:protect", "true");
     project.setConfig(STACK, "platform:chartMirror", defaultTestChartMirror());
-});
+}, CLUSTER_DEPLOY_SLOT_WAIT_MS + 600_000);
 
 afterAll(async () => {
     await cluster?.stop();
     project?.cleanup();
+    releaseSlot?.();
 });
 
 describe("the local stack on a real API server", () => {
     let kinds: string[] = [];
 
-    it("deploys every object and waits for the workloads to become ready", async () => {
-        const result = await up();
-        expect(...ok(result)).toBe(0);
-        expect(result.stdout).toContain("environment local: apply (platform:kubernetesTarget is apply");
+    it("recovers from its first up killed with SIGKILL: cancel, refresh, up converge with 0 orphans", async () => {
+        // The first deploy, killed with its whole process tree once some objects exist:
+        // the case a runner lost mid-deploy leaves, and a deploy of its own besides.
+        const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--stack", STACK, "--non-interactive", "--color", "never", ...POLICIES], {
+            cwd: project.dir,
+            env: project.env,
+            detached: true,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+        const exited = new Promise<void>((r) => child.on("exit", () => r()));
+        // A safety net: on a loaded machine the program takes minutes to register its first objects.
+        const deadline = Date.now() + 600_000;
+        while ((out.match(/ created \(/g) ?? []).length < 40) {
+            expect(Date.now(), out.slice(-2000)).toBeLessThan(deadline);
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        process.kill(-child.pid!, "SIGKILL");
+        await exited;
+        logs.push(out);
+        const createdBeforeKill = (out.match(/ created \(/g) ?? []).length;
+
+        // The state is readable after the kill: the file backend writes no
+        // sidecar that a kill could leave half-written (fileBackendUrl).
+        const sidecars = fs.readdirSync(project.backendDir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".attrs"));
+        expect(sidecars).toEqual([]);
+        const locked = await up();
+        expect(locked.status).not.toBe(0);
+        expect(locked.stderr + locked.stdout).toContain("currently locked");
+
+        // The documented recovery (README "Reliability and recovery").
+        const cancel = await pulumi(["cancel", "--yes"]);
+        expect(...ok(cancel)).toBe(0);
+        const pending = (await exported()).pendingOperations;
+        const refresh = await pulumi(["refresh", "--yes", "--skip-preview", "--clear-pending-creates"]);
+        expect(...ok(refresh)).toBe(0);
+        const converged = await up();
+        expect(...ok(converged)).toBe(0);
+        expect(converged.stdout).toContain("environment local: apply (platform:kubernetesTarget is apply");
 
         const state = await exported();
         kinds = stateKinds(state);
+        const r = reconcile(stateObjects(state), await liveObjects(cluster.kubectl, kinds));
+        figure(`SIGKILL: killed after ${createdBeforeKill} creates with ${pending} pending operations; after cancel + refresh + up: ${r.inState} objects, ${r.orphaned.length} orphaned, ${r.lost.length} lost`);
+        expect(r).toMatchObject({ orphaned: [], lost: [] });
+        expect(r.inState).toBeGreaterThan(100);
+    }, 1_800_000);
+
+    it("has deployed every object, and every workload is ready", async () => {
+        const state = await exported();
         const r = reconcile(stateObjects(state), await liveObjects(cluster.kubectl, kinds));
         figure(`up: ${state.resources.length} resources in state, ${r.inState} Kubernetes objects, ${r.live} in the API server`);
         expect(r).toMatchObject({ orphaned: [], lost: [] });
@@ -295,50 +344,4 @@ describe("the local stack on a real API server", () => {
         // Deletes wait for each object to go, namespaces last: the longest step on a loaded machine.
     }, 1_800_000);
 
-    it("recovers from an up killed with SIGKILL: cancel, refresh, up converge with 0 orphans", async () => {
-        // Start a fresh up and kill the whole process tree once some objects exist.
-        const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--stack", STACK, "--non-interactive", "--color", "never", ...POLICIES], {
-            cwd: project.dir,
-            env: project.env,
-            detached: true,
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        let out = "";
-        child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-        const exited = new Promise<void>((r) => child.on("exit", () => r()));
-        // A safety net: on a loaded machine the program takes minutes to register its first objects.
-        const deadline = Date.now() + 600_000;
-        while ((out.match(/ created \(/g) ?? []).length < 40) {
-            expect(Date.now(), out.slice(-2000)).toBeLessThan(deadline);
-            await new Promise((r) => setTimeout(r, 100));
-        }
-        process.kill(-child.pid!, "SIGKILL");
-        await exited;
-        logs.push(out);
-        const createdBeforeKill = (out.match(/ created \(/g) ?? []).length;
-
-        // The state is readable after the kill: the file backend writes no
-        // sidecar that a kill could leave half-written (fileBackendUrl).
-        const sidecars = fs.readdirSync(project.backendDir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".attrs"));
-        expect(sidecars).toEqual([]);
-        const locked = await up();
-        expect(locked.status).not.toBe(0);
-        expect(locked.stderr + locked.stdout).toContain("currently locked");
-
-        // The documented recovery (README "Reliability and recovery").
-        const cancel = await pulumi(["cancel", "--yes"]);
-        expect(...ok(cancel)).toBe(0);
-        const pending = (await exported()).pendingOperations;
-        const refresh = await pulumi(["refresh", "--yes", "--skip-preview", "--clear-pending-creates"]);
-        expect(...ok(refresh)).toBe(0);
-        const converged = await up();
-        expect(...ok(converged)).toBe(0);
-        const again = await up("--expect-no-changes");
-        expect(...ok(again)).toBe(0);
-
-        const r = await reconciled(kinds);
-        figure(`SIGKILL: killed after ${createdBeforeKill} creates with ${pending} pending operations; after cancel + refresh + up: ${r.inState} objects, ${r.orphaned.length} orphaned, ${r.lost.length} lost`);
-        expect(r).toMatchObject({ orphaned: [], lost: [] });
-        expect(r.inState).toBeGreaterThan(100);
-    }, 1_800_000);
 });

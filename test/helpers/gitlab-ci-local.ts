@@ -44,14 +44,29 @@ function requireCurrentInstall(): void {
     }
 }
 
+export interface PipelineRepoOptions {
+    /**
+     * The unit test files the copy keeps (paths from the repository root); the
+     * others are left out. Unset, it keeps them all. The `validate` job runs the
+     * copy's unit project: the outer run already runs every file, so the job
+     * needs only enough of them to show that it runs them and reports them.
+     */
+    unitTests?: (file: string) => boolean;
+}
+
+/** Engine test files (test/engine, manager/test) are never the unit project's. */
+const isUnitTestFile = (file: string) => file.endsWith(".test.ts") && !file.startsWith("test/engine/") && !file.startsWith("manager/test/");
+
 /** A git repository with this checkout's files as they are (committed or not), without ignored ones. */
-export function createPipelineRepo(prefix: string): PipelineRepo {
+export function createPipelineRepo(prefix: string, options: PipelineRepoOptions = {}): PipelineRepo {
     requireCurrentInstall();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     const dir = path.join(root, "repo");
+    const keepUnitTest = options.unitTests ?? (() => true);
     const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: REPO_ROOT, encoding: "utf8" })
         .split("\0")
-        .filter((f) => f !== "" && fs.existsSync(path.join(REPO_ROOT, f)));
+        .filter((f) => f !== "" && fs.existsSync(path.join(REPO_ROOT, f)))
+        .filter((f) => !isUnitTestFile(f) || keepUnitTest(f));
     for (const file of files) {
         fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
         fs.copyFileSync(path.join(REPO_ROOT, file), path.join(dir, file));

@@ -1,0 +1,52 @@
+/**
+ * The order test files start in (vitest's `sequence.sequencer`). With two
+ * workers a file starts when one is free, so the order decides which files
+ * share the machine. Measured on 2 cores: the two files that deploy the whole
+ * platform on a throwaway API server in apply mode take 2.5-2.7 times as
+ * long when they run beside each other as alone (test-cluster 578 s alone,
+ * 1356 s beside delivery-jobs; delivery-jobs 554 s and 1516 s), because each
+ * step of an apply rewrites the whole state and their control planes run
+ * beside it. So: the longest engine files first, one of the two at the
+ * start and the other once the files before it have had about its time; the
+ * rest of the engine files by size; the unit files (seconds each) last, where
+ * they fill the other worker while the last long file runs. The two also
+ * take `clusterDeploySlot` (test/helpers/cluster-deploy-slot.ts), so that a
+ * slower machine cannot put them side by side.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
+
+/** Engine files that take minutes, in the order they start (paths from the repository root). */
+export const LONG_ENGINE_FILES = [
+    "test/engine/test-cluster.test.ts",
+    "manager/test/manager-e2e.test.ts",
+    "test/engine/catalog.test.ts",
+    "test/engine/gitlab-pipeline.test.ts",
+    "test/engine/delivery-jobs.test.ts",
+    "test/engine/local-stack.test.ts",
+    "test/engine/malformed-config.test.ts",
+    "test/engine/azblob-backend.test.ts",
+];
+
+export class PlatformSequencer extends BaseSequencer {
+    override sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+        const root = this.ctx.config.root;
+        const rank = (spec: TestSpecification): [number, number] => {
+            const file = path.relative(root, spec.moduleId).split(path.sep).join("/");
+            const size = fs.statSync(spec.moduleId).size;
+            const long = LONG_ENGINE_FILES.indexOf(file);
+            if (long >= 0) {
+                return [0, long];
+            }
+            return [spec.project.name === "engine" ? 1 : 2, -size];
+        };
+        return Promise.resolve(
+            [...files].sort((a, b) => {
+                const [groupA, orderA] = rank(a);
+                const [groupB, orderB] = rank(b);
+                return groupA - groupB || orderA - orderB;
+            }),
+        );
+    }
+}
