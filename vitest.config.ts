@@ -31,9 +31,8 @@ export default defineConfig({
                     include: ["test/engine/**/*.test.ts", "manager/test/**/*.test.ts"],
                     environment: "node",
                     pool: "forks",
-                    // Real `pulumi` runs, two files at a time on 2 cores: a run is
-                    // mostly one busy core (the engine writing checkpoints, the
-                    // provider rendering) and waits (API server, kwok, brokers).
+                    // Real `pulumi` runs, two files at a time; which files share
+                    // the machine is test/helpers/sequencer.ts's to decide.
                     poolOptions: { forks: { singleFork: WORKERS === 1 } },
                     // Safety nets for a loaded machine, not speed targets (those are in `pnpm bench`).
                     testTimeout: 900_000,

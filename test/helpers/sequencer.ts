@@ -11,9 +11,9 @@
  * (test-cluster took 858 s beside them in a full run; the four before
  * delivery-jobs about 980 s); the rest of the engine files by size; the unit
  * files (seconds each) last, where they fill the other worker while the last
- * long file runs. The two also
- * take `clusterDeploySlot` (test/helpers/cluster-deploy-slot.ts), so that a
- * slower machine cannot put them side by side.
+ * long file runs. The two also take `clusterDeploySlot`
+ * (test/helpers/cluster-deploy-slot.ts), so that a slower machine cannot put
+ * them side by side.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -34,19 +34,19 @@ export const LONG_ENGINE_FILES = [
 export class PlatformSequencer extends BaseSequencer {
     override sort(files: TestSpecification[]): Promise<TestSpecification[]> {
         const root = this.ctx.config.root;
-        const rank = (spec: TestSpecification): [number, number] => {
-            const file = path.relative(root, spec.moduleId).split(path.sep).join("/");
-            const size = fs.statSync(spec.moduleId).size;
-            const long = LONG_ENGINE_FILES.indexOf(file);
-            if (long >= 0) {
-                return [0, long];
-            }
-            return [spec.project.name === "engine" ? 1 : 2, -size];
-        };
+        // [group, order within it]: each file ranked once, not per comparison.
+        const ranks = new Map(
+            files.map((spec) => {
+                const file = path.relative(root, spec.moduleId).split(path.sep).join("/");
+                const long = LONG_ENGINE_FILES.indexOf(file);
+                const rank: [number, number] = long >= 0 ? [0, long] : [spec.project.name === "engine" ? 1 : 2, -fs.statSync(spec.moduleId).size];
+                return [spec, rank] as const;
+            }),
+        );
         return Promise.resolve(
             [...files].sort((a, b) => {
-                const [groupA, orderA] = rank(a);
-                const [groupB, orderB] = rank(b);
+                const [groupA, orderA] = ranks.get(a)!;
+                const [groupB, orderB] = ranks.get(b)!;
                 return groupA - groupB || orderA - orderB;
             }),
         );
