@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { decideDestroy, DestroyRequest, protectedTemplateNamed } from "./destroy-guard";
+import { decideDestroy, DestroyRequest, destroySkipsCheckpoints, protectedTemplateNamed } from "./destroy-guard";
 import { ENVIRONMENT_TEMPLATES, TEMPLATES } from "./template-registry";
 
 const request = (extra: Partial<DestroyRequest> = {}): DestroyRequest => ({ stack: "review-7", template: "review", unprotect: false, confirmation: undefined, ...extra });
@@ -73,5 +73,12 @@ describe("decideDestroy", () => {
         }
         expect(["prod", "prod-eu", "production", "eu-prod", "review-7"].map(protectedTemplateNamed)).toEqual(["prod", "prod", undefined, undefined, undefined]);
         expect(decideDestroy(request({ stack: "production", template: undefined }), []).action).toBe("destroy");
+    });
+});
+
+describe("destroySkipsCheckpoints", () => {
+    it("only for the Kubernetes-only templates; a cloud or unknown template keeps the per-step checkpoints", () => {
+        expect(ENVIRONMENT_TEMPLATES.filter(destroySkipsCheckpoints)).toEqual(["local", "review"]);
+        expect([undefined, "", "prod-eu", "constructor"].map(destroySkipsCheckpoints)).toEqual([false, false, false, false]);
     });
 });

@@ -18,7 +18,7 @@
  */
 import { spawnSync } from "node:child_process";
 
-import { decideDestroy, ExportedResource } from "../environments/destroy-guard";
+import { decideDestroy, destroySkipsCheckpoints, ExportedResource } from "../environments/destroy-guard";
 import { EnvironmentTemplate, templateOfStack } from "../environments/template-registry";
 import { stackEnv, stackSettings } from "./stack-settings";
 
@@ -74,6 +74,10 @@ export function destroyStack(args: DestroyArgs): number {
         if (pulumi(["state", "unprotect", "--all", "--yes"]).status !== 0) {
             return 1;
         }
+    }
+    if (destroySkipsCheckpoints(template)) {
+        // A Kubernetes-only stack's destroy is finished by running it again (environments/destroy-guard.ts).
+        env.PULUMI_SKIP_CHECKPOINTS = "true";
     }
     return pulumi(["destroy", "--yes", ...args.pulumiArgs]).status === 0 ? 0 : 1;
 }

@@ -145,6 +145,14 @@ fi
 parallel="${PULUMI_PARALLEL:-48}"
 [[ "$parallel" =~ ^[1-9][0-9]{0,4}$ ]] || fail "PULUMI_PARALLEL=$parallel: must be a whole number from 1 to 99999 (resource operations at once)"
 
+# Go's garbage collector for the Go programs run from here, the pulumi
+# engine above all: at Go's default (100) the collector took a fifth of the
+# engine's CPU in its per-step checkpoint loop (README "Applying to a
+# cluster"); 300 took an up of local with checkpoints from 124 s to 108 s on
+# 2 cores, the engine's peak memory from 0.9 to 1.5 GB. GOGC, when set, wins.
+gogc="${GOGC:-300}"
+[[ "$gogc" =~ ^([1-9][0-9]{0,5}|off)$ ]] || fail "GOGC=$gogc: must be a whole number from 1 to 999999, or off (Go's garbage collection target, percent)"
+
 cat <<EOF
 export PATH="$pulumi_bin:$pnpm_bin:\$PATH"
 export PULUMI_HOME="$pulumi_home"
@@ -152,4 +160,5 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PLATFORM_CACHE_DIR="$cache_dir"
 export PULUMI_PARALLEL="$parallel"
+export GOGC="$gogc"
 EOF

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { LocalWorkspace, Stack, UpdateSummary } from "@pulumi/pulumi/automation";
 
 import { DeployedState, deployedState, EnvironmentEntry, isProtected } from "./model";
-import { decideDestroy } from "../destroy-guard";
+import { decideDestroy, destroySkipsCheckpoints } from "../destroy-guard";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
@@ -94,6 +94,22 @@ export async function destroyEnvironment(ws: LocalWorkspace, stack: string, stat
     if (!fs.existsSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`))) {
         await s.refreshConfig();
     }
-    await s.destroy({ onOutput, color: "never" });
+    // A Kubernetes-only stack's destroy is finished by running it again (destroySkipsCheckpoints).
+    const skip = destroySkipsCheckpoints(template);
+    const before = ws.envVars.PULUMI_SKIP_CHECKPOINTS;
+    if (skip) {
+        ws.envVars.PULUMI_SKIP_CHECKPOINTS = "true";
+    }
+    try {
+        await s.destroy({ onOutput, color: "never" });
+    } finally {
+        if (skip) {
+            if (before === undefined) {
+                delete ws.envVars.PULUMI_SKIP_CHECKPOINTS;
+            } else {
+                ws.envVars.PULUMI_SKIP_CHECKPOINTS = before;
+            }
+        }
+    }
     await ws.removeStack(stack);
 }

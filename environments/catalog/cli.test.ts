@@ -15,7 +15,14 @@ interface FakeStack {
     protect?: string;
 }
 
-const backend = vi.hoisted(() => ({ stacks: new Map<string, FakeStack>(), destroyed: [] as string[], removed: [] as string[] }));
+const backend = vi.hoisted(() => ({
+    stacks: new Map<string, FakeStack>(),
+    destroyed: [] as string[],
+    removed: [] as string[],
+    /** PULUMI_SKIP_CHECKPOINTS as each destroy saw it, and the workspace's settings. */
+    skipCheckpoints: [] as (string | undefined)[],
+    envVars: {} as Record<string, string>,
+}));
 
 vi.mock("@pulumi/pulumi/automation", () => {
     const stackOf = (name: string): FakeStack => {
@@ -32,6 +39,7 @@ vi.mock("@pulumi/pulumi/automation", () => {
                 return { name, current: false, updateInProgress: false, resourceCount: first.deployment.resources.length };
             }),
         removeStack: async (name: string) => void backend.removed.push(name),
+        envVars: backend.envVars,
     };
     return {
         LocalWorkspace: { create: async () => workspace },
@@ -45,7 +53,10 @@ vi.mock("@pulumi/pulumi/automation", () => {
                     { kind: "update", result: "succeeded", endTime: new Date("2026-11-01T10:00:00Z"), config: { "platform:protect": { value: stackOf(name).protect ?? "", secret: false } } },
                 ],
                 refreshConfig: async () => ({}),
-                destroy: async () => void backend.destroyed.push(name),
+                destroy: async () => {
+                    backend.destroyed.push(name);
+                    backend.skipCheckpoints.push(backend.envVars.PULUMI_SKIP_CHECKPOINTS);
+                },
             }),
         },
     };
@@ -90,6 +101,7 @@ beforeEach(() => {
     backend.stacks.clear();
     backend.destroyed.length = 0;
     backend.removed.length = 0;
+    backend.skipCheckpoints.length = 0;
     vi.stubEnv("PLATFORM_EVENTS_URL", "");
 });
 afterEach(() => {
@@ -111,6 +123,9 @@ describe("the reaper, with protection and dates read from the deployed state", (
         expect(real.out).toContain("reaped 1 of 1");
         expect(backend.destroyed).toEqual(["review-902"]);
         expect(backend.removed).toEqual(["review-902"]);
+        // A review stack's destroy runs without per-step checkpoints (destroySkipsCheckpoints), and only it.
+        expect(backend.skipCheckpoints).toEqual(["true"]);
+        expect(backend.envVars).toEqual({});
     });
 
     it("keeps a stack protected only by its last deployment's config", async () => {

@@ -44,13 +44,40 @@ async function up(...extra: string[]): Promise<PulumiResult> {
 /** `./platform destroy` or scripts/drift-report.ts for the stack, against this project copy. */
 async function script(name: "destroy" | "drift-report", extra: string[] = []): Promise<PulumiResult> {
     // destroy is a command of ./platform's command line; drift-report a CI script of its own.
-    const entry = name === "destroy" ? [path.join(REPO_ROOT, "scripts", "cli", "main.ts"), "destroy"] : [path.join(REPO_ROOT, "scripts", `${name}.ts`)];
-    const result = await runAsync("node", ["--import", "tsx", ...entry, STACK, "--project-dir", project.dir, ...extra], {
-        cwd: project.dir,
-        env: { ...project.env, PLATFORM_LOCAL_BACKEND_URL: project.env.PULUMI_BACKEND_URL },
-    });
+    const result = await runAsync("node", scriptArgs(name, extra), { cwd: project.dir, env: scriptEnv() });
     logs.push(result.stdout, result.stderr);
     return result;
+}
+
+function scriptArgs(name: "destroy" | "drift-report", extra: string[]): string[] {
+    const entry = name === "destroy" ? [path.join(REPO_ROOT, "scripts", "cli", "main.ts"), "destroy"] : [path.join(REPO_ROOT, "scripts", `${name}.ts`)];
+    return ["--import", "tsx", ...entry, STACK, "--project-dir", project.dir, ...extra];
+}
+
+function scriptEnv(): NodeJS.ProcessEnv {
+    return { ...project.env, PLATFORM_LOCAL_BACKEND_URL: project.env.PULUMI_BACKEND_URL };
+}
+
+/**
+ * Runs a command in its own process group and kills the whole group with SIGKILL once its output has
+ * `count` steps that ended `done` ("created", "deleted"): a runner lost mid-run. Returns what it printed.
+ */
+async function killedAfter(count: number, done: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+    const child = spawn(command, args, { cwd: project.dir, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    const exited = new Promise<void>((r) => child.on("exit", () => r()));
+    const steps = () => (out.match(new RegExp(` ${done} \\(`, "g")) ?? []).length;
+    // A safety net: on a loaded machine the program takes minutes to register its first objects.
+    const deadline = Date.now() + 600_000;
+    while (steps() < count) {
+        expect(Date.now(), out.slice(-2000)).toBeLessThan(deadline);
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    process.kill(-child.pid!, "SIGKILL");
+    await exited;
+    logs.push(out);
+    return out;
 }
 
 /** The environment manager's executor on this project copy and backend (its drift check). */
@@ -106,24 +133,7 @@ describe("the local stack on a real API server", () => {
     it("recovers from its first up killed with SIGKILL: cancel, refresh, up converge with 0 orphans", async () => {
         // The first deploy, killed with its whole process tree once some objects exist:
         // the case a runner lost mid-deploy leaves, and a deploy of its own besides.
-        const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--stack", STACK, "--non-interactive", "--color", "never", ...POLICIES], {
-            cwd: project.dir,
-            env: project.env,
-            detached: true,
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        let out = "";
-        child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-        const exited = new Promise<void>((r) => child.on("exit", () => r()));
-        // A safety net: on a loaded machine the program takes minutes to register its first objects.
-        const deadline = Date.now() + 600_000;
-        while ((out.match(/ created \(/g) ?? []).length < 40) {
-            expect(Date.now(), out.slice(-2000)).toBeLessThan(deadline);
-            await new Promise((r) => setTimeout(r, 100));
-        }
-        process.kill(-child.pid!, "SIGKILL");
-        await exited;
-        logs.push(out);
+        const out = await killedAfter(40, "created", "pulumi", ["up", "--yes", "--skip-preview", "--stack", STACK, "--non-interactive", "--color", "never", ...POLICIES], project.env);
         const createdBeforeKill = (out.match(/ created \(/g) ?? []).length;
 
         // The state is readable after the kill: the file backend writes no
@@ -329,7 +339,20 @@ describe("the local stack on a real API server", () => {
         expect(r.lost).toEqual([]);
     });
 
-    it("destroys everything with --unprotect, leaving nothing in the API server", async () => {
+    it("destroys everything with --unprotect, a destroy killed half-way finished by the next, leaving nothing in the API server", async () => {
+        // ./platform destroy keeps no per-step checkpoints for a Kubernetes-only stack
+        // (environments/destroy-guard.ts): killed half-way, the state still lists what is gone.
+        const before = (await exported()).resources.length;
+        const out = await killedAfter(60, "deleted", "node", scriptArgs("destroy", ["--unprotect"]), scriptEnv());
+        const deletedBeforeKill = (out.match(/ deleted \(/g) ?? []).length;
+        const cancel = await pulumi(["cancel", "--yes"]);
+        expect(...ok(cancel)).toBe(0);
+        const afterKill = await reconciled(kinds);
+        figure(`destroy killed with SIGKILL after ${deletedBeforeKill} deletes: ${afterKill.inState} objects still in the state, ${afterKill.lost.length} of them already gone`);
+        expect((await exported()).resources.length).toBe(before);
+        expect(afterKill.lost.length).toBeGreaterThan(0);
+
+        // The next destroy deletes the rest; the provider takes what is gone as deleted.
         const destroyed = await script("destroy", ["--unprotect"]);
         expect(...ok(destroyed)).toBe(0);
         const live = await liveObjects(cluster.kubectl, kinds);
