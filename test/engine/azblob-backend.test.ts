@@ -67,7 +67,7 @@ beforeAll(async () => {
     const init = writer.pulumi(["stack", "init", "local"]);
     expect(init.status, init.stderr).toBe(0);
     writer.setConfig("local", "platform:renderDirectory", writer.renderDir);
-    // TEST DOUBLES of the pinned charts: the upstream repositories are not reachable here.
+    // The real upstream charts, from the offline mirror (../shared/charts or PLATFORM_CHART_MIRROR).
     writer.setConfig("local", "platform:chartMirror", defaultTestChartMirror());
 
     reader = createEngineProject({ backendUrl: BACKEND_URL, env: azurite.env });
@@ -107,8 +107,9 @@ describe("the local stack on an azblob:// backend (Azurite)", () => {
 
     it("locks the stack: while the second checkout's up runs, the first one's up is refused", async () => {
         const before = JSON.parse(exportState(writer, {}, true)) as Deployment;
-        // The teammate's up reads the state from the container and finds nothing to change.
-        const running = reader.pulumiAsync(["up", "--yes", "--stack", "local", "--expect-no-changes"]);
+        // The teammate's up reads the state from the container and finds nothing to change
+        // (the update alone: the lock is the backend's, taken for the update).
+        const running = reader.pulumiAsync(["up", "--yes", "--skip-preview", "--stack", "local", "--expect-no-changes"]);
         const locks = await waitFor("the running up's lock blob", async () => {
             const found = (await azurite.listBlobs(CONTAINER, LOCK_PREFIX)).filter((b) => b.endsWith(".json"));
             return found.length > 0 ? found : undefined;

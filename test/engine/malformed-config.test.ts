@@ -277,7 +277,7 @@ const BASE_JOBS: Kind[] = ["local", "review", "dev", "prod"];
 
 beforeAll(async () => {
     project = createEngineProject({ withPolicies: false });
-    // TEST DOUBLES of the pinned charts: the upstream repositories are not reachable here.
+    // The real upstream charts, from the offline mirror (../shared/charts or PLATFORM_CHART_MIRROR).
     const mirror = defaultTestChartMirror();
     const local = { ...committedConfig("local"), renderDirectory: project.renderDir, chartMirror: mirror };
     bases = {

@@ -1,8 +1,8 @@
 /**
  * Throwaway copies of the local stack in an engine project (`local-2`,
  * `local-3`…): same template, environment name and committed salt, render
- * mode, the test-double chart mirror, and local's policy configuration. For tests and benchmarks
- * that need several stacks without a cloud.
+ * mode, the chart mirror given (the real charts of ../shared/charts in the tests and benchmarks),
+ * and local's policy configuration. For tests and benchmarks that need several stacks without a cloud.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -25,7 +25,6 @@ export function writeLocalStacks(project: EngineProject, stacks: string[], chart
             "platform:kubernetesTarget": "render",
             // Manifests go to <renderDirectory>/<environment name>: one folder per copy.
             "platform:renderDirectory": path.join(project.renderDir, stack),
-            // TEST DOUBLES of the pinned charts: the upstream repositories are not reachable here.
             "platform:chartMirror": chartMirror,
             ...config[stack],
         };
