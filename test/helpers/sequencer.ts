@@ -2,14 +2,15 @@
  * The order test files start in (vitest's `sequence.sequencer`). With two
  * workers a file starts when one is free, so the order decides which files
  * share the machine. Measured on 2 cores: the two files that deploy the whole
- * platform on a throwaway API server in apply mode take 2.5-2.7 times as
- * long when they run beside each other as alone (test-cluster 578 s alone,
- * 1356 s beside delivery-jobs; delivery-jobs 554 s and 1516 s), because each
- * step of an apply rewrites the whole state and their control planes run
- * beside it. So: the longest engine files first, one of the two at the
- * start and the other once the files before it have had about its time
- * (test-cluster took 858 s beside them in a full run; the four before
- * delivery-jobs about 980 s); the rest of the engine files by size; the unit
+ * platform on a throwaway API server in apply mode took 2.5-2.7 times as
+ * long beside each other as alone (test-cluster 578 s alone, 1356 s beside
+ * delivery-jobs; delivery-jobs 554 s and 1516 s; before their destroys lost
+ * their checkpoints), because each step of an apply rewrites the whole state
+ * and their control planes run beside it. So: the longest engine files
+ * first, one of the two at the start and the other once the files before it
+ * have had about its time (in the full run of 83a95b9, test-cluster 745 s
+ * beside them; the four before delivery-jobs 989 s); the rest of the engine
+ * files by size; the unit
  * files (seconds each) last, where they fill the other worker while the last
  * long file runs. The two also take `clusterDeploySlot`
  * (test/helpers/cluster-deploy-slot.ts), so that a slower machine cannot put
