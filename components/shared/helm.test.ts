@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
 
-import { containerResourcesTransform, labelTransform, mergePlatformLabels, omitEmptyRulesTransform, protectVolumeClaimsTransform } from "./helm";
+import * as pulumi from "@pulumi/pulumi";
+
+import {
+    composeTransforms,
+    containerResourcesTransform,
+    labelTransform,
+    mergePlatformLabels,
+    omitEmptyRulesTransform,
+    PATCH_FORCE_ANNOTATION,
+    protectVolumeClaimsTransform,
+    stackTransform,
+} from "./helm";
 
 const platform = {
     "app.kubernetes.io/name": "observability",
@@ -101,5 +112,47 @@ describe("containerResourcesTransform", () => {
         const own = { requests: { cpu: "1" } };
         const result = run("kubernetes:apps/v1:StatefulSet", { spec: { template: { spec: { containers: [], initContainers: [{ name: "locality-init", resources: own }] } } } });
         expect(result?.props.spec.template.spec.initContainers).toEqual([{ name: "locality-init", resources: own }]);
+    });
+});
+
+describe("composeTransforms", () => {
+    const args = (props: Record<string, unknown>) => ({ type: "kubernetes:core/v1:ConfigMap", name: "x", custom: true, props, opts: {} }) as pulumi.ResourceTransformArgs;
+    const add = (key: string): pulumi.ResourceTransform => (a) => ({ props: { ...a.props, order: [...((a.props.order as string[] | undefined) ?? []), key] }, opts: a.opts });
+
+    it("runs each transform on the previous one's result, in order, and keeps the options they set", async () => {
+        const protect: pulumi.ResourceTransform = (a) => ({ props: a.props, opts: { ...a.opts, protect: true } });
+        const result = await composeTransforms([add("first"), protect, () => undefined, add("second")])(args({}));
+        expect(result).toEqual({ props: { order: ["first", "second"] }, opts: { protect: true } });
+    });
+
+    it("answers undefined when no transform changed anything, as each one alone would", async () => {
+        expect(await composeTransforms([() => undefined, () => undefined])(args({ data: {} }))).toBeUndefined();
+        expect(await composeTransforms([])(args({}))).toBeUndefined();
+    });
+});
+
+describe("stackTransform", () => {
+    const transform = stackTransform();
+    const run = async (type: string, props: Record<string, unknown>) =>
+        (await transform({ type, name: "x", custom: true, props, opts: {} } as pulumi.ResourceTransformArgs)) as { props: Record<string, unknown> & { metadata?: { annotations?: Record<string, string> } } } | undefined;
+
+    it("compacts a CRD's schema and marks it for drift repair, in one pass", async () => {
+        const schema = { type: "object", description: "prose", properties: { spec: { type: "object", description: "more prose" } } };
+        const result = await run("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", {
+            metadata: { name: "things.example.com" },
+            spec: { group: "example.com", versions: [{ name: "v1", schema: { openAPIV3Schema: schema } }] },
+        });
+        expect(result?.props.spec).toEqual({ group: "example.com", versions: [{ name: "v1", schema: { openAPIV3Schema: { type: "object", properties: { spec: { type: "object" } } } } }] });
+        expect(result?.props.metadata?.annotations).toEqual({ [PATCH_FORCE_ANNOTATION]: "true" });
+    });
+
+    it("drops a Role's empty rules and marks it for drift repair", async () => {
+        const result = await run("kubernetes:rbac.authorization.k8s.io/v1:Role", { metadata: { name: "r", annotations: { keep: "me" } }, rules: [] });
+        expect(result?.props).toEqual({ metadata: { name: "r", annotations: { keep: "me", [PATCH_FORCE_ANNOTATION]: "true" } } });
+    });
+
+    it("leaves components (charts, manifest files) alone", async () => {
+        expect(await run("kubernetes:helm.sh/v4:Chart", { chart: "x" })).toBeUndefined();
+        expect(await run("platform:mesh:Mesh", {})).toBeUndefined();
     });
 });
