@@ -6,7 +6,7 @@ import { PlatformNamespace } from "../namespace";
 import { ChartMirror, resolveManifestSource } from "../shared/chart";
 import { Cluster } from "../shared/cluster";
 import { GeneratedSecret } from "../shared/generated-secret";
-import { labelTransforms } from "../shared/helm";
+import { labelTransform, transformRenderedObjects } from "../shared/helm";
 import { ALLOW_KUBE_API, allowWebhook, checkCount, checkQuantity, containerResources, deliveredStatus, serviceHost, withDefaults } from "../shared/kubernetes";
 import { ComponentType, namespaceRecordId, RECORD_IDS, RecordSource, ResourceRecord, resourceRecord } from "../shared/records";
 import { StandardTags, standardLabels } from "../shared/tags";
@@ -101,6 +101,7 @@ export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
         const clusterName = "platform-events";
         this.host = serviceHost(clusterName, a.namespace);
 
+        transformRenderedObjects(`${name}-operator`, [labelTransform(labels("operator"))]);
         const operator = new k8s.yaml.v2.ConfigFile(
             `${name}-operator`,
             { file: resolveManifestSource(RABBITMQ_OPERATOR_MANIFEST, a.chartMirror) },
@@ -108,7 +109,6 @@ export class RabbitMq extends pulumi.ComponentResource implements RecordSource {
                 parent: this,
                 provider: a.cluster.provider,
                 dependsOn: a.dependsOn,
-                transforms: labelTransforms(labels("operator")),
                 // Deleting the operator deletes its CustomResourceDefinition, and with it
                 // every RabbitmqCluster: it is protected with the data.
                 protect: a.protect,

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import * as pulumi from "@pulumi/pulumi";
 
@@ -11,6 +11,7 @@ import {
     PATCH_FORCE_ANNOTATION,
     protectVolumeClaimsTransform,
     stackTransform,
+    transformRenderedObjects,
 } from "./helm";
 
 const platform = {
@@ -154,5 +155,37 @@ describe("stackTransform", () => {
     it("leaves components (charts, manifest files) alone", async () => {
         expect(await run("kubernetes:helm.sh/v4:Chart", { chart: "x" })).toBeUndefined();
         expect(await run("platform:mesh:Mesh", {})).toBeUndefined();
+    });
+});
+
+describe("transformRenderedObjects", () => {
+    const chartUrn = "urn:pulumi:local::platform::platform:mesh:Mesh$kubernetes:helm.sh/v4:Chart::mesh-istiod";
+    const transform = stackTransform();
+    const run = async (name: string, parentUrn: string | undefined) =>
+        (await transform({
+            type: "kubernetes:core/v1:Service",
+            name,
+            custom: true,
+            props: { metadata: { name: "istiod", labels: { app: "istiod" } } },
+            opts: parentUrn ? { parent: new pulumi.DependencyResource(parentUrn) } : {},
+        } as pulumi.ResourceTransformArgs)) as { props: { metadata: { labels: Record<string, string>; annotations: Record<string, string> } } } | undefined;
+
+    it("gives a chart's objects the chart's transforms, then the stack's, in one call; other resources only the stack's", async () => {
+        vi.spyOn(pulumi.runtime, "hasEngine").mockReturnValue(true);
+        try {
+            transformRenderedObjects("mesh-istiod", [labelTransform(platform)]);
+            expect(() => transformRenderedObjects("mesh-istiod", [labelTransform(platform)])).toThrow(/two charts or manifests are named mesh-istiod/);
+        } finally {
+            vi.restoreAllMocks();
+        }
+        const child = await run("mesh-istiod:istio-system/istiod", chartUrn);
+        expect(child?.props.metadata.labels).toEqual({ app: "istiod", ...platform });
+        expect(child?.props.metadata.annotations).toEqual({ [PATCH_FORCE_ANNOTATION]: "true" });
+
+        // The name alone does not make an object the chart's: its parent must be the chart.
+        for (const other of [await run("mesh-istiod:istio-system/istiod", chartUrn.replace("::mesh-istiod", "::mesh-istiod-2")), await run("mesh-istiod:istio-system/istiod", undefined), await run("istiod", chartUrn)]) {
+            expect(other?.props.metadata.labels).toEqual({ app: "istiod" });
+            expect(other?.props.metadata.annotations).toEqual({ [PATCH_FORCE_ANNOTATION]: "true" });
+        }
     });
 });

@@ -204,13 +204,61 @@ export function composeTransforms(transforms: pulumi.ResourceTransform[]): pulum
 }
 
 /**
- * The transform every object of the stack gets: `compactCrdTransform` first
- * (crd-schema.ts: CRDs without schema prose keep the state, rewritten at every
- * step, a third of its size; and the later steps handle the smaller object),
- * then `omitEmptyRulesTransform` and `driftRepairTransform`.
+ * What the objects of one chart or manifest get besides the stack's transform
+ * (their labels, resources for containers the chart cannot configure, PVC
+ * protection), by the name of the Chart or ConfigFile that renders them. The
+ * stack transform applies it: as a `transforms` option of the chart it would
+ * be a second gRPC round trip of each object's props.
+ */
+const renderedObjectTransforms = new Map<string, pulumi.ResourceTransform>();
+
+/**
+ * Gives the objects that the Chart or ConfigFile named `parentName` renders
+ * these transforms, in order (run before the stack's own). Nothing under
+ * mocks, which refuse transforms and never register a chart's children.
+ */
+export function transformRenderedObjects(parentName: string, transforms: pulumi.ResourceTransform[]): void {
+    if (!pulumi.runtime.hasEngine() || transforms.length === 0) {
+        return;
+    }
+    if (renderedObjectTransforms.has(parentName)) {
+        throw new Error(`two charts or manifests are named ${parentName}: their objects' transforms would be mixed up`);
+    }
+    renderedObjectTransforms.set(parentName, composeTransforms(transforms));
+}
+
+/** A resource's URN, once known (a chart child's parent is a reference the engine passed back). */
+function urnOf(resource: pulumi.Resource): Promise<string> {
+    return new Promise((resolve) => resource.urn.apply(resolve));
+}
+
+/**
+ * The transform of a chart's or manifest's object, if `args` is one: the
+ * provider names each `<parent name>:<namespace>/<object>`, and its parent is
+ * the resource of that name.
+ */
+async function renderedObjectTransformOf(args: pulumi.ResourceTransformArgs): Promise<pulumi.ResourceTransform | undefined> {
+    const colon = args.name.indexOf(":");
+    const transform = colon > 0 ? renderedObjectTransforms.get(args.name.slice(0, colon)) : undefined;
+    if (!transform || !args.opts.parent) {
+        return undefined;
+    }
+    return (await urnOf(args.opts.parent)).endsWith(`::${args.name.slice(0, colon)}`) ? transform : undefined;
+}
+
+/**
+ * The one transform of every resource of the stack: a chart's or manifest's
+ * own first (`transformRenderedObjects`), then `compactCrdTransform`
+ * (crd-schema.ts: CRDs without schema prose keep the state, rewritten at
+ * every step, a third of its size; and the later steps handle the smaller
+ * object), `omitEmptyRulesTransform` and `driftRepairTransform`.
  */
 export function stackTransform(): pulumi.ResourceTransform {
-    return composeTransforms([compactCrdTransform(), omitEmptyRulesTransform(), driftRepairTransform()]);
+    const own = composeTransforms([compactCrdTransform(), omitEmptyRulesTransform(), driftRepairTransform()]);
+    return async (args) => {
+        const rendered = await renderedObjectTransformOf(args);
+        return rendered ? composeTransforms([rendered, own])(args) : own(args);
+    };
 }
 
 /** Registers `stackTransform` (not under mocks, which refuse transforms). */
@@ -220,20 +268,8 @@ export function registerStackTransforms(): void {
     }
 }
 
-/**
- * The label transform for a chart or manifest. Pulumi's mock runtime refuses
- * transforms (and never registers a chart's children), so under mocks, where
- * there is no engine, none is attached; the engine tests check the labels.
- */
-export function labelTransforms(labels: Record<string, string>): pulumi.ResourceTransform[] {
-    return pulumi.runtime.hasEngine() ? [labelTransform(labels)] : [];
-}
-
-/** The chart's one transform: its labels, then the resources of containers it has no value for, then PVC protection. */
+/** What a chart's objects get besides the stack's transform: its labels, then the resources of containers it has no value for, then PVC protection. */
 function chartTransforms(args: PlatformChartArgs): pulumi.ResourceTransform[] {
-    if (!pulumi.runtime.hasEngine()) {
-        return [];
-    }
     const transforms = [labelTransform(args.labels)];
     if (args.unconfigurableContainers) {
         transforms.push(containerResourcesTransform(args.unconfigurableContainers));
@@ -241,12 +277,13 @@ function chartTransforms(args: PlatformChartArgs): pulumi.ResourceTransform[] {
     if (args.protectVolumeClaims) {
         transforms.push(protectVolumeClaimsTransform());
     }
-    return [composeTransforms(transforms)];
+    return transforms;
 }
 
 /** Installs a pinned upstream chart (or its mirror copy) with the standard labels on every object. */
 export function platformChart(name: string, args: PlatformChartArgs, opts: pulumi.ComponentResourceOptions): k8s.helm.v4.Chart {
     const source = resolveChartSource(args.chart, args.mirror);
+    transformRenderedObjects(name, chartTransforms(args));
     return new k8s.helm.v4.Chart(
         name,
         {
@@ -262,7 +299,6 @@ export function platformChart(name: string, args: PlatformChartArgs, opts: pulum
             ...opts,
             provider: args.cluster.provider,
             dependsOn: args.dependsOn,
-            transforms: chartTransforms(args),
         },
     );
 }
