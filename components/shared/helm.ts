@@ -184,9 +184,9 @@ export function omitEmptyRulesTransform(): pulumi.ResourceTransform {
  * One transform doing what `transforms` do in turn, each seeing the previous
  * one's result; undefined when none changed anything. Pulumi calls every
  * registered transform of every resource over gRPC with the resource's whole
- * props, so one composed transform per level, not one per concern, keeps a
- * program run from shipping each object (CRD schemas included) back and forth
- * several times (README "Performance").
+ * props, so one composed transform, not one per concern, keeps a program run
+ * from shipping each object (CRD schemas included) back and forth several
+ * times (README "Performance").
  */
 export function composeTransforms(transforms: pulumi.ResourceTransform[]): pulumi.ResourceTransform {
     return async (args) => {
