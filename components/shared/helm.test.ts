@@ -172,9 +172,12 @@ describe("transformRenderedObjects", () => {
 
     it("gives a chart's objects the chart's transforms, then the stack's, in one call; other resources only the stack's", async () => {
         vi.spyOn(pulumi.runtime, "hasEngine").mockReturnValue(true);
+        const registered = vi.spyOn(pulumi.runtime, "registerResourceTransform").mockImplementation(() => undefined);
         try {
             transformRenderedObjects("mesh-istiod", [labelTransform(platform)]);
             expect(() => transformRenderedObjects("mesh-istiod", [labelTransform(platform)])).toThrow(/two charts or manifests are named mesh-istiod/);
+            // A program that has not registered the stack transform gets it with its first chart, once.
+            expect(registered).toHaveBeenCalledTimes(1);
         } finally {
             vi.restoreAllMocks();
         }

@@ -225,6 +225,8 @@ export function transformRenderedObjects(parentName: string, transforms: pulumi.
         throw new Error(`two charts or manifests are named ${parentName}: their objects' transforms would be mixed up`);
     }
     renderedObjectTransforms.set(parentName, composeTransforms(transforms));
+    // The stack transform is what applies them: a program that did not register it yet (it should, first) must not lose them.
+    registerStackTransforms();
 }
 
 /** A resource's URN, once known (a chart child's parent is a reference the engine passed back). */
@@ -261,10 +263,17 @@ export function stackTransform(): pulumi.ResourceTransform {
     };
 }
 
-/** Registers `stackTransform` (not under mocks, which refuse transforms). */
+let stackTransformRegistered = false;
+
+/**
+ * Registers `stackTransform`, once per program (not under mocks, which refuse
+ * transforms). A program calls it before its first resource: it applies only
+ * to resources registered after it.
+ */
 export function registerStackTransforms(): void {
-    if (pulumi.runtime.hasEngine()) {
+    if (pulumi.runtime.hasEngine() && !stackTransformRegistered) {
         pulumi.runtime.registerResourceTransform(stackTransform());
+        stackTransformRegistered = true;
     }
 }
 
