@@ -8,11 +8,10 @@
  * their checkpoints), because each step of an apply rewrites the whole state
  * and their control planes run beside it. So: the longest engine files
  * first, one of the two at the start and the other once the files before it
- * have had about its time (in the full run of 83a95b9, test-cluster 745 s
- * beside them; the four before delivery-jobs 989 s); the rest of the engine
- * files by size; the unit
- * files (seconds each) last, where they fill the other worker while the last
- * long file runs. The two also take `clusterDeploySlot`
+ * have had about its time (in the full run of 16ead0d, test-cluster 669 s
+ * beside them; the four before delivery-jobs 859 s); the rest of the engine
+ * files by size; the unit files (seconds each) last, where they fill the
+ * other worker while the last long file runs. The two also take `clusterDeploySlot`
  * (test/helpers/cluster-deploy-slot.ts), so that a slower machine cannot put
  * them side by side.
  */
