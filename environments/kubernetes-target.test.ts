@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 
 import { kubeconfigPath, resolveKubernetesTarget, serverOf } from "./kubernetes-target";
+import { tempDir } from "../test/helpers/temp-dir";
 
 function kubeconfig(server: string): string {
     return [
@@ -26,7 +27,7 @@ function kubeconfig(server: string): string {
 }
 
 function writeKubeconfig(contents: string): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kubeconfig-"));
+    const dir = tempDir("kubeconfig-");
     const file = path.join(dir, "config");
     fs.writeFileSync(file, contents);
     return file;
@@ -73,7 +74,7 @@ describe("resolveKubernetesTarget", () => {
 
     it("applies in auto mode when the cluster answers", async () => {
         // A stand-in API server: any HTTPS answer at /version means reachable.
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "apiserver-"));
+        const dir = tempDir("apiserver-");
         execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
             "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { stdio: "ignore" });
         const server = https.createServer(

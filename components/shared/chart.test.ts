@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { defaultTestChartMirror } from "../../test/helpers/real-charts";
 import { PLATFORM_CHARTS, PLATFORM_MANIFESTS } from "../upstream";
 import { checkMirrorChart, preflightCharts, resolveChartSource, sha256Hex, UpstreamChart, UpstreamManifest } from "./chart";
+import { tempDir } from "../../test/helpers/temp-dir";
 
 const certManager: UpstreamChart = { name: "cert-manager", version: "v1.19.1", repository: "https://charts.jetstack.io" };
 const fixtures = path.resolve(__dirname, "../../test/fixtures/charts");
@@ -35,7 +36,7 @@ describe("resolveChartSource", () => {
     });
 
     it("reads an unpacked chart or a packaged .tgz from a mirror directory", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mirror-"));
+        const dir = tempDir("mirror-");
         expect(resolveChartSource(certManager, dir).chart).toBe(path.join(dir, "cert-manager"));
         fs.writeFileSync(path.join(dir, "cert-manager-v1.19.1.tgz"), "");
         expect(resolveChartSource(certManager, dir).chart).toBe(path.join(dir, "cert-manager-v1.19.1.tgz"));

@@ -5,15 +5,13 @@
  * imported only after `setupMocks` has run (Pulumi reads config at
  * construction), so this module imports them lazily or as types only.
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { expect } from "vitest";
 
 import type { ExistingCluster } from "../../components/cluster";
 import type { StandardTags } from "../../components/shared/tags";
 import { MockOptions, MockSession, setupMocks, settle } from "./mocks";
+import { tempDir } from "./temp-dir";
 
 /** The standard tags component tests pass (environment `dev`). */
 export const TEST_TAGS = {
@@ -126,9 +124,9 @@ export function resourceBlocks(value: unknown, at = "values", containersOnly = f
     });
 }
 
-/** A new empty directory to pass as `chartMirror`. */
+/** A new empty directory to pass as `chartMirror`, removed after the file's tests. */
 export function tempMirror(): string {
-    return fs.mkdtempSync(path.join(os.tmpdir(), "mirror-"));
+    return tempDir("mirror-");
 }
 
 /** Asserts that no two recorded resources share a `type::name` key. */

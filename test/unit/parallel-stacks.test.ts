@@ -8,6 +8,7 @@ import { formatSummary, pulumiTask, runStacks, StackResult, StackTask } from "..
 import { runCommand } from "../../scripts/stack-lifecycle";
 import { REPO_ROOT } from "../helpers/engine";
 import { fakePulumiCalls, writeFakePulumi } from "../helpers/fake-pulumi";
+import { tempDir } from "../helpers/temp-dir";
 
 /** A stand-in for `pulumi`: prints, waits, exits with the given code. */
 function fake(stack: string, ms: number, code = 0): StackTask {
@@ -17,7 +18,7 @@ function fake(stack: string, ms: number, code = 0): StackTask {
 
 describe("runStacks", () => {
     it("runs at most `workers` at a time and returns results in the tasks' order", async () => {
-        const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "parallel-stacks-")), "d-ran");
+        const marker = path.join(tempDir("parallel-stacks-"), "d-ran");
         // a finishes only once d has run: with two workers, b, c and d go through the second one meanwhile.
         const a: StackTask = {
             ...fake("a", 0),

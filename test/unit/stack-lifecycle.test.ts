@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 
 import { mayCreateStack, missingStackMessage, notPreviewedInMergeRequests, policyArgs, publishUpEvent, Runner, upEventKind } from "../../scripts/stack-lifecycle";
 import { REPO_ROOT } from "../helpers/engine";
+import { tempDir } from "../helpers/temp-dir";
 
 const ok = (kind = "update") => ({ kind, result: "succeeded" });
 const failed = (kind = "update") => ({ kind, result: "failed" });
@@ -33,7 +34,7 @@ describe("mayCreateStack", () => {
     });
 
     it("counts a copy of the local template as local (its state is in the repository)", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-lifecycle-"));
+        const dir = tempDir("stack-lifecycle-");
         fs.mkdirSync(path.join(dir, "stacks"));
         fs.writeFileSync(path.join(dir, "stacks", "Pulumi.local-2.yaml"), "config:\n  platform:template: local\n");
         fs.writeFileSync(path.join(dir, "stacks", "Pulumi.dev-2.yaml"), "config:\n  platform:template: dev\n");

@@ -1,13 +1,13 @@
 /** The order test files start in, and the slot that keeps the two whole-platform applies apart. */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { TestSpecification, Vitest } from "vitest/node";
 
 import { clusterDeploySlot } from "../helpers/cluster-deploy-slot";
 import { LONG_ENGINE_FILES, PlatformSequencer } from "../helpers/sequencer";
+import { tempDir } from "../helpers/temp-dir";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -45,7 +45,7 @@ describe("PlatformSequencer", () => {
 
 describe("clusterDeploySlot", () => {
     // Not the run's own slot, which an engine file may hold while this runs.
-    const slot = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "slot-test-")), "slot");
+    const slot = () => path.join(tempDir("slot-test-"), "slot");
     it("lets one holder in at a time", async () => {
         const dir = slot();
         const events: string[] = [];
