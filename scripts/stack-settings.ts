@@ -145,12 +145,32 @@ export function stackSettings(stack: string, projectDir: string, env: NodeJS.Pro
 }
 
 /**
- * The environment a pulumi command for this stack runs with: its backend and,
- * for the passphrase provider (local only), the committed passphrase file
- * unless a passphrase is already set.
+ * The variables pulumi needs for a state backend: its URL and its format. A
+ * team backend (a bucket, not `file://`) keeps checkpoints compressed with
+ * zstd: an apply writes the whole state after every step (8.3 MB for local's
+ * ~500 resources, about a thousand writes per deploy), and compressed each
+ * write is about 0.2 MB to upload (the state repeats every object as inputs,
+ * outputs and the provider's copy of the inputs). The file backend keeps
+ * plain JSON. The format is the backend's, whatever a shell kept from another
+ * stack's `./platform env`; the CLI reads either and converts a stack on its
+ * next write.
+ */
+export function backendVariables(backendUrl: string): Record<string, string> {
+    return { PULUMI_BACKEND_URL: backendUrl, PULUMI_DIY_BACKEND_ZSTD: scheme(backendUrl) === "file" ? "false" : "true" };
+}
+
+/** `env` with a state backend's variables (`backendVariables`). */
+export function backendEnv(backendUrl: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+    return { ...env, ...backendVariables(backendUrl) };
+}
+
+/**
+ * The environment a pulumi command for this stack runs with: its backend
+ * (`backendEnv`) and, for the passphrase provider (local only), the committed
+ * passphrase file unless a passphrase is already set.
  */
 export function stackEnv(settings: StackSettings, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-    const out: NodeJS.ProcessEnv = { ...env, PULUMI_BACKEND_URL: settings.backendUrl };
+    const out = backendEnv(settings.backendUrl, env);
     if (settings.secretsProvider === "passphrase" && !out.PULUMI_CONFIG_PASSPHRASE && !out.PULUMI_CONFIG_PASSPHRASE_FILE) {
         out.PULUMI_CONFIG_PASSPHRASE_FILE = path.join(__dirname, "..", "stacks", "local.passphrase");
     }

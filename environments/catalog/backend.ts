@@ -7,13 +7,15 @@ import * as path from "node:path";
 import { LocalWorkspace, Stack, UpdateSummary } from "@pulumi/pulumi/automation";
 
 import { DeployedState, deployedState, EnvironmentEntry, isProtected } from "./model";
+import { backendVariables } from "../../scripts/stack-settings";
 import { decideDestroy, destroySkipsCheckpoints } from "../destroy-guard";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
 
-export async function openWorkspace(projectDir = PROJECT_DIR): Promise<LocalWorkspace> {
-    return LocalWorkspace.create({ workDir: projectDir });
+/** A workspace on PULUMI_BACKEND_URL, with the backend's settings (a reap's destroy writes the state as every other command does). */
+export async function openWorkspace(projectDir = PROJECT_DIR, env: NodeJS.ProcessEnv = process.env): Promise<LocalWorkspace> {
+    return LocalWorkspace.create({ workDir: projectDir, envVars: env.PULUMI_BACKEND_URL ? backendVariables(env.PULUMI_BACKEND_URL) : {} });
 }
 
 /** Short reason from a CLI error (its first line with content, without the command echo). */

@@ -15,7 +15,7 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 
 import { StackFileError } from "../../environments/stack-file";
 import { StackTemplateError } from "../../environments/template-registry";
-import { fileBackendUrl, StackSettingsError } from "../stack-settings";
+import { backendEnv, fileBackendUrl, StackSettingsError } from "../stack-settings";
 import { CliError, log, runInherited, sourceExports } from "./process";
 import { pulumiRefusal, stackArgument } from "./pulumi-guard";
 
@@ -31,8 +31,7 @@ const REPO_ROOT = path.resolve(__dirname, "..", "..");
 function baseEnv(): NodeJS.ProcessEnv {
     fs.mkdirSync(path.join(REPO_ROOT, ".pulumi-state"), { recursive: true });
     const env = { ...process.env };
-    env.PULUMI_BACKEND_URL ||= env.PLATFORM_LOCAL_BACKEND_URL || fileBackendUrl(path.join(REPO_ROOT, ".pulumi-state"));
-    return env;
+    return backendEnv(env.PULUMI_BACKEND_URL || env.PLATFORM_LOCAL_BACKEND_URL || fileBackendUrl(path.join(REPO_ROOT, ".pulumi-state")), env);
 }
 
 /** The local stack's passphrase file, unless a passphrase is set (only local's throwaway secrets use it). */
@@ -186,7 +185,7 @@ Helm chart at a mirror (README "Charts and mirrors").`,
         .argument("[stack]", "the stack", "local")
         .action(async (stack: string) => {
             const env = withLocalPassphrase((await stackEnvironment(stack, REPO_ROOT, baseEnv())).env);
-            const names = ["PATH", "PULUMI_HOME", "PULUMI_BACKEND_URL", "PULUMI_SKIP_UPDATE_CHECK", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "PULUMI_PARALLEL", "PULUMI_CONFIG_PASSPHRASE_FILE"];
+            const names = ["PATH", "PULUMI_HOME", "PULUMI_BACKEND_URL", "PULUMI_DIY_BACKEND_ZSTD", "PULUMI_SKIP_UPDATE_CHECK", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "PULUMI_PARALLEL", "PULUMI_CONFIG_PASSPHRASE_FILE"];
             process.stdout.write(names.map((name) => `export ${name}="${env[name] ?? ""}"\n`).join(""));
         });
 

@@ -13,14 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Azurite, startAzurite } from "../helpers/azurite";
 import { defaultTestChartMirror } from "../helpers/real-charts";
 import { createEngineProject, EngineProject, readTree } from "../helpers/engine";
-import { fileBackendUrl } from "../../scripts/stack-settings";
+import { backendVariables, fileBackendUrl } from "../../scripts/stack-settings";
 import { jsonDiff } from "../helpers/json-diff";
 
 const CONTAINER = "pulumi-state";
 const BACKEND_URL = `azblob://${CONTAINER}`;
 const POLICY = ["--policy-pack", "policies", "--policy-pack-config", "policies/config/local.json"];
 // The diy backend's layout (pkg/backend/diy): project-scoped stacks, a lock file per running operation.
-const STACK_BLOB = ".pulumi/stacks/platform/local.json";
+// A team backend's state is compressed (scripts/stack-settings.ts, backendVariables).
+const STACK_BLOB = ".pulumi/stacks/platform/local.json.zst";
 const LOCK_PREFIX = ".pulumi/locks/";
 
 let azurite: Azurite;
@@ -146,7 +147,7 @@ describe("the local stack on an azblob:// backend (Azurite)", () => {
     });
 
     it("round-trips through a file:// backend unchanged (stack export | stack import)", () => {
-        const fileBackend = { PULUMI_BACKEND_URL: fileBackendUrl(reader.backendDir) };
+        const fileBackend = backendVariables(fileBackendUrl(reader.backendDir));
         const exported = path.join(reader.dir, "..", "local.json");
         fs.writeFileSync(exported, exportState(writer));
         expect(reader.pulumi(["stack", "init", "local"], fileBackend).status).toBe(0);

@@ -16,6 +16,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { backendVariables } from "../../scripts/stack-settings";
 import { Azurite, startAzurite } from "../helpers/azurite";
 import { CLUSTER_DEPLOY_SLOT_WAIT_MS, clusterDeploySlot } from "../helpers/cluster-deploy-slot";
 import { parseStackExport, StackState } from "../helpers/cluster-objects";
@@ -83,7 +84,7 @@ async function pulumi(args: string[]): Promise<PulumiResult> {
     const backendUrl = settings.stdout.split("\n")[0];
     return runAsync("pulumi", [...args, "--non-interactive", "--color", "never"], {
         cwd: repo.dir,
-        env: { ...process.env, ...standInEnv(), PULUMI_BACKEND_URL: backendUrl, PULUMI_SKIP_UPDATE_CHECK: "true", KUBECONFIG: cluster.kubeconfigPath },
+        env: { ...process.env, ...standInEnv(), ...backendVariables(backendUrl), PULUMI_SKIP_UPDATE_CHECK: "true", KUBECONFIG: cluster.kubeconfigPath },
     });
 }
 
@@ -133,9 +134,10 @@ describe("the pipeline's deploying jobs under gitlab-ci-local", () => {
         expect(deploy.status, deploy.output.slice(-6000)).toBe(0);
         expect(deploy.output).toContain(`ci: deploying ${STACK}`);
 
-        // The state is in the team backend, its secrets under the KMS key.
+        // The state is in the team backend, compressed, its secrets under the KMS key.
         const blobs = await azurite.listBlobs(CONTAINER, ".pulumi/stacks/");
-        expect(blobs).toContain(`.pulumi/stacks/platform/${STACK}.json`);
+        expect(blobs).toContain(`.pulumi/stacks/platform/${STACK}.json.zst`);
+        expect(blobs).not.toContain(`.pulumi/stacks/platform/${STACK}.json`);
         const deployed = await state();
         expect(deployed.resources.length).toBeGreaterThan(400);
         const exported = await pulumi(["stack", "export", "--stack", STACK]);
@@ -227,8 +229,10 @@ describe("the pipeline's deploying jobs under gitlab-ci-local", () => {
         const stop = await job("review:stop", mergeRequestVariables());
         expect(stop.status, stop.output.slice(-6000)).toBe(0);
         expect(stop.output).toContain(`ci: destroying ${STACK}`);
-        // The backend keeps the removed checkpoint's backup (.json.bak), not the stack.
-        expect(await azurite.listBlobs(CONTAINER, `.pulumi/stacks/platform/${STACK}`)).not.toContain(`.pulumi/stacks/platform/${STACK}.json`);
+        // The backend keeps the removed checkpoint's backup (.json.zst.bak), not the stack.
+        const left = await azurite.listBlobs(CONTAINER, `.pulumi/stacks/platform/${STACK}`);
+        expect(left).not.toContain(`.pulumi/stacks/platform/${STACK}.json.zst`);
+        expect(left).not.toContain(`.pulumi/stacks/platform/${STACK}.json`);
         const ls = await pulumi(["stack", "ls", "--json"]);
         expect(ls.status, ls.stderr).toBe(0);
         expect((JSON.parse(ls.stdout) as { name: string }[]).map((s) => s.name)).not.toContain(STACK);

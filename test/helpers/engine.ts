@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-import { fileBackendUrl } from "../../scripts/stack-settings";
+import { backendVariables, fileBackendUrl } from "../../scripts/stack-settings";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 
@@ -81,7 +81,8 @@ export function createEngineProject(options: EngineProjectOptions = {}): EngineP
     fs.mkdirSync(backendDir);
     const env: NodeJS.ProcessEnv = {
         ...process.env,
-        PULUMI_BACKEND_URL: options.backendUrl ?? fileBackendUrl(backendDir),
+        // A team backend's URL gets its settings too (compressed state), as ./platform gives them.
+        ...backendVariables(options.backendUrl ?? fileBackendUrl(backendDir)),
         // The local stack's committed passphrase matches its committed salt.
         PULUMI_CONFIG_PASSPHRASE_FILE: path.join(REPO_ROOT, "stacks", "local.passphrase"),
         PULUMI_SKIP_UPDATE_CHECK: "true",

@@ -7,12 +7,16 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 
 import {
+    backendEnv,
     backendUrlFor,
+    backendVariables,
+    fileBackendUrl,
     isLocalTemplate,
     readStackFile,
     SECRETS_SCHEMES,
     secretsProviderFor,
     stackBackendVariable,
+    stackEnv,
     stackSettings,
     StackSettingsError,
 } from "../../scripts/stack-settings";
@@ -113,6 +117,35 @@ describe("stack settings", () => {
         const missing = backend(env);
         expect(missing.status).toBe(2);
         expect(missing.stderr).toContain("set PLATFORM_STATE_BACKEND_URL");
+    });
+});
+
+describe("the state format of a backend", () => {
+    it("compresses a team backend's checkpoints and keeps the file backend's plain JSON", () => {
+        expect(backendVariables("azblob://pulumi-state")).toEqual({ PULUMI_BACKEND_URL: "azblob://pulumi-state", PULUMI_DIY_BACKEND_ZSTD: "true" });
+        expect(backendVariables("s3://state?region=eu-west-1").PULUMI_DIY_BACKEND_ZSTD).toBe("true");
+        expect(backendVariables(fileBackendUrl("/tmp/x")).PULUMI_DIY_BACKEND_ZSTD).toBe("false");
+    });
+
+    it("takes the format from the backend, not from a shell that last set up another stack", () => {
+        const shell = { PATH: "/bin", PULUMI_DIY_BACKEND_ZSTD: "true", PULUMI_BACKEND_URL: "azblob://pulumi-state" };
+        expect(backendEnv(fileBackendUrl("/tmp/x"), shell)).toEqual({ PATH: "/bin", PULUMI_BACKEND_URL: fileBackendUrl("/tmp/x"), PULUMI_DIY_BACKEND_ZSTD: "false" });
+        expect(stackEnv({ stack: "dev", backendUrl: "s3://state", secretsProvider: "awskms://alias/x" }, { PULUMI_DIY_BACKEND_ZSTD: "false" }).PULUMI_DIY_BACKEND_ZSTD).toBe("true");
+    });
+
+    it("is what ./platform env prints for a team stack and for local", () => {
+        const env = (stack: string) =>
+            spawnSync(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "scripts", "cli", "main.ts"), "env", stack], {
+                encoding: "utf8",
+                cwd: REPO_ROOT,
+                env: { ...process.env, PLATFORM_STATE_BACKEND_URL: "azblob://pulumi-state", PLATFORM_STATE_BACKEND_URL_DEV: "" },
+            });
+        const dev = env("dev");
+        expect(dev.status, dev.stderr).toBe(0);
+        expect(dev.stdout).toContain('export PULUMI_BACKEND_URL="azblob://pulumi-state"\nexport PULUMI_DIY_BACKEND_ZSTD="true"\n');
+        const local = env("local");
+        expect(local.status, local.stderr).toBe(0);
+        expect(local.stdout).toMatch(/export PULUMI_BACKEND_URL="file:\/\/.*"\nexport PULUMI_DIY_BACKEND_ZSTD="false"\n/);
     });
 });
 

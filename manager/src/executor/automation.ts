@@ -18,7 +18,7 @@ import { deliveryModeOf } from "../../../scripts/delivery-mode";
 import { destroyEnvironment, readAllEnvironments, readDeployedState } from "../../../environments/catalog/backend";
 import { TEMPLATES, templateOfStack } from "../../../environments/template-registry";
 import { parseUrn } from "../../../scripts/preview-note";
-import { stackEnv, stackSettings } from "../../../scripts/stack-settings";
+import { backendEnv, stackEnv, stackSettings } from "../../../scripts/stack-settings";
 import type { Command, CreateCommand } from "../commands/schema";
 import type { DriftedResourceEntry, EnvironmentRecordDocument } from "../store/store";
 import type { DriftResult, ExecutionHooks, ExecutionResult, Executor } from "./executor";
@@ -134,7 +134,7 @@ export class AutomationExecutor implements Executor {
         if (!env.PLATFORM_STATE_BACKEND_URL) {
             throw new Error("PLATFORM_STATE_BACKEND_URL is not set: the manager keeps self-service environments in the team backend");
         }
-        return { ...env, PULUMI_BACKEND_URL: env.PLATFORM_STATE_BACKEND_URL };
+        return backendEnv(env.PLATFORM_STATE_BACKEND_URL, env);
     }
 
     /** The stack with its own backend and secrets provider; created only for a create command. */
