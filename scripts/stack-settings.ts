@@ -20,10 +20,13 @@
  */
 import * as path from "node:path";
 
+import { backendEnv } from "../environments/state-backend";
 import * as stackFiles from "../environments/stack-file";
 import { EnvironmentTemplate, stackFilePath, StackTemplateError, templateInStackFile, templateWithoutStackFile, TEMPLATES } from "../environments/template-registry";
 
 export type StackFile = stackFiles.StackFile;
+// The state format of a backend lives beside the catalog, which needs it in a project copy without scripts/.
+export { backendEnv, backendVariables } from "../environments/state-backend";
 
 /** Self-managed backends whose locking the pinned CLI always uses (pkg/backend/diy/lock.go). */
 export const BACKEND_SCHEMES = ["file", "azblob", "s3"] as const;
@@ -142,26 +145,6 @@ export function stackSettings(stack: string, projectDir: string, env: NodeJS.Pro
         backendUrl: backendUrlFor(stack, isLocalTemplate(stack, stackFile), projectDir, env),
         secretsProvider: secretsProviderFor(stack, stackFile, env),
     };
-}
-
-/**
- * The variables pulumi needs for a state backend: its URL and its format. A
- * team backend (a bucket, not `file://`) keeps checkpoints compressed with
- * zstd: an apply writes the whole state after every step (8.3 MB for local's
- * ~500 resources, about a thousand writes per deploy), and compressed each
- * write is about 0.2 MB to upload (the state repeats every object as inputs,
- * outputs and the provider's copy of the inputs). The file backend keeps
- * plain JSON. The format is the backend's, whatever a shell kept from another
- * stack's `./platform env`; the CLI reads either and converts a stack on its
- * next write.
- */
-export function backendVariables(backendUrl: string): Record<string, string> {
-    return { PULUMI_BACKEND_URL: backendUrl, PULUMI_DIY_BACKEND_ZSTD: scheme(backendUrl) === "file" ? "false" : "true" };
-}
-
-/** `env` with a state backend's variables (`backendVariables`). */
-export function backendEnv(backendUrl: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-    return { ...env, ...backendVariables(backendUrl) };
 }
 
 /**

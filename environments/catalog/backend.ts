@@ -7,8 +7,8 @@ import * as path from "node:path";
 import { LocalWorkspace, Stack, UpdateSummary } from "@pulumi/pulumi/automation";
 
 import { DeployedState, deployedState, EnvironmentEntry, isProtected } from "./model";
-import { backendVariables } from "../../scripts/stack-settings";
 import { decideDestroy, destroySkipsCheckpoints } from "../destroy-guard";
+import { backendVariables } from "../state-backend";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
