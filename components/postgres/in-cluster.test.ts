@@ -165,6 +165,16 @@ describe("InClusterPostgres", () => {
         expect(policies).not.toContain("pg-operator-ns-allow-plugin");
     });
 
+    it("installs the backup plugin after cert-manager's CRDs (its chart holds an Issuer and Certificates)", async () => {
+        // Any resource stands for cert-manager's chart here: what matters is that the plugin's chart waits for it.
+        const k8s = await import("@pulumi/kubernetes");
+        const crds = new k8s.core.v1.ConfigMap("cert-manager-crds", {});
+        await build("pg", { backup: s3Backup, certManagerCrds: crds });
+        const dependencies = session.get(T.chart, "pg-backup-plugin").dependencies;
+        expect(dependencies.some((urn) => urn.endsWith("::cert-manager-crds")), dependencies.join(", ")).toBe(true);
+        expect(dependencies.some((urn) => urn.endsWith("::pg-operator")), dependencies.join(", ")).toBe(true);
+    });
+
     it("backs up to S3 through the pinned Barman Cloud plugin", async () => {
         expect(mod.BARMAN_CLOUD_PLUGIN_CHART).toEqual({ name: "plugin-barman-cloud", version: "0.7.0", repository: "https://cloudnative-pg.github.io/charts" });
         await build("pg", { backup: { ...s3Backup, retentionDays: 14, schedule: "0 30 1 * * *" } });

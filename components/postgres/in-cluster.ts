@@ -101,6 +101,12 @@ export interface InClusterPostgresArgs {
     chartMirror?: ChartMirror;
     /** The chart that installs the PodMonitor CRD (Observability.monitoringCrds). Default: none (the CRD must exist). */
     monitoringCrds?: pulumi.Resource;
+    /**
+     * The chart that installs cert-manager's CRDs (CertManager.chart): the backup plugin's chart holds an
+     * Issuer and Certificates, which neither a render nor an apply can place before those CRDs exist.
+     * Default: none (cert-manager must already be installed).
+     */
+    certManagerCrds?: pulumi.Resource;
     /** Values merged last over the charts' (`charts.ts`), by release: `cloudnative-pg`, `plugin-barman-cloud`. Default: none. */
     valuesOverride?: ValuesOverride<PostgresRelease>;
 }
@@ -277,7 +283,7 @@ export class InClusterPostgres extends pulumi.ComponentResource implements Postg
                     labels: labels("backup"),
                     values: barmanCloudPluginValues(),
                     valuesOverride: a.valuesOverride?.["plugin-barman-cloud"],
-                    dependsOn: [operator],
+                    dependsOn: [operator, ...(a.certManagerCrds ? [a.certManagerCrds] : [])],
                 },
                 // Its CustomResourceDefinitions hold the backup configuration.
                 { parent: this, protect: a.protect },

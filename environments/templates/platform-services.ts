@@ -159,6 +159,7 @@ export function installPlatformServices(cluster: Cluster, tags: StandardTags, o:
                   chartMirror: mirror,
                   valuesOverride: valuesOverride("postgres"),
                   monitoringCrds: observability.monitoringCrds,
+                  certManagerCrds: certManager.chart,
               })
             : o.postgres.server;
     const rabbitmq = new RabbitMq("rabbitmq", {

@@ -14,6 +14,8 @@ export interface RecordedResource {
     custom: boolean;
     /** Whether it was registered with `protect: true`. */
     protect: boolean;
+    /** The URNs it was registered as depending on (`dependsOn`, resolved to resources). */
+    dependencies: string[];
 }
 
 /** The part of a RegisterResource request the helper reads. */
@@ -21,6 +23,7 @@ interface RegisterRequest {
     getType(): string;
     getName(): string;
     getProtect(): boolean | undefined;
+    getDependenciesList(): string[];
 }
 interface PatchableMonitor {
     registerResource(req: RegisterRequest, callback: unknown): unknown;
@@ -54,8 +57,9 @@ export interface MockOptions {
 
 export async function setupMocks(options: MockOptions = {}): Promise<MockSession> {
     const resources: RecordedResource[] = [];
-    // The mocks API does not pass `protect` to newResource; read it off the request.
+    // The mocks API does not pass `protect` or the dependencies to newResource; read them off the request.
     const protections = new Map<string, boolean>();
+    const dependencies = new Map<string, string[]>();
     pulumi.runtime.setAllConfig(options.config ?? {});
     await pulumi.runtime.setMocks(
         {
@@ -67,6 +71,7 @@ export async function setupMocks(options: MockOptions = {}): Promise<MockSession
                     provider: args.provider,
                     custom: args.custom ?? true,
                     protect: protections.get(`${args.type}::${args.name}`) ?? false,
+                    dependencies: dependencies.get(`${args.type}::${args.name}`) ?? [],
                 });
                 const inputs = args.inputs as Record<string, unknown>;
                 const extra = options.state?.[args.type]?.(inputs, args.name) ?? {};
@@ -86,6 +91,7 @@ export async function setupMocks(options: MockOptions = {}): Promise<MockSession
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
         protections.set(`${req.getType()}::${req.getName()}`, req.getProtect() === true);
+        dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList());
         return register(req, callback);
     };
     return {
